@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Regenerates gen/ from protos/, offline: lints the contracts, generates the
+# Python code with `buf generate` (buf.gen.yaml) and builds the descriptor set
+# that Envoy's gRPC-JSON transcoder loads (gen/descriptor.binpb).
+#
+#   tools/gen.sh          rewrite gen/
+#   tools/gen.sh --check  generate into a scratch directory and fail if gen/ differs
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+export PATH="$root/.venv/bin:$PATH"
+
+# google/api, google/type and google/rpc protos come from the pinned
+# googleapis-common-protos wheel (it ships the .proto sources).
+deps=build/protodeps
+gapi=$(python -c 'import google.api.annotations_pb2 as m, pathlib; print(pathlib.Path(m.__file__).parents[2])')
+rm -rf "$deps"
+for pkg in api type rpc; do
+  mkdir -p "$deps/google/$pkg"
+  cp "$gapi/google/$pkg/"*.proto "$deps/google/$pkg/"
+done
+
+buf lint
+
+# buf writes below --output (default "."), so a check run generates into a
+# scratch directory and compares its gen/ with ours.
+base=.
+if [ "${1:-}" = "--check" ]; then
+  base=$(mktemp -d)
+  trap 'rm -rf "$base"' EXIT
+else
+  rm -rf gen/python gen/descriptor.binpb
+fi
+mkdir -p "$base/gen"
+
+buf generate --output "$base"
+
+# Everything Envoy needs to transcode: our services, their imports, and
+# google/rpc/error_details.proto so error details render in JSON bodies.
+buf build --as-file-descriptor-set --exclude-source-info \
+  --path protos/shopmesh --path "$deps/google/rpc/error_details.proto" \
+  -o "$base/gen/descriptor.binpb"
+
+if [ "${1:-}" = "--check" ]; then
+  if ! diff -r -q "$base/gen" gen >&2; then
+    echo "gen/ is stale: run 'make gen' and commit the result" >&2
+    exit 1
+  fi
+  echo "gen/ is up to date"
+fi
