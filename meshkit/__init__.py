@@ -1,0 +1,1 @@
+"""The small runtime every shopmesh service shares: settings, server, errors, database, telemetry."""

@@ -1,0 +1,212 @@
+"""One database per service: engine set-up, transactions, schema migration.
+
+SQLite (a file, the embedded default) and PostgreSQL (through psycopg 3) are
+both first-class: every statement the services run works on both.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import zlib
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from meshkit.errors import Unavailable
+
+log = logging.getLogger(__name__)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
+    """A timestamp stored in UTC and always read back timezone-aware.
+
+    SQLite has no timezone type and returns naive values; normalising here
+    keeps the domain free of that difference.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: sa.Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTCDateTime column")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: sa.Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def normalize_url(url: str) -> str:
+    """Accepts the URLs people paste (`postgres://`, `postgresql://`) and picks psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+class Database:
+    """The engine of one service's database and the transactions it runs."""
+
+    def __init__(self, url: str, *, pool_size: int = 8, application_name: str = "shopmesh") -> None:
+        self.url = make_url(normalize_url(url))
+        self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        if self.is_sqlite:
+            self.engine = self._sqlite_engine()
+        else:
+            self.engine = sa.create_engine(
+                self.url,
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_pre_ping=True,  # survive a database restart without restarting the service
+                pool_timeout=10,
+                connect_args={"connect_timeout": 5, "application_name": application_name},
+            )
+
+    def _sqlite_engine(self) -> Engine:
+        if self.url.database and self.url.database != ":memory:":
+            Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(self.url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+            # Let SQLAlchemy's "begin" event below issue BEGIN itself: the
+            # driver's implicit deferred BEGIN turns concurrent writers into
+            # "database is locked" errors instead of queueing them.
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Connection) -> None:
+            readonly = conn.get_execution_options().get("shopmesh_readonly", False)
+            conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+
+        return engine
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """A read-write transaction: committed when the block ends, rolled back on error."""
+        with _translate_outage(), self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Connection]:
+        """A read-only transaction (on SQLite it does not take the write lock)."""
+        with (
+            _translate_outage(),
+            self.engine.connect().execution_options(shopmesh_readonly=True) as conn,
+            conn.begin(),
+        ):
+            yield conn
+
+    def ping(self) -> None:
+        """Raises when the database does not answer."""
+        with self.engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+@contextmanager
+def _translate_outage() -> Iterator[None]:
+    try:
+        yield
+    except OperationalError as exc:
+        if exc.connection_invalidated or _is_connection_error(exc):
+            raise Unavailable(
+                "the database is unavailable; retry shortly", reason="DATABASE_UNAVAILABLE"
+            ) from exc
+        raise
+
+
+def _is_connection_error(exc: DBAPIError) -> bool:
+    text = str(exc.orig).lower()
+    return any(s in text for s in ("connection", "could not connect", "server closed", "terminating"))
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One forward-only schema change, applied once, in order."""
+
+    description: str
+    apply: Callable[[Connection], None]
+
+
+def open_database(url: str, metadata: sa.MetaData, migrations: Sequence[Migration], name: str) -> Database:
+    """Connects and brings the schema up to date: what every service does first."""
+    db = Database(url, application_name=name)
+    migrate(db, metadata, migrations)
+    return db
+
+
+def migrate(db: Database, metadata: sa.MetaData, migrations: Sequence[Migration] = ()) -> int:
+    """Brings the schema to the latest version and returns that version.
+
+    A fresh database gets the current tables from `metadata` and is stamped
+    with the latest version; an older one gets the pending migrations. Safe
+    when several replicas start at once: PostgreSQL serialises on an advisory
+    lock, SQLite on its write lock.
+    """
+    latest = len(migrations)
+    with db.transaction() as conn:
+        if not db.is_sqlite:
+            lock_key = zlib.crc32(f"shopmesh-migrate:{db.url.database}".encode())
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key})
+        conn.execute(
+            sa.text(
+                "CREATE TABLE IF NOT EXISTS schema_version (id INTEGER PRIMARY KEY, version INTEGER NOT NULL)"
+            )
+        )
+        current = conn.execute(sa.text("SELECT version FROM schema_version WHERE id = 1")).scalar()
+        if current is None:
+            metadata.create_all(conn)
+            conn.execute(sa.text("INSERT INTO schema_version (id, version) VALUES (1, :v)"), {"v": latest})
+            log.info("created schema at version %d", latest)
+            return latest
+        if current > latest:
+            raise RuntimeError(f"database schema version {current} is newer than this code ({latest})")
+        for version, step in enumerate(migrations[current:], start=current + 1):
+            log.info("migrating schema to version %d: %s", version, step.description)
+            step.apply(conn)
+            conn.execute(sa.text("UPDATE schema_version SET version = :v WHERE id = 1"), {"v": version})
+        return latest
+
+
+def insert_if_absent(conn: Connection, table: sa.Table, values: dict[str, Any]) -> bool:
+    """INSERT ... ON CONFLICT DO NOTHING; True when the row was inserted.
+
+    The unique constraint decides, inside the caller's transaction, so two
+    concurrent requests with one idempotency key cannot both win (a
+    check-then-insert could). RETURNING tells the outcome: rowcount is not
+    reliable for this statement across drivers (psycopg reports -1).
+    """
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        stmt: Any = pg_insert(table).values(values).on_conflict_do_nothing()
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        stmt = sqlite_insert(table).values(values).on_conflict_do_nothing()
+    return conn.execute(stmt.returning(sa.literal(1))).first() is not None

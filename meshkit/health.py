@@ -1,0 +1,64 @@
+"""grpc.health.v1 status that follows the database: SERVING only while it answers."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+
+from grpc_health.v1 import health, health_pb2
+
+from meshkit.db import Database
+
+log = logging.getLogger(__name__)
+
+SERVING = health_pb2.HealthCheckResponse.SERVING
+NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+
+
+class DatabaseHealth:
+    """Pings the database on a timer and publishes the result for `services` and ''."""
+
+    def __init__(
+        self,
+        servicer: health.HealthServicer,
+        db: Database,
+        services: Sequence[str],
+        interval: float = 2.0,
+    ) -> None:
+        self._servicer = servicer
+        self._db = db
+        self._names = ["", *services]
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="db-health", daemon=True)
+        self._serving: bool | None = None
+
+    def start(self) -> None:
+        self.check()
+        self._thread.start()
+
+    def check(self) -> bool:
+        try:
+            self._db.ping()
+            ok = True
+        except Exception as exc:  # any failure to answer means not serving
+            ok = False
+            if self._serving is not False:
+                log.warning("database is not answering: %s", exc)
+        if ok != self._serving:
+            if ok and self._serving is False:
+                log.info("database answers again")
+            for name in self._names:
+                self._servicer.set(name, SERVING if ok else NOT_SERVING)
+            self._serving = ok
+        return ok
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            self.check()
+
+    def stop(self) -> None:
+        """Reports NOT_SERVING for good, so load balancers stop sending traffic."""
+        self._stop.set()
+        self._servicer.enter_graceful_shutdown()

@@ -1,0 +1,116 @@
+"""Server bootstrap shared by every service: health, reflection, error mapping, shutdown."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable, Sequence
+from concurrent import futures
+from types import FrameType
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from shopmesh.order.v1 import order_service_pb2
+from shopmesh.payment.v1 import payment_service_pb2
+from shopmesh.product.v1 import product_service_pb2
+from shopmesh.user.v1 import user_service_pb2
+
+from meshkit.db import Database
+from meshkit.health import DatabaseHealth
+from meshkit.settings import ServerSettings
+from meshkit.status import ErrorMappingInterceptor
+from meshkit.telemetry import Tracing
+
+log = logging.getLogger(__name__)
+
+# Every service answers reflection for the whole mesh API, so `grpcurl list`
+# through the gateway shows all four services whichever replica answers.
+MESH_SERVICES = [
+    module.DESCRIPTOR.services_by_name[name].full_name
+    for module, name in [
+        (user_service_pb2, "UserService"),
+        (product_service_pb2, "ProductService"),
+        (order_service_pb2, "OrderService"),
+        (payment_service_pb2, "PaymentService"),
+    ]
+]
+
+
+class ServiceServer:
+    """One service's gRPC server, built but not started, bound to its port."""
+
+    def __init__(
+        self,
+        settings: ServerSettings,
+        *,
+        db: Database,
+        services: Sequence[str],
+        register: Callable[[grpc.Server], None],
+        tracing: Tracing | None = None,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.tracing = tracing = tracing or Tracing()
+        self._server = grpc.server(
+            futures.ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix=settings.service),
+            interceptors=[
+                *tracing.server_interceptors(),
+                ErrorMappingInterceptor(domain=f"{settings.service}.shopmesh.dev"),
+            ],
+            options=[
+                # grpcio enables SO_REUSEPORT by default, which lets a second
+                # process bind the same port silently; fail loudly instead.
+                ("grpc.so_reuseport", 0),
+                ("grpc.max_receive_message_length", 4 * 1024 * 1024),
+            ],
+        )
+        register(self._server)
+        self._health_servicer = health.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(self._health_servicer, self._server)
+        reflection.enable_server_reflection(
+            [
+                *MESH_SERVICES,
+                health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+                reflection.SERVICE_NAME,
+            ],
+            self._server,
+        )
+        self.health = DatabaseHealth(self._health_servicer, db, services)
+        self.port = self._server.add_insecure_port(settings.address)
+        if self.port == 0:
+            raise OSError(f"{settings.replica}: cannot listen on {settings.address}")
+
+    def start(self) -> None:
+        self._server.start()
+        self.health.start()
+        log.info("%s serving on %s:%d", self.settings.replica, self.settings.host, self.port)
+
+    def stop(self, grace: float | None = None) -> None:
+        """Reports NOT_SERVING, lets in-flight RPCs finish within the grace period, then closes."""
+        grace = self.settings.grace_seconds if grace is None else grace
+        self.health.stop()
+        self._server.stop(grace).wait()
+        self.db.dispose()
+        self.tracing.shutdown()
+        log.info("%s stopped", self.settings.replica)
+
+    def wait(self) -> None:
+        self._server.wait_for_termination()
+
+
+def run_until_signalled(server: ServiceServer) -> int:
+    """Serves until SIGTERM or SIGINT, then drains gracefully. Returns the exit status."""
+    stopping = threading.Event()
+
+    def _on_signal(signum: int, _frame: FrameType | None) -> None:
+        log.info("received %s, draining", signal.Signals(signum).name)
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    server.start()
+    stopping.wait()
+    server.stop()
+    return 0

@@ -1,0 +1,149 @@
+"""Reading service settings from the environment, once, into frozen objects.
+
+Only settings modules call into this; the local launcher and the Helm chart
+configure services by setting variables, nothing else.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+
+class SettingsError(ValueError):
+    """A variable is set to a value the service cannot use."""
+
+
+class Env:
+    """Typed access to `<PREFIX>_<NAME>` variables, with development defaults."""
+
+    def __init__(self, prefix: str, environ: Mapping[str, str] | None = None) -> None:
+        self.prefix = prefix
+        self.environ = os.environ if environ is None else environ
+
+    def key(self, name: str) -> str:
+        return f"{self.prefix}_{name}" if self.prefix else name
+
+    def raw(self, name: str) -> str | None:
+        value = self.environ.get(self.key(name))
+        return value if value not in (None, "") else None
+
+    def text(self, name: str, default: str) -> str:
+        value = self.raw(name)
+        return default if value is None else value
+
+    def integer(self, name: str, default: int, *, minimum: int = 0, maximum: int = 2**31 - 1) -> int:
+        value = self.raw(name)
+        if value is None:
+            return default
+        try:
+            number = int(value)
+        except ValueError:
+            raise SettingsError(f"{self.key(name)}={value!r} is not an integer") from None
+        if not minimum <= number <= maximum:
+            raise SettingsError(f"{self.key(name)}={number} is outside [{minimum}, {maximum}]")
+        return number
+
+    def flag(self, name: str, default: bool) -> bool:
+        value = self.raw(name)
+        if value is None:
+            return default
+        if value.lower() in ("1", "true", "yes", "on"):
+            return True
+        if value.lower() in ("0", "false", "no", "off"):
+            return False
+        raise SettingsError(f"{self.key(name)}={value!r}: use true or false")
+
+    def number(self, name: str, default: float, *, minimum: float = 0.0) -> float:
+        value = self.raw(name)
+        if value is None:
+            return default
+        try:
+            number = float(value)
+        except ValueError:
+            raise SettingsError(f"{self.key(name)}={value!r} is not a number") from None
+        if not math.isfinite(number) or number < minimum:
+            raise SettingsError(f"{self.key(name)}={value!r} must be a finite number >= {minimum}")
+        return number
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """What every service process needs: where to listen, its database, its identity."""
+
+    service: str
+    """Short service name: users, products, orders or payments."""
+    replica: str
+    """This process's name among its service's replicas, e.g. `orders-1`."""
+    host: str
+    port: int
+    database_url: str
+    workers: int
+    """Threads serving RPCs (the server is synchronous)."""
+    grace_seconds: float
+    """How long in-flight RPCs may finish after SIGTERM."""
+    log_level: str
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    @property
+    def server(self) -> ServerSettings:
+        """Itself: a service with no settings of its own uses ServerSettings as its settings."""
+        return self
+
+
+class ServiceSettings(Protocol):
+    """What `meshkit.cli.service_main` needs of a service's settings object."""
+
+    @property
+    def server(self) -> ServerSettings: ...
+
+
+def data_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """Where SQLite files and keys live by default (`SHOPMESH_DATA_DIR`, else ./var/data)."""
+    env = Env("", environ)
+    return Path(env.text("SHOPMESH_DATA_DIR", "var/data"))
+
+
+def load_server_settings(
+    service: str, prefix: str, default_port: int, environ: Mapping[str, str] | None = None
+) -> ServerSettings:
+    """Reads `<prefix>_HOST`, `_PORT`, `_DATABASE_URL`, `_WORKERS`, `_GRACE_SECONDS`."""
+    env = Env(prefix, environ)
+    shared = Env("", environ)
+    default_db = f"sqlite:///{data_dir(environ) / f'{service}.sqlite3'}"
+    return ServerSettings(
+        service=service,
+        replica=shared.text("SHOPMESH_REPLICA", f"{service}@{socket.gethostname()}"),
+        host=env.text("HOST", "127.0.0.1"),
+        port=env.integer("PORT", default_port, maximum=65535),
+        database_url=env.text("DATABASE_URL", default_db),
+        workers=env.integer("WORKERS", 16, minimum=1, maximum=1024),
+        grace_seconds=env.number("GRACE_SECONDS", 5.0),
+        log_level=shared.text("SHOPMESH_LOG_LEVEL", "INFO").upper(),
+    )
+
+
+def env_help(prefix: str, default_port: int, extra: str = "") -> str:
+    """The `--help` epilog listing a service's variables."""
+    return (
+        "environment:\n"
+        f"  {prefix}_HOST           address to listen on (default 127.0.0.1)\n"
+        f"  {prefix}_PORT           port (default {default_port})\n"
+        f"  {prefix}_DATABASE_URL   sqlite:///path (default: a file under $SHOPMESH_DATA_DIR)\n"
+        "                            or postgresql://user:password@host:port/database\n"
+        f"  {prefix}_WORKERS        RPC threads (default 16)\n"
+        f"  {prefix}_GRACE_SECONDS  drain time after SIGTERM (default 5)\n"
+        f"{extra}"
+        "  SHOPMESH_DATA_DIR          where SQLite files and keys live (default var/data)\n"
+        "  SHOPMESH_REPLICA           this replica's name in logs and traces\n"
+        "  SHOPMESH_LOG_LEVEL         DEBUG, INFO (default), WARNING, ERROR\n"
+        "  OTEL_TRACES_EXPORTER       none (default), console or otlp; standard OTEL_* honoured\n"
+    )
