@@ -1,0 +1,1 @@
+"""The orders service: checkout, as a saga over products and payments."""

@@ -1,0 +1,3 @@
+from svc_order.server import main
+
+raise SystemExit(main())

@@ -1,0 +1,46 @@
+"""The orders database schema."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from meshkit.db import Migration, UTCDateTime
+
+metadata = sa.MetaData()
+
+# `seq` is the keyset for stable paging. The unique request_id is what makes
+# CreateOrder idempotent: a replay cannot insert a second order.
+orders = sa.Table(
+    "orders",
+    metadata,
+    sa.Column(
+        "seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True
+    ),
+    sa.Column("id", sa.String(64), nullable=False, unique=True),
+    sa.Column("request_id", sa.String(128), nullable=False, unique=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("user_id", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("total_currency", sa.String(3)),
+    sa.Column("total_units", sa.BigInteger()),
+    sa.Column("total_nanos", sa.Integer()),
+    sa.Column("payment_id", sa.String(64), nullable=False),
+    sa.Column("failure_reason", sa.String(200), nullable=False),
+    sa.Column("create_time", UTCDateTime(), nullable=False),
+    sa.Column("update_time", UTCDateTime(), nullable=False),
+    sa.Index("orders_user_seq", "user_id", "seq"),
+)
+
+order_items = sa.Table(
+    "order_items",
+    metadata,
+    sa.Column("order_id", sa.String(64), sa.ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("product_id", sa.String(64), primary_key=True),
+    sa.Column("quantity", sa.Integer(), nullable=False),
+    sa.Column("unit_currency", sa.String(3)),
+    sa.Column("unit_units", sa.BigInteger()),
+    sa.Column("unit_nanos", sa.Integer()),
+    sa.Column("title", sa.String(200), nullable=False),
+)
+
+MIGRATIONS: list[Migration] = []

@@ -1,0 +1,165 @@
+"""Queries of the orders database, returning domain objects."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from meshkit.db import insert_if_absent
+from meshkit.money import Money
+from svc_order import domain
+from svc_order.models import order_items, orders
+
+
+def _money(currency: str | None, units: int | None, nanos: int | None) -> Money | None:
+    return Money.of(currency, units or 0, nanos or 0) if currency else None
+
+
+def _money_columns(prefix: str, value: Money | None) -> dict[str, Any]:
+    if value is None:
+        return {f"{prefix}_currency": None, f"{prefix}_units": None, f"{prefix}_nanos": None}
+    return {
+        f"{prefix}_currency": value.currency,
+        f"{prefix}_units": value.units,
+        f"{prefix}_nanos": value.nanos,
+    }
+
+
+class OrderRepository:
+    """Orders, inside one transaction (`conn`)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(self, order: domain.Order) -> bool:
+        """Inserts the order and its lines; False when its request_id was used before."""
+        inserted = insert_if_absent(
+            self.conn,
+            orders,
+            {
+                "id": order.id,
+                "request_id": order.request_id,
+                "fingerprint": order.fingerprint,
+                "user_id": order.user_id,
+                "status": order.status,
+                **_money_columns("total", order.total),
+                "payment_id": order.payment_id,
+                "failure_reason": order.failure_reason,
+                "create_time": order.create_time,
+                "update_time": order.update_time,
+            },
+        )
+        if inserted:
+            self.conn.execute(
+                sa.insert(order_items),
+                [
+                    {
+                        "order_id": order.id,
+                        "product_id": line.product_id,
+                        "quantity": line.quantity,
+                        **_money_columns("unit", line.unit_price),
+                        "title": line.title,
+                    }
+                    for line in order.lines
+                ],
+            )
+        return inserted
+
+    def get(self, order_id: str) -> domain.Order | None:
+        row = self.conn.execute(sa.select(orders).where(orders.c.id == order_id)).first()
+        return self._load([row])[0] if row else None
+
+    def by_request_id(self, request_id: str) -> domain.Order | None:
+        row = self.conn.execute(sa.select(orders).where(orders.c.request_id == request_id)).first()
+        return self._load([row])[0] if row else None
+
+    def page(
+        self, user_id: str | None, before_seq: int | None, limit: int
+    ) -> tuple[list[domain.Order], int | None]:
+        """Newest first: up to `limit` orders older than keyset position `before_seq`."""
+        query = sa.select(orders).order_by(orders.c.seq.desc()).limit(limit + 1)
+        if user_id is not None:
+            query = query.where(orders.c.user_id == user_id)
+        if before_seq is not None:
+            query = query.where(orders.c.seq < before_seq)
+        rows = self.conn.execute(query).all()
+        next_seq = rows[limit - 1].seq if len(rows) > limit else None
+        return self._load(rows[:limit]), next_seq
+
+    def _load(self, rows: Sequence[Any]) -> list[domain.Order]:
+        lines: dict[str, list[domain.OrderLine]] = defaultdict(list)
+        if rows:
+            items = self.conn.execute(
+                sa.select(order_items)
+                .where(order_items.c.order_id.in_([r.id for r in rows]))
+                .order_by(order_items.c.order_id, order_items.c.product_id)
+            )
+            for item in items:
+                lines[item.order_id].append(
+                    domain.OrderLine(
+                        product_id=item.product_id,
+                        quantity=item.quantity,
+                        unit_price=_money(item.unit_currency, item.unit_units, item.unit_nanos),
+                        title=item.title,
+                    )
+                )
+        return [
+            domain.Order(
+                id=r.id,
+                request_id=r.request_id,
+                fingerprint=r.fingerprint,
+                user_id=r.user_id,
+                status=r.status,
+                lines=lines[r.id],
+                total=_money(r.total_currency, r.total_units, r.total_nanos),
+                payment_id=r.payment_id,
+                failure_reason=r.failure_reason,
+                create_time=r.create_time,
+                update_time=r.update_time,
+            )
+            for r in rows
+        ]
+
+    def save_prices(self, order: domain.Order, now: dt.datetime) -> None:
+        self.conn.execute(
+            sa.update(orders)
+            .where(orders.c.id == order.id)
+            .values(**_money_columns("total", order.total), update_time=now)
+        )
+        for line in order.lines:
+            self.conn.execute(
+                sa.update(order_items)
+                .where(order_items.c.order_id == order.id, order_items.c.product_id == line.product_id)
+                .values(**_money_columns("unit", line.unit_price), title=line.title)
+            )
+
+    def transition(
+        self,
+        order_id: str,
+        from_status: str,
+        to_status: str,
+        now: dt.datetime,
+        *,
+        payment_id: str | None = None,
+        failure_reason: str | None = None,
+    ) -> bool:
+        """Moves the order from one status to another; False when it was not in `from_status`."""
+        values: dict[str, Any] = {"status": to_status, "update_time": now}
+        if payment_id is not None:
+            values["payment_id"] = payment_id
+        if failure_reason is not None:
+            values["failure_reason"] = failure_reason
+        result = self.conn.execute(
+            sa.update(orders).where(orders.c.id == order_id, orders.c.status == from_status).values(values)
+        )
+        return bool(result.rowcount == 1)
+
+    def delete_pending(self, order_id: str) -> None:
+        """Forgets a PENDING order whose request was rejected, so it leaves no trace."""
+        self.conn.execute(sa.delete(order_items).where(order_items.c.order_id == order_id))
+        self.conn.execute(sa.delete(orders).where(orders.c.id == order_id, orders.c.status == domain.PENDING))

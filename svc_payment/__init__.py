@@ -1,0 +1,1 @@
+"""The payments service: simulated card charges and refunds."""

@@ -1,0 +1,3 @@
+from svc_payment.server import main
+
+raise SystemExit(main())

@@ -1,0 +1,66 @@
+"""PaymentService over gRPC: requests to plain values, results to messages."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import grpc
+from shopmesh.payment.v1 import payment_service_pb2 as pb
+from shopmesh.payment.v1 import payment_service_pb2_grpc as pb_grpc
+
+from meshkit.cards import check_card
+from meshkit.convert import money_from_proto, money_to_proto, timestamp
+from meshkit.errors import Violations
+from meshkit.names import check_name, make_name, parse_name
+from svc_payment import domain
+from svc_payment.services import Payments
+
+
+def payment_to_proto(payment: domain.Payment) -> pb.Payment:
+    return pb.Payment(
+        name=make_name("payments", payment.id),
+        order=payment.order,
+        amount=money_to_proto(payment.amount),
+        status=payment.status,
+        card_last4=payment.card_last4,
+        decline_reason=payment.decline_reason,
+        create_time=timestamp(payment.create_time),
+        update_time=timestamp(payment.update_time),
+    )
+
+
+class PaymentServicer(pb_grpc.PaymentServiceServicer):
+    def __init__(self, payments: Payments, today: Callable[[], dt.date] = dt.date.today) -> None:
+        self._payments = payments
+        self._today = today
+
+    def GetPayment(self, request: pb.GetPaymentRequest, unused_context: grpc.ServicerContext) -> pb.Payment:
+        payment_id = parse_name(request.name, "payments", "name")
+        return payment_to_proto(self._payments.get_payment(payment_id))
+
+    def Charge(self, request: pb.ChargeRequest, unused_context: grpc.ServicerContext) -> pb.Payment:
+        violations = Violations()
+        domain.check_request_id(request.request_id, violations)
+        check_name(request.order, "orders", "order", violations)
+        amount = None
+        if request.HasField("amount"):
+            amount = money_from_proto(request.amount, "amount", violations, positive=True)
+        else:
+            violations.add("amount", "is required")
+        card = check_card(
+            request.card.card_number,
+            request.card.exp_month,
+            request.card.exp_year,
+            request.card.cvc,
+            prefix="card",
+            today=self._today(),
+            violations=violations,
+        )
+        violations.raise_if_any()
+        assert amount is not None and card is not None
+        return payment_to_proto(self._payments.charge(request.request_id, request.order, amount, card))
+
+    def Refund(self, request: pb.RefundRequest, unused_context: grpc.ServicerContext) -> pb.Payment:
+        payment_id = parse_name(request.name, "payments", "name")
+        return payment_to_proto(self._payments.refund(payment_id))

@@ -1,0 +1,1 @@
+"""The products service: the catalog and its stock."""

@@ -1,0 +1,3 @@
+from svc_product.server import main
+
+raise SystemExit(main())

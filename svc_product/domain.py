@@ -1,0 +1,125 @@
+"""Catalog entities and rules. No gRPC, no SQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+from meshkit.errors import AlreadyExists, FailedPrecondition, NotFound, Violations
+from meshkit.money import Money
+
+MAX_STOCK = 2**31 - 1
+_SKU = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_RESERVATION_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+
+RESERVED = "RESERVED"
+RELEASED = "RELEASED"
+
+
+@dataclass(frozen=True)
+class Product:
+    id: str
+    sku: str
+    title: str
+    description: str
+    price: Money
+    stock: int
+    create_time: dt.datetime
+    update_time: dt.datetime
+
+
+@dataclass(frozen=True)
+class ProductFields:
+    """Editable product fields; None means 'not given'."""
+
+    title: str | None = None
+    description: str | None = None
+    price: Money | None = None
+    stock: int | None = None
+
+
+@dataclass(frozen=True)
+class ReservationLine:
+    product_id: str
+    quantity: int
+    unit_price: Money | None = None
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Reservation:
+    id: str
+    state: str
+    lines: list[ReservationLine] = field(default_factory=list)
+    create_time: dt.datetime | None = None
+
+
+class ProductNotFound(NotFound):
+    def __init__(self, product_id: str) -> None:
+        super().__init__(
+            f"product products/{product_id} does not exist",
+            reason="PRODUCT_NOT_FOUND",
+            metadata={"product": f"products/{product_id}"},
+        )
+
+
+class SkuTaken(AlreadyExists):
+    def __init__(self, sku: str) -> None:
+        super().__init__(
+            f"a product with sku {sku!r} already exists", reason="SKU_ALREADY_EXISTS", metadata={"sku": sku}
+        )
+
+
+class InsufficientStock(FailedPrecondition):
+    def __init__(self, product_id: str, requested: int, available: int) -> None:
+        super().__init__(
+            f"products/{product_id} has {available} in stock, {requested} requested",
+            reason="INSUFFICIENT_STOCK",
+            metadata={
+                "product": f"products/{product_id}",
+                "requested": str(requested),
+                "available": str(available),
+            },
+        )
+
+
+class ReservationIdReused(AlreadyExists):
+    def __init__(self, reservation_id: str) -> None:
+        super().__init__(
+            f"reservation {reservation_id!r} was already used for different items",
+            reason="RESERVATION_ID_REUSED",
+            metadata={"reservation_id": reservation_id},
+        )
+
+
+def check_sku(sku: str, field_name: str, violations: Violations) -> None:
+    if not _SKU.match(sku):
+        violations.add(
+            field_name,
+            "must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit",
+        )
+
+
+def check_fields(fields: ProductFields, prefix: str, violations: Violations, *, creating: bool) -> None:
+    """Validates the editable fields; on create, a title is required (the caller checks price)."""
+    if fields.title is not None or creating:
+        title = fields.title or ""
+        if not title.strip():
+            violations.add(f"{prefix}.title", "is required")
+        elif len(title) > 200:
+            violations.add(f"{prefix}.title", "must be at most 200 characters")
+    if fields.description is not None and len(fields.description) > 5000:
+        violations.add(f"{prefix}.description", "must be at most 5000 characters")
+    if fields.stock is not None and not 0 <= fields.stock <= MAX_STOCK:
+        violations.add(f"{prefix}.stock", f"must be between 0 and {MAX_STOCK}")
+
+
+def check_reservation_id(reservation_id: str, violations: Violations) -> None:
+    if not _RESERVATION_ID.match(reservation_id):
+        violations.add("reservation_id", "must be 1-128 letters, digits or '_.:-'")
+
+
+def same_lines(a: list[ReservationLine], b: list[ReservationLine]) -> bool:
+    """Whether two reservations ask for the same products and quantities."""
+    return sorted((x.product_id, x.quantity) for x in a) == sorted((x.product_id, x.quantity) for x in b)

@@ -1,0 +1,54 @@
+"""The products database schema."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from meshkit.db import Migration, UTCDateTime
+
+metadata = sa.MetaData()
+
+# `seq` is the keyset for stable paging; `id` is the public id in the name.
+products = sa.Table(
+    "products",
+    metadata,
+    sa.Column(
+        "seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True
+    ),
+    sa.Column("id", sa.String(64), nullable=False, unique=True),
+    sa.Column("sku", sa.String(64), nullable=False, unique=True),
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("description", sa.Text(), nullable=False),
+    sa.Column("price_currency", sa.String(3), nullable=False),
+    sa.Column("price_units", sa.BigInteger(), nullable=False),
+    sa.Column("price_nanos", sa.Integer(), nullable=False),
+    sa.Column("stock", sa.Integer(), nullable=False),
+    sa.Column("create_time", UTCDateTime(), nullable=False),
+    sa.Column("update_time", UTCDateTime(), nullable=False),
+    sa.CheckConstraint("stock >= 0", name="products_stock_not_negative"),
+)
+
+# One row per idempotency key: the primary key is what makes ReserveStock and
+# ReleaseStock safe to replay.
+reservations = sa.Table(
+    "reservations",
+    metadata,
+    sa.Column("id", sa.String(128), primary_key=True),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("create_time", UTCDateTime(), nullable=False),
+    sa.Column("update_time", UTCDateTime(), nullable=False),
+)
+
+reservation_items = sa.Table(
+    "reservation_items",
+    metadata,
+    sa.Column("reservation_id", sa.String(128), sa.ForeignKey("reservations.id"), primary_key=True),
+    sa.Column("product_id", sa.String(64), primary_key=True),
+    sa.Column("quantity", sa.Integer(), nullable=False),
+    sa.Column("unit_currency", sa.String(3), nullable=False),
+    sa.Column("unit_units", sa.BigInteger(), nullable=False),
+    sa.Column("unit_nanos", sa.Integer(), nullable=False),
+    sa.Column("title", sa.String(200), nullable=False),
+)
+
+MIGRATIONS: list[Migration] = []

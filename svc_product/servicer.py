@@ -1,0 +1,158 @@
+"""ProductService over gRPC: requests to plain values, results to messages."""
+
+from __future__ import annotations
+
+import grpc
+from shopmesh.product.v1 import product_service_pb2 as pb
+from shopmesh.product.v1 import product_service_pb2_grpc as pb_grpc
+
+from meshkit import paging
+from meshkit.convert import money_from_proto, money_to_proto, timestamp
+from meshkit.errors import InvalidArgument, Violations
+from meshkit.names import check_name, make_name, parse_name
+from svc_product import domain
+from svc_product.services import Catalog
+
+_UPDATABLE = ("title", "description", "price", "stock")
+_IMMUTABLE = ("name", "sku", "create_time", "update_time")
+
+
+def product_to_proto(product: domain.Product) -> pb.Product:
+    return pb.Product(
+        name=make_name("products", product.id),
+        sku=product.sku,
+        title=product.title,
+        description=product.description,
+        price=money_to_proto(product.price),
+        stock=product.stock,
+        create_time=timestamp(product.create_time),
+        update_time=timestamp(product.update_time),
+    )
+
+
+def reservation_to_proto(reservation: domain.Reservation) -> pb.Reservation:
+    return pb.Reservation(
+        reservation_id=reservation.id,
+        state=reservation.state,
+        items=[
+            pb.ReservationItem(
+                product=make_name("products", line.product_id),
+                quantity=line.quantity,
+                unit_price=money_to_proto(line.unit_price) if line.unit_price else None,
+                title=line.title,
+            )
+            for line in reservation.lines
+        ],
+        create_time=timestamp(reservation.create_time),
+    )
+
+
+def _fields(product: pb.Product, paths: set[str], violations: Violations) -> domain.ProductFields:
+    price = None
+    if "price" in paths:
+        if product.HasField("price"):
+            price = money_from_proto(product.price, "product.price", violations)
+        else:
+            violations.add("product.price", "is required")
+    return domain.ProductFields(
+        title=product.title if "title" in paths else None,
+        description=product.description if "description" in paths else None,
+        price=price,
+        stock=product.stock if "stock" in paths else None,
+    )
+
+
+def _update_paths(request: pb.UpdateProductRequest) -> set[str]:
+    paths = list(request.update_mask.paths)
+    if not paths:
+        product = request.product
+        return {
+            p
+            for p in _UPDATABLE
+            if (p == "price" and product.HasField("price")) or (p != "price" and getattr(product, p))
+        }
+    if paths == ["*"]:
+        return set(_UPDATABLE)
+    violations = Violations()
+    for path in paths:
+        if path in _IMMUTABLE:
+            violations.add("update_mask", f"{path!r} cannot be changed")
+        elif path not in _UPDATABLE:
+            violations.add("update_mask", f"unknown field {path!r}; updatable: {', '.join(_UPDATABLE)}")
+    violations.raise_if_any()
+    return set(paths)
+
+
+class ProductServicer(pb_grpc.ProductServiceServicer):
+    def __init__(self, catalog: Catalog) -> None:
+        self._catalog = catalog
+
+    def CreateProduct(
+        self, request: pb.CreateProductRequest, unused_context: grpc.ServicerContext
+    ) -> pb.Product:
+        if not request.HasField("product"):
+            raise InvalidArgument("product", "is required")
+        violations = Violations()
+        domain.check_sku(request.product.sku, "product.sku", violations)
+        fields = _fields(request.product, {"title", "description", "price", "stock"}, violations)
+        domain.check_fields(fields, "product", violations, creating=True)
+        violations.raise_if_any()
+        return product_to_proto(self._catalog.create_product(request.product.sku, fields))
+
+    def GetProduct(self, request: pb.GetProductRequest, unused_context: grpc.ServicerContext) -> pb.Product:
+        product_id = parse_name(request.name, "products", "name")
+        return product_to_proto(self._catalog.get_product(product_id))
+
+    def ListProducts(
+        self, request: pb.ListProductsRequest, unused_context: grpc.ServicerContext
+    ) -> pb.ListProductsResponse:
+        limit = paging.page_size(request.page_size)
+        after = paging.decode_token(request.page_token)
+        items, next_after = self._catalog.list_products(after, limit)
+        return pb.ListProductsResponse(
+            products=[product_to_proto(p) for p in items],
+            next_page_token=paging.encode_token(next_after) if next_after is not None else "",
+        )
+
+    def UpdateProduct(
+        self, request: pb.UpdateProductRequest, unused_context: grpc.ServicerContext
+    ) -> pb.Product:
+        if not request.HasField("product"):
+            raise InvalidArgument("product", "is required")
+        product_id = parse_name(request.product.name, "products", "product.name")
+        paths = _update_paths(request)
+        violations = Violations()
+        fields = _fields(request.product, paths, violations)
+        domain.check_fields(fields, "product", violations, creating=False)
+        violations.raise_if_any()
+        return product_to_proto(self._catalog.update_product(product_id, fields))
+
+    def ReserveStock(
+        self, request: pb.ReserveStockRequest, unused_context: grpc.ServicerContext
+    ) -> pb.Reservation:
+        violations = Violations()
+        domain.check_reservation_id(request.reservation_id, violations)
+        if not request.items:
+            violations.add("items", "at least one item is required")
+        lines: list[domain.ReservationLine] = []
+        seen: set[str] = set()
+        for i, item in enumerate(request.items):
+            product_id = check_name(item.product, "products", f"items[{i}].product", violations)
+            if product_id is None:
+                continue
+            if product_id in seen:
+                violations.add(f"items[{i}].product", "appears more than once")
+            seen.add(product_id)
+            if item.quantity < 1:
+                violations.add(f"items[{i}].quantity", f"must be at least 1 (got {item.quantity})")
+            lines.append(domain.ReservationLine(product_id, item.quantity))
+        violations.raise_if_any()
+        return reservation_to_proto(self._catalog.reserve_stock(request.reservation_id, lines))
+
+    def ReleaseStock(
+        self, request: pb.ReleaseStockRequest, unused_context: grpc.ServicerContext
+    ) -> pb.Reservation:
+        violations = Violations()
+        domain.check_reservation_id(request.reservation_id, violations)
+        violations.raise_if_any()
+        return reservation_to_proto(self._catalog.release_stock(request.reservation_id))

@@ -1,0 +1,3 @@
+from svc_user.server import main
+
+raise SystemExit(main())

@@ -1,0 +1,49 @@
+"""Composition root of the users service."""
+
+from __future__ import annotations
+
+from shopmesh.user.v1 import user_service_pb2, user_service_pb2_grpc
+
+from meshkit.cli import service_main
+from meshkit.db import open_database
+from meshkit.server import ServiceServer
+from meshkit.telemetry import Tracing
+from svc_user import settings as user_settings
+from svc_user.models import MIGRATIONS, metadata
+from svc_user.passwords import Passwords
+from svc_user.servicer import UserServicer
+from svc_user.services import Accounts
+from svc_user.tokens import SigningKey, TokenIssuer
+
+SERVICE_NAME = user_service_pb2.DESCRIPTOR.services_by_name["UserService"].full_name
+
+
+def create_server(settings: user_settings.Settings, tracing: Tracing | None = None) -> ServiceServer:
+    """Builds the server, bound to its port and with its schema migrated, but not started."""
+    key = SigningKey.load_or_create(settings.jwt_key_file, create=settings.jwt_key_create)
+    tokens = TokenIssuer(
+        key,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        ttl_seconds=settings.token_ttl_seconds,
+    )
+    db = open_database(settings.server.database_url, metadata, MIGRATIONS, settings.server.replica)
+    servicer = UserServicer(Accounts(db, Passwords(), tokens))
+    return ServiceServer(
+        settings.server,
+        db=db,
+        services=[SERVICE_NAME],
+        register=lambda server: user_service_pb2_grpc.add_UserServiceServicer_to_server(servicer, server),
+        tracing=tracing,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    return service_main(
+        "svc_user",
+        "The shopmesh users service: accounts, passwords and access tokens (shopmesh.user.v1.UserService).",
+        user_settings.ENV_HELP,
+        user_settings.load,
+        create_server,
+        argv,
+    )

@@ -1,0 +1,62 @@
+"""UserService over gRPC: requests to plain values, results to messages."""
+
+from __future__ import annotations
+
+import grpc
+from shopmesh.user.v1 import user_service_pb2 as pb
+from shopmesh.user.v1 import user_service_pb2_grpc as pb_grpc
+
+from meshkit.convert import timestamp
+from meshkit.errors import Violations
+from meshkit.names import make_name, parse_name
+from svc_user import domain
+from svc_user.services import Accounts
+
+
+def user_to_proto(user: domain.User) -> pb.User:
+    return pb.User(
+        name=make_name("users", user.id),
+        email=user.email,
+        display_name=user.display_name,
+        create_time=timestamp(user.create_time),
+    )
+
+
+class UserServicer(pb_grpc.UserServiceServicer):
+    def __init__(self, accounts: Accounts) -> None:
+        self._accounts = accounts
+
+    def CreateUser(self, request: pb.CreateUserRequest, unused_context: grpc.ServicerContext) -> pb.User:
+        violations = Violations()
+        domain.check_email(domain.normalize_email(request.user.email), "user.email", violations)
+        domain.check_display_name(request.user.display_name, "user.display_name", violations)
+        domain.check_password(request.password, "password", violations)
+        violations.raise_if_any()
+        user = self._accounts.create_user(request.user.email, request.user.display_name, request.password)
+        return user_to_proto(user)
+
+    def GetUser(self, request: pb.GetUserRequest, unused_context: grpc.ServicerContext) -> pb.User:
+        return user_to_proto(self._accounts.get_user(parse_name(request.name, "users", "name")))
+
+    def Login(self, request: pb.LoginRequest, unused_context: grpc.ServicerContext) -> pb.LoginResponse:
+        violations = Violations()
+        if not request.email:
+            violations.add("email", "is required")
+        if not request.password:
+            violations.add("password", "is required")
+        violations.raise_if_any()
+        session = self._accounts.login(request.email, request.password)
+        return pb.LoginResponse(
+            access_token=session.token.token,
+            expires_in=session.token.expires_in,
+            token_type="Bearer",
+            user=user_to_proto(session.user),
+        )
+
+    def GetJwks(self, request: pb.GetJwksRequest, unused_context: grpc.ServicerContext) -> pb.GetJwksResponse:
+        return pb.GetJwksResponse(
+            keys=[
+                pb.JsonWebKey(kty=k.kty, crv=k.crv, x=k.x, y=k.y, kid=k.kid, alg=k.alg, use=k.use)
+                for k in self._accounts.jwks()
+            ]
+        )

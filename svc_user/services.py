@@ -1,0 +1,77 @@
+"""Account use cases: each runs in one database transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from meshkit.db import Database, utcnow
+from meshkit.names import make_name, new_id
+from svc_user import domain
+from svc_user.passwords import Passwords
+from svc_user.repository import UserRepository
+from svc_user.tokens import IssuedToken, PublicJwk, TokenIssuer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Session:
+    user: domain.User
+    token: IssuedToken
+
+
+class Accounts:
+    """The users service's use cases."""
+
+    def __init__(
+        self,
+        db: Database,
+        passwords: Passwords,
+        tokens: TokenIssuer,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        self._db = db
+        self._passwords = passwords
+        self._tokens = tokens
+        self._clock = clock
+
+    def create_user(self, email: str, display_name: str, password: str) -> domain.User:
+        email = domain.normalize_email(email)
+        user = domain.User(
+            id=new_id(),
+            email=email,
+            display_name=display_name,
+            password_hash=self._passwords.hash(password),  # slow on purpose: outside the transaction
+            create_time=self._clock(),
+        )
+        with self._db.transaction() as conn:
+            if not UserRepository(conn).add(user):
+                raise domain.EmailTaken(email)
+        log.info("created users/%s", user.id)
+        return user
+
+    def get_user(self, user_id: str) -> domain.User:
+        with self._db.snapshot() as conn:
+            user = UserRepository(conn).get(user_id)
+        if user is None:
+            raise domain.UserNotFound(user_id)
+        return user
+
+    def login(self, email: str, password: str) -> Session:
+        with self._db.snapshot() as conn:
+            user = UserRepository(conn).by_email(domain.normalize_email(email))
+        if not self._passwords.verify(user.password_hash if user else None, password) or user is None:
+            raise domain.BadCredentials()
+        if self._passwords.needs_rehash(user.password_hash):
+            with self._db.transaction() as conn:
+                UserRepository(conn).set_password_hash(user.id, self._passwords.hash(password))
+        token = self._tokens.issue(
+            make_name("users", user.id), self._clock(), {"email": user.email, "roles": []}
+        )
+        return Session(user, token)
+
+    def jwks(self) -> list[PublicJwk]:
+        return self._tokens.jwks()
