@@ -1,0 +1,1 @@
+"""Tooling around the mesh: the topology, Envoy's configuration, the local launcher."""

@@ -1,0 +1,185 @@
+"""`python -m meshctl`: run the mesh locally, render Envoy's configuration."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+
+from meshctl import envoy_config, topology
+from meshctl.launcher import Endpoints, Mesh, MeshError
+
+GRPCURL = ".tools/bin/grpcurl"
+
+
+def _replica_override(text: str) -> tuple[str, int]:
+    name, _, count = text.partition("=")
+    if not count.isdigit() or int(count) < 1:
+        raise argparse.ArgumentTypeError(f"expected SERVICE=N with N >= 1, got {text!r}")
+    return name, int(count)
+
+
+def _apply_overrides(topo: topology.Topology, args: argparse.Namespace) -> topology.Topology:
+    if args.port_offset:
+        topo = topo.shifted(args.port_offset)
+    if args.public_port is not None:
+        topo = topo.with_gateway(public_port=args.public_port)
+    if args.bind is not None:
+        topo = topo.with_gateway(bind=args.bind)
+    if args.replicas is not None:
+        for service in topo.services:
+            topo = topo.with_service(service.name, replicas=args.replicas)
+    for name, count in args.replicas_of or []:
+        try:
+            topo.service(name)
+        except KeyError:
+            raise SystemExit(f"meshctl: unknown service {name!r} in --replicas-of") from None
+        topo = topo.with_service(name, replicas=count)
+    return topo
+
+
+def walkthrough(endpoints: Endpoints, run_dir: Path) -> str:
+    """Copy-paste commands for a full purchase, over REST (curl) and gRPC (grpcurl)."""
+    gw = endpoints.gateway
+    year = dt.date.today().year + 3
+    name = "python3 -c 'import json,sys; print(json.load(sys.stdin)[\"name\"])'"
+    card = f'"card_number":"4242424242424242","exp_month":12,"exp_year":{year},"cvc":"123"'
+    return f"""
+shopmesh is up. Gateway (gRPC and REST): {gw}   Envoy admin: http://{endpoints.admin}
+Logs: {run_dir}/logs/   Data: {run_dir}/data/   Stop: Ctrl-C
+
+A purchase over REST (curl):
+  USER=$(curl -s -X POST {gw}/v1/users -d '{{"user":{{"email":"ada'$RANDOM'@example.com","display_name":"Ada"}},"password":"correct horse battery"}}' | {name})
+  PRODUCT=$(curl -s -X POST {gw}/v1/products -d '{{"sku":"MUG-'$RANDOM'","title":"Mug","price":{{"currency_code":"USD","units":"12","nanos":500000000}},"stock":10}}' | {name})
+  ORDER=$(curl -s -X POST {gw}/v1/orders -d '{{"request_id":"'$(python3 -c 'import uuid; print(uuid.uuid4())')'","order":{{"user":"'$USER'","items":[{{"product":"'$PRODUCT'","quantity":2}}]}},"payment":{{{card}}}}}' | {name})
+  curl -s {gw}/v1/$ORDER
+  curl -s -X POST {gw}/v1/$ORDER:cancel -d '{{}}'
+
+The same over gRPC (grpcurl):
+  {GRPCURL} -plaintext {gw} list
+  {GRPCURL} -plaintext -d '{{"page_size":5}}' {gw} shopmesh.product.v1.ProductService/ListProducts
+  {GRPCURL} -plaintext -d '{{"order":{{"user":"'$USER'","items":[{{"product":"'$PRODUCT'","quantity":1}}]}},"payment":{{{card}}}}}' {gw} shopmesh.order.v1.OrderService/CreateOrder
+  {GRPCURL} -plaintext -d '{{"name":"'$ORDER'"}}' {gw} shopmesh.order.v1.OrderService/GetOrder
+"""
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    topo = _apply_overrides(topology.load(args.topology), args)
+    mesh = Mesh(topo, Path(args.run_dir), echo=lambda line: print(line, flush=True))
+    stop = threading.Event()
+
+    def _on_signal(signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+    try:
+        endpoints = mesh.start(timeout=args.timeout)
+    except MeshError as exc:
+        print(f"meshctl: the mesh did not come up: {exc}", file=sys.stderr)
+        return 1
+    print(walkthrough(endpoints, Path(args.run_dir)), flush=True)
+    status = 0
+    while not stop.wait(0.5):
+        if (dead := mesh.dead_child()) is not None:
+            print(f"meshctl: {dead.describe_exit()}\nmeshctl: stopping the mesh", file=sys.stderr)
+            status = 1
+            break
+    print("meshctl: stopping (services drain in-flight calls)...", flush=True)
+    mesh.stop()
+    print("meshctl: stopped", flush=True)
+    return status
+
+
+def cmd_render_envoy(args: argparse.Namespace) -> int:
+    topo = _apply_overrides(topology.load(args.topology), args)
+    config = envoy_config.render(
+        topo, descriptor_path=Path(args.descriptor), internal_bind=args.internal_bind
+    )
+    if args.out == "-":
+        print(json.dumps(config, indent=1))
+        return 0
+    out = Path(args.out)
+    envoy_config.write(config, out)
+    if args.validate:
+        envoy_config.validate(out)
+        print(f"{out}: valid", file=sys.stderr)
+    return 0
+
+
+def _add_topology_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--topology",
+        type=Path,
+        default=topology.DEFAULT_TOPOLOGY,
+        help="topology file (default: envoy/topology.toml)",
+    )
+    parser.add_argument(
+        "--bind", help="address of the public listener (default from the topology: 127.0.0.1)"
+    )
+    parser.add_argument("--public-port", type=int, help="port of the public listener (default 8080)")
+    parser.add_argument(
+        "--port-offset",
+        type=int,
+        default=0,
+        help="add N to every port (gateway, internal, admin, services) to run a second mesh",
+    )
+    parser.add_argument("--replicas", type=int, help="replicas of every service (default from the topology)")
+    parser.add_argument(
+        "--replicas-of",
+        type=_replica_override,
+        action="append",
+        metavar="SERVICE=N",
+        help="replicas of one service, e.g. --replicas-of orders=3 (repeatable)",
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m meshctl",
+        description="Run the shopmesh mesh locally and render its Envoy configuration.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    up = sub.add_parser(
+        "up",
+        help="start Envoy and every service replica; Ctrl-C stops them all",
+        description="Start Envoy and every service replica on loopback, wait until all are healthy, print "
+        "how to call the gateway, and stream every process's output with a name prefix. Ctrl-C or "
+        "SIGTERM stops everything cleanly. Services use SQLite files under RUN_DIR/data unless "
+        "SVC_<NAME>_DATABASE_URL is set (e.g. SVC_ORDER_DATABASE_URL=postgresql://...).",
+    )
+    _add_topology_options(up)
+    up.add_argument("--run-dir", default="var", help="logs, data and generated config (default: var)")
+    up.add_argument("--timeout", type=float, default=90.0, help="seconds to wait for health (default 90)")
+    up.set_defaults(func=cmd_up)
+
+    render = sub.add_parser(
+        "render-envoy",
+        help="print or write the Envoy bootstrap rendered from the topology",
+        description="Render Envoy's bootstrap (JSON) from the topology and the contracts' descriptor set.",
+    )
+    _add_topology_options(render)
+    render.add_argument(
+        "--descriptor",
+        default=str(topology.DEFAULT_DESCRIPTOR),
+        help="descriptor set the transcoder loads (default: gen/descriptor.binpb)",
+    )
+    render.add_argument(
+        "--internal-bind", default="127.0.0.1", help="address of the internal listener (default 127.0.0.1)"
+    )
+    render.add_argument("--out", default="-", help="output file, or - for stdout (default)")
+    render.add_argument("--validate", action="store_true", help="run `envoy --mode validate` on the output")
+    render.set_defaults(func=cmd_render_envoy)
+
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (MeshError, envoy_config.EnvoyValidationError, ValueError) as exc:
+        print(f"meshctl: {exc}", file=sys.stderr)
+        return 1

