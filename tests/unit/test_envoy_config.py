@@ -1,0 +1,294 @@
+"""Tests for meshctl.envoy_config: public-method discovery, rendered routes/clusters, Envoy validation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from envoy_data_plane.envoy.config.cluster.v3 import OutlierDetection
+
+from meshctl import envoy_config
+from meshctl.topology import DEFAULT_DESCRIPTOR, Topology, load
+
+INTERNAL_METHODS = {
+    "shopmesh.product.v1.ProductService": {"ReserveStock", "ReleaseStock"},
+    "shopmesh.payment.v1.PaymentService": {"Charge", "Refund"},
+}
+REFLECTION = ["/grpc.reflection.v1.ServerReflection/", "/grpc.reflection.v1alpha.ServerReflection/"]
+
+
+@pytest.fixture(scope="module")
+def topology() -> Topology:
+    return load()
+
+
+@pytest.fixture(scope="module")
+def config(topology: Topology) -> dict[str, Any]:
+    return envoy_config.render(topology, descriptor_path=DEFAULT_DESCRIPTOR)
+
+
+def _hcm(config: dict[str, Any], listener: str) -> dict[str, Any]:
+    (found,) = [x for x in config["staticResources"]["listeners"] if x["name"] == listener]
+    (chain,) = found["filterChains"]
+    (network_filter,) = chain["filters"]
+    return network_filter["typedConfig"]
+
+
+def _routes(config: dict[str, Any], listener: str) -> list[dict[str, Any]]:
+    (vhost,) = _hcm(config, listener)["routeConfig"]["virtualHosts"]
+    assert vhost["domains"] == ["*"]
+    return vhost["routes"]
+
+
+def _cluster(config: dict[str, Any], name: str) -> dict[str, Any]:
+    (found,) = [c for c in config["staticResources"]["clusters"] if c["name"] == name]
+    return found
+
+
+def _write_and_validate(config: dict[str, Any], path: Path) -> None:
+    envoy_config.write(config, path)
+    envoy_config.validate(path)
+
+
+def test_public_methods_from_real_descriptor() -> None:
+    public = envoy_config.public_methods(DEFAULT_DESCRIPTOR)
+    assert public["shopmesh.product.v1.ProductService"] == [
+        "CreateProduct",
+        "GetProduct",
+        "ListProducts",
+        "UpdateProduct",
+    ]
+    assert public["shopmesh.order.v1.OrderService"] == [
+        "CancelOrder",
+        "CreateOrder",
+        "GetOrder",
+        "ListOrders",
+    ]
+    assert public["shopmesh.user.v1.UserService"] == ["CreateUser", "GetJwks", "GetUser", "Login"]
+    assert public["shopmesh.payment.v1.PaymentService"] == ["GetPayment"]
+    for service, internal in INTERNAL_METHODS.items():
+        assert not internal & set(public[service])
+
+
+def test_default_config_passes_envoy_validate(config: dict[str, Any], tmp_path: Path) -> None:
+    assert "localReplyConfig" in _hcm(config, "public")  # validated along with the rest
+    path = tmp_path / "envoy.json"
+    _write_and_validate(config, path)
+    assert path.read_text().endswith("}\n")
+
+
+def test_public_listener_routes_only_public_methods_and_reflection(
+    config: dict[str, Any], topology: Topology
+) -> None:
+    routes = _routes(config, "public")
+    paths = {r["match"]["path"]: r["route"]["cluster"] for r in routes if "path" in r["match"]}
+    prefixes = {r["match"]["prefix"]: r["route"] for r in routes if "prefix" in r["match"]}
+    assert len(paths) + len(prefixes) == len(routes)  # nothing matched by any other means
+
+    expected = {
+        f"/{grpc}/{method}": svc.name
+        for svc in topology.services
+        for grpc in svc.grpc_services
+        for method in envoy_config.public_methods(DEFAULT_DESCRIPTOR)[grpc]
+    }
+    assert paths == expected
+    assert "/shopmesh.product.v1.ProductService/GetProduct" in paths
+    for service, internal in INTERNAL_METHODS.items():
+        assert not {f"/{service}/{m}" for m in internal} & set(paths)
+
+    assert sorted(prefixes) == REFLECTION
+    for action in prefixes.values():
+        assert action == {"cluster": topology.gateway.reflection_service, "timeout": "0s"}
+
+
+def test_route_policy(config: dict[str, Any]) -> None:
+    (route,) = [
+        r
+        for r in _routes(config, "public")
+        if r["match"].get("path") == "/shopmesh.order.v1.OrderService/GetOrder"
+    ]
+    action = route["route"]
+    assert action["cluster"] == "orders"
+    assert action["timeout"] == "30s"
+    assert action["maxStreamDuration"] == {
+        "maxStreamDuration": "30s",
+        "grpcTimeoutHeaderMax": "30s",
+        "grpcTimeoutHeaderOffset": "0.050s",
+    }
+    retry = action["retryPolicy"]
+    assert retry["retryOn"] == "connect-failure,refused-stream"
+    assert retry["numRetries"] == 2
+    assert retry["retryBackOff"] == {"baseInterval": "0.025s", "maxInterval": "0.250s"}
+    assert retry["retryHostPredicate"][0]["name"] == "envoy.retry_host_predicates.previous_hosts"
+    assert int(retry["hostSelectionRetryMaxAttempts"]) == 3  # int64: a string in proto3 JSON
+
+
+def test_public_listener_filters(config: dict[str, Any], topology: Topology) -> None:
+    hcm = _hcm(config, "public")
+    assert hcm["statPrefix"] == "public"
+    assert hcm["useRemoteAddress"] is True
+    assert hcm.get("codecType", "AUTO") == "AUTO"  # AUTO is the default, so proto3 JSON omits it
+    transcoder, router = hcm["httpFilters"]
+    assert router["name"] == "envoy.filters.http.router"
+    assert transcoder["name"] == "envoy.filters.http.grpc_json_transcoder"
+    t = transcoder["typedConfig"]
+    assert t["protoDescriptor"] == str(DEFAULT_DESCRIPTOR.resolve())
+    assert t["services"] == [g for s in topology.services for g in s.grpc_services]
+    assert not t.get("autoMapping")
+    assert t["convertGrpcStatus"] is True
+    assert t["printOptions"] == {"alwaysPrintPrimitiveFields": True, "preserveProtoFieldNames": True}
+    assert t["requestValidationOptions"] == {
+        "rejectUnknownMethod": True,
+        "rejectUnknownQueryParameters": True,
+        "rejectBindingBodyFieldCollisions": True,
+    }
+    assert (t["maxRequestBodySize"], t["maxResponseBodySize"]) == (1 << 20, 4 << 20)
+
+
+REST_ONLY = {
+    "orFilter": {
+        "filters": [
+            {
+                "headerFilter": {
+                    "header": {
+                        "name": "content-type",
+                        "stringMatch": {"prefix": "application/grpc"},
+                        "invertMatch": True,
+                        "treatMissingHeaderAsEmpty": True,
+                    }
+                }
+            },
+            {"headerFilter": {"header": {"name": "x-envoy-original-path", "presentMatch": True}}},
+        ]
+    }
+}
+
+
+def test_public_local_replies_to_rest_become_json_status(config: dict[str, Any]) -> None:
+    local_reply = _hcm(config, "public")["localReplyConfig"]
+    assert "bodyFormat" not in local_reply  # unmatched (gRPC) local replies keep Envoy's default
+    *by_status, fallback = local_reply["mappers"]
+    codes = {}
+    for mapper in by_status:
+        status_filter, rest = mapper["filter"]["andFilter"]["filters"]
+        assert rest == REST_ONLY
+        comparison = status_filter["statusCodeFilter"]["comparison"]
+        assert comparison.get("op", "EQ") == "EQ"  # EQ is the default, so proto3 JSON omits it
+        codes[comparison["value"]["defaultValue"]] = mapper["bodyFormatOverride"]["jsonFormat"]["code"]
+    assert codes == envoy_config.LOCAL_REPLY_GRPC_CODES
+    assert (codes[400], codes[404], codes[413], codes[503], codes[504]) == (3, 5, 3, 14, 4)
+    assert not {13, 2} & {codes[s] for s in codes if s < 500}  # a client's mistake is never INTERNAL/UNKNOWN
+    assert fallback["filter"] == REST_ONLY
+    assert fallback["bodyFormatOverride"]["jsonFormat"]["code"] == 2
+    for mapper in local_reply["mappers"]:
+        assert "statusCode" not in mapper  # the HTTP status is kept
+        body = mapper["bodyFormatOverride"]
+        assert body["contentType"] == "application/json"
+        assert body["jsonFormat"] == {
+            "code": body["jsonFormat"]["code"],
+            "message": "%LOCAL_REPLY_BODY%",
+            "details": [],
+        }
+    assert "localReplyConfig" not in _hcm(config, "internal")
+
+
+def test_internal_listener_routes_every_service(config: dict[str, Any], topology: Topology) -> None:
+    hcm = _hcm(config, "internal")
+    assert [f["name"] for f in hcm["httpFilters"]] == ["envoy.filters.http.router"]
+    routes = _routes(config, "internal")
+    assert {r["match"]["prefix"]: r["route"]["cluster"] for r in routes} == {
+        f"/{g}/": s.name for s in topology.services for g in s.grpc_services
+    }
+    assert all("retryPolicy" in r["route"] and "maxStreamDuration" in r["route"] for r in routes)
+    (listener,) = [x for x in config["staticResources"]["listeners"] if x["name"] == "internal"]
+    assert listener["address"]["socketAddress"] == {"address": "127.0.0.1", "portValue": 8081}
+
+
+def test_clusters(config: dict[str, Any], topology: Topology) -> None:
+    assert [c["name"] for c in config["staticResources"]["clusters"]] == [s.name for s in topology.services]
+    products = _cluster(config, "products")
+    assert products["type"] == "STATIC"
+    assert products["connectTimeout"] == "1s"
+    assert products["lbPolicy"] == "LEAST_REQUEST"
+    assert products["leastRequestLbConfig"] == {"choiceCount": 2}
+    http2 = products["typedExtensionProtocolOptions"][
+        "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
+    ]
+    assert http2["explicitHttpConfig"]["http2ProtocolOptions"] == {
+        "maxConcurrentStreams": 100,
+        "connectionKeepalive": {"interval": "30s", "timeout": "5s"},
+    }
+    (hc,) = products["healthChecks"]
+    assert hc["grpcHealthCheck"] == {"serviceName": "shopmesh.product.v1.ProductService"}
+    assert (hc["timeout"], hc["interval"], hc["noTrafficInterval"]) == ("1s", "2s", "2s")
+    assert (hc["unhealthyThreshold"], hc["healthyThreshold"]) == (2, 1)
+    (locality,) = products["loadAssignment"]["endpoints"]
+    sockets = [e["endpoint"]["address"]["socketAddress"] for e in locality["lbEndpoints"]]
+    assert sockets == [{"address": "127.0.0.1", "portValue": p} for p in topology.service("products").ports()]
+
+
+def test_replicas_and_admin_stay_on_loopback(topology: Topology) -> None:
+    wide = topology.with_gateway(bind="0.0.0.0").with_service("users", replicas=3)
+    config = envoy_config.render(wide, descriptor_path=DEFAULT_DESCRIPTOR)
+    assert config["admin"]["address"]["socketAddress"] == {"address": "127.0.0.1", "portValue": 9901}
+    (public,) = [x for x in config["staticResources"]["listeners"] if x["name"] == "public"]
+    assert public["address"]["socketAddress"]["address"] == "0.0.0.0"
+    (locality,) = _cluster(config, "users")["loadAssignment"]["endpoints"]
+    assert [e["endpoint"]["address"]["socketAddress"]["portValue"] for e in locality["lbEndpoints"]] == [
+        50100,
+        50101,
+        50102,
+    ]
+
+
+def test_dns_endpoint_gives_dns_cluster_that_validates(topology: Topology, tmp_path: Path) -> None:
+    endpoints = {"orders": [("orders-headless.shop.svc.cluster.local", 50300)]}
+    config = envoy_config.render(topology, descriptor_path=DEFAULT_DESCRIPTOR, endpoints=endpoints)
+    orders = _cluster(config, "orders")
+    assert "type" not in orders
+    assert orders["clusterType"] == {
+        "name": "envoy.clusters.dns",
+        "typedConfig": {
+            "@type": "type.googleapis.com/envoy.extensions.clusters.dns.v3.DnsCluster",
+            "dnsRefreshRate": "5s",
+            "respectDnsTtl": True,
+            "dnsLookupFamily": "V4_ONLY",
+        },
+    }
+    assert _cluster(config, "products")["type"] == "STATIC"
+    _write_and_validate(config, tmp_path / "envoy.json")
+
+
+def test_unknown_endpoint_service_is_rejected(topology: Topology) -> None:
+    with pytest.raises(ValueError, match="prodcts"):
+        envoy_config.build_bootstrap(
+            topology, descriptor_path=DEFAULT_DESCRIPTOR, endpoints={"prodcts": [("127.0.0.1", 1)]}
+        )
+
+
+def test_fix_keys_renames_miscased_keys_only() -> None:
+    raw = {"outlierDetection": {"consecutive5Xx": 5, "enforcingConsecutive5Xx": 0}, "x": ["consecutive5Xx"]}
+    assert envoy_config.fix_keys(raw) == {
+        "outlierDetection": {"consecutive5xx": 5, "enforcingConsecutive5xx": 0},
+        "x": ["consecutive5Xx"],  # values are not keys
+    }
+    assert envoy_config.fix_keys([{"traceId128Bit": True}, {"s2AAddress": "a"}]) == [
+        {"traceId128bit": True},
+        {"s2aAddress": "a"},
+    ]
+
+
+def test_casing_fix_makes_outlier_detection_loadable(topology: Topology, tmp_path: Path) -> None:
+    bootstrap = envoy_config.build_bootstrap(topology, descriptor_path=DEFAULT_DESCRIPTOR)
+    bootstrap.static_resources.clusters[0].outlier_detection = OutlierDetection(
+        consecutive_5xx=5, enforcing_consecutive_5xx=0
+    )
+    raw = bootstrap.to_dict()
+    assert raw["staticResources"]["clusters"][0]["outlierDetection"] == {
+        "consecutive5Xx": 5,
+        "enforcingConsecutive5Xx": 0,
+    }
+    with pytest.raises(envoy_config.EnvoyValidationError, match="consecutive5Xx"):
+        _write_and_validate(raw, tmp_path / "broken.json")
+    _write_and_validate(envoy_config.fix_keys(raw), tmp_path / "fixed.json")

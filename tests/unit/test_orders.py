@@ -1,0 +1,282 @@
+"""Checkout (the CreateOrder saga, cancel, list) against in-memory services, on SQLite."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import grpc
+import pytest
+import sqlalchemy as sa
+from shopmesh.order.v1 import order_service_pb2 as pb
+from shopmesh.order.v1 import order_service_pb2_grpc as pb_grpc
+from shopmesh.payment.v1 import payment_service_pb2 as payment_pb
+
+from meshkit.cards import Card
+from meshkit.db import open_database
+from meshkit.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, Unavailable
+from meshkit.money import Money
+from meshkit.server import ServiceServer
+from svc_order import domain
+from svc_order import settings as order_settings
+from svc_order.models import MIGRATIONS, metadata
+from svc_order.servicer import OrderServicer
+from svc_order.services import Checkout
+from tests.support.grpc_testing import assert_error, call_error, serving
+from tests.unit.fakes import FakeCatalog, FakeDirectory, FakePayments
+
+GOOD_CARD = Card("4242424242424242", 12, 2099, "123")
+DECLINING_CARD = Card("4000000000000002", 12, 2099, "123")
+
+
+@dataclass
+class World:
+    checkout: Checkout
+    catalog: FakeCatalog
+    payments: FakePayments
+    directory: FakeDirectory
+    engine: sa.Engine
+
+    def rows(self, table: str) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one())
+
+
+@pytest.fixture
+def world(sqlite_url: str) -> World:
+    db = open_database(sqlite_url, metadata, MIGRATIONS, "test")
+    catalog, payments, directory = FakeCatalog(), FakePayments(), FakeDirectory({"u1", "u2"})
+    catalog.add("mug", 5, Money.of("USD", 12, 500_000_000))
+    catalog.add("tea", 100, Money.of("USD", 3))
+    catalog.add("yen", 100, Money.of("JPY", 300))
+    return World(Checkout(db, catalog, payments, directory), catalog, payments, directory, db.engine)
+
+
+def place(
+    world: World, *lines: tuple[str, int], card: Card = GOOD_CARD, user: str = "u1", rid: str = ""
+) -> domain.Order:
+    request_id = rid or uuid.uuid4().hex
+    return world.checkout.place_order(request_id, user, [domain.OrderLine(p, q) for p, q in lines], card)
+
+
+def test_confirmed_order_is_priced_by_the_catalog(world: World) -> None:
+    order = place(world, ("mug", 2), ("tea", 3))
+    assert order.status == domain.CONFIRMED
+    assert order.total == Money.of("USD", 34)
+    assert {line.product_id: line.unit_price for line in order.lines} == {
+        "mug": Money.of("USD", 12, 500_000_000),
+        "tea": Money.of("USD", 3),
+    }
+    assert world.catalog.stock["mug"] == 3
+    assert world.payments.amounts[order.payment_id] == Money.of("USD", 34)
+    assert world.checkout.get_order(order.id) == order
+
+
+def test_declined_card_fails_the_order_and_releases_stock(world: World) -> None:
+    order = place(world, ("mug", 2), card=DECLINING_CARD)
+    assert order.status == domain.FAILED
+    assert order.failure_reason == "payment_declined: card_declined"
+    assert order.payment_id
+    assert world.catalog.stock["mug"] == 5
+    assert world.catalog.released == [order.reservation_id]
+    assert world.payments.captured() == []
+
+
+def test_out_of_stock_is_failed_precondition_and_leaves_no_order(world: World) -> None:
+    with pytest.raises(FailedPrecondition):
+        place(world, ("mug", 6))
+    assert (world.rows("orders"), world.rows("order_items")) == (0, 0)
+    assert world.payments.charges == {}
+
+
+def test_unknown_product_is_not_found_and_leaves_no_order(world: World) -> None:
+    with pytest.raises(NotFound):
+        place(world, ("mug", 1), ("ghost", 1))
+    assert world.rows("orders") == 0
+    assert world.catalog.stock["mug"] == 5
+
+
+def test_unknown_user_is_not_found_before_anything_happens(world: World) -> None:
+    with pytest.raises(NotFound, match="users/nobody"):
+        place(world, ("mug", 1), user="nobody")
+    assert world.rows("orders") == 0
+    assert world.catalog.reservations == {}
+
+
+def test_replay_returns_the_first_order_and_charges_once(world: World) -> None:
+    first = place(world, ("mug", 1), rid="same")
+    again = place(world, ("mug", 1), rid="same")
+    assert again == first
+    assert len(world.payments.charges) == 1
+    assert world.catalog.stock["mug"] == 4
+    assert world.rows("orders") == 1
+
+
+def test_request_id_reused_for_another_order_is_already_exists(world: World) -> None:
+    place(world, ("mug", 1), rid="same")
+    with pytest.raises(AlreadyExists, match="already used"):
+        place(world, ("mug", 2), rid="same")
+
+
+def test_rejected_request_id_can_be_used_again(world: World) -> None:
+    with pytest.raises(FailedPrecondition):
+        place(world, ("mug", 9), rid="retry-me")
+    assert place(world, ("mug", 1), rid="retry-me").status == domain.CONFIRMED
+
+
+def test_mixed_currencies_are_refused_and_the_stock_released(world: World) -> None:
+    with pytest.raises(FailedPrecondition, match="currencies"):
+        place(world, ("mug", 1), ("yen", 1))
+    assert world.rows("orders") == 0
+    assert world.catalog.stock == {"mug": 5, "tea": 100, "yen": 100}
+
+
+def test_catalog_outage_is_unavailable_and_leaves_nothing(world: World) -> None:
+    world.catalog.fail_with = Unavailable("the products service is unavailable")
+    with pytest.raises(Unavailable):
+        place(world, ("mug", 1))
+    assert world.rows("orders") == 0
+    assert len(world.catalog.released) == 1  # whatever might have been taken is given back
+
+
+def test_payment_outage_is_unavailable_and_gives_stock_back(world: World) -> None:
+    world.payments.fail_with = Unavailable("the payments service is unavailable")
+    with pytest.raises(Unavailable):
+        place(world, ("mug", 2))
+    assert world.catalog.stock["mug"] == 5
+    (order,) = world.checkout.list_orders(None, None, 10)[0]
+    assert order.status == domain.FAILED
+    assert order.failure_reason.startswith("payment_error:")
+
+
+def test_cancel_refunds_releases_and_is_idempotent(world: World) -> None:
+    order = place(world, ("mug", 2))
+    cancelled = world.checkout.cancel_order(order.id)
+    assert cancelled.status == domain.CANCELLED
+    assert world.payments.refunded == [order.payment_id]
+    assert world.catalog.stock["mug"] == 5
+    assert world.checkout.cancel_order(order.id) == cancelled
+    assert world.payments.refunded == [order.payment_id]
+
+
+def test_only_confirmed_orders_can_be_cancelled(world: World) -> None:
+    failed = place(world, ("mug", 1), card=DECLINING_CARD)
+    with pytest.raises(FailedPrecondition, match="FAILED"):
+        world.checkout.cancel_order(failed.id)
+    with pytest.raises(NotFound):
+        world.checkout.cancel_order("0123abcd")
+
+
+def test_list_is_newest_first_per_user_with_keyset_pages(world: World) -> None:
+    mine = [place(world, ("tea", 1), user="u1").id for _ in range(5)]
+    place(world, ("tea", 1), user="u2")
+    first, after = world.checkout.list_orders("u1", None, 2)
+    second, after2 = world.checkout.list_orders("u1", after, 2)
+    third, end = world.checkout.list_orders("u1", after2, 2)
+    assert [o.id for o in first + second + third] == mine[::-1]
+    assert end is None
+
+
+# -- the servicer: request validation through a real (in-process) gRPC server --
+
+
+@pytest.fixture
+def stub(world: World, service_env: dict[str, str]) -> Iterator[pb_grpc.OrderServiceStub]:
+    settings = order_settings.load(service_env)
+    servicer = OrderServicer(world.checkout, today=lambda: dt.date(2026, 6, 1))
+    db = open_database(settings.server.database_url, metadata, MIGRATIONS, "test")
+    server = ServiceServer(
+        settings.server,
+        db=db,
+        services=["shopmesh.order.v1.OrderService"],
+        register=lambda s: pb_grpc.add_OrderServiceServicer_to_server(servicer, s),
+    )
+    with serving(server) as channel:
+        yield pb_grpc.OrderServiceStub(channel)
+
+
+def order_request(quantity: int = 1) -> pb.CreateOrderRequest:
+    return pb.CreateOrderRequest(
+        request_id=uuid.uuid4().hex,
+        order=pb.Order(user="users/u1", items=[pb.OrderItem(product="products/mug", quantity=quantity)]),
+        payment=payment_pb.PaymentCard(
+            card_number="4242424242424242", exp_month=12, exp_year=2030, cvc="123"
+        ),
+    )
+
+
+def test_create_order_over_grpc_returns_the_order(stub: pb_grpc.OrderServiceStub) -> None:
+    order = stub.CreateOrder(order_request())
+    assert order.status == pb.Order.CONFIRMED
+    assert order.total.units == 12 and order.total.nanos == 500_000_000
+    assert order.items[0].unit_price.currency_code == "USD"
+    assert order.payment.startswith("payments/")
+    assert stub.GetOrder(pb.GetOrderRequest(name=order.name)) == order
+
+
+def test_every_bad_field_is_named(stub: pb_grpc.OrderServiceStub, world: World) -> None:
+    request = pb.CreateOrderRequest(
+        request_id="white space",
+        order=pb.Order(
+            user="user/1",
+            items=[
+                pb.OrderItem(product="products/mug", quantity=-1),
+                pb.OrderItem(product="products/mug", quantity=1001),
+                pb.OrderItem(product="mug", quantity=1),
+            ],
+        ),
+        payment=payment_pb.PaymentCard(card_number="4242424242424241", exp_month=5, exp_year=2026, cvc="12"),
+    )
+    assert_error(
+        call_error(stub.CreateOrder, request),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        fields={
+            "request_id",
+            "order.user",
+            "order.items[0].quantity",
+            "order.items[1].product",
+            "order.items[1].quantity",
+            "order.items[2].product",
+            "payment.card_number",
+            "payment.exp_year",
+            "payment.cvc",
+        },
+    )
+    assert world.rows("orders") == 0
+
+
+def test_missing_items_and_payment_are_invalid(stub: pb_grpc.OrderServiceStub) -> None:
+    request = pb.CreateOrderRequest(order=pb.Order(user="users/u1"))
+    assert_error(
+        call_error(stub.CreateOrder, request),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        fields={"order.items", "payment"},
+    )
+
+
+def test_out_of_stock_over_grpc_keeps_its_reason(stub: pb_grpc.OrderServiceStub) -> None:
+    assert_error(
+        call_error(stub.CreateOrder, order_request(quantity=50)),
+        grpc.StatusCode.FAILED_PRECONDITION,
+        reason="INSUFFICIENT_STOCK",
+    )
+
+
+def test_list_orders_rejects_a_token_from_another_filter(stub: pb_grpc.OrderServiceStub) -> None:
+    for _ in range(3):
+        stub.CreateOrder(order_request())
+    page = stub.ListOrders(pb.ListOrdersRequest(user="users/u1", page_size=1))
+    assert len(page.orders) == 1 and page.next_page_token
+    error = call_error(
+        stub.ListOrders, pb.ListOrdersRequest(user="users/u2", page_token=page.next_page_token)
+    )
+    assert_error(error, grpc.StatusCode.INVALID_ARGUMENT, fields={"page_token"})
+
+
+def test_invalid_argument_from_a_dependency_is_not_blamed_on_the_caller(world: World) -> None:
+    world.catalog.fail_with = InvalidArgument("items[0].quantity", "bad")
+    with pytest.raises(InvalidArgument):
+        place(world, ("mug", 1))
+    assert world.rows("orders") == 0
