@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import grpc
 import pytest
 import sqlalchemy as sa
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from shopmesh.product.v1 import product_service_pb2 as product_pb
+from shopmesh.product.v1 import product_service_pb2_grpc as product_grpc
 
 from meshkit.cards import Card
 from meshkit.db import Database, migrate, open_database
@@ -19,11 +24,14 @@ from svc_payment import models as payment_models
 from svc_payment.services import Payments
 from svc_product import domain as product_domain
 from svc_product import models as product_models
+from svc_product import settings as product_settings
+from svc_product.server import create_server as create_product_server
 from svc_product.services import Catalog
 from svc_user import models as user_models
 from svc_user.passwords import Passwords
 from svc_user.services import Accounts
 from svc_user.tokens import SigningKey, TokenIssuer
+from tests.support.grpc_testing import assert_error, call_error, serving
 from tests.support.postgres import PostgresServer
 
 pytestmark = pytest.mark.integration
@@ -152,3 +160,36 @@ def test_a_database_restart_is_survived_without_restarting_the_service(
     postgres.restart()
     assert catalog.get_product(lamp.id).create_time <= dt.datetime.now(dt.UTC)
     catalog_db.ping()
+
+
+def _health(channel: grpc.Channel) -> int:
+    stub: Any = health_pb2_grpc.HealthStub(channel)
+    return int(stub.Check(health_pb2.HealthCheckRequest(), timeout=5).status)
+
+
+def _eventually(condition: Callable[[], bool], seconds: float = 15.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.1)
+
+
+def test_health_and_errors_follow_a_database_outage(postgres: PostgresServer, tmp_path: Any) -> None:
+    url = postgres.create_database(f"it_{uuid.uuid4().hex[:12]}")
+    env = {"SVC_PRODUCT_PORT": "0", "SVC_PRODUCT_DATABASE_URL": url, "SHOPMESH_DATA_DIR": str(tmp_path)}
+    with serving(create_product_server(product_settings.load(env))) as channel:
+        products = product_grpc.ProductServiceStub(channel)
+        missing = product_pb.GetProductRequest(name="products/0123abcd")
+        assert _health(channel) == health_pb2.HealthCheckResponse.SERVING
+        postgres.pause()
+        try:
+            _eventually(lambda: _health(channel) == health_pb2.HealthCheckResponse.NOT_SERVING)
+            assert_error(
+                call_error(products.GetProduct, missing),
+                grpc.StatusCode.UNAVAILABLE,
+                reason="DATABASE_UNAVAILABLE",
+            )
+        finally:
+            postgres.resume()
+        _eventually(lambda: _health(channel) == health_pb2.HealthCheckResponse.SERVING)
+        assert_error(call_error(products.GetProduct, missing), grpc.StatusCode.NOT_FOUND)

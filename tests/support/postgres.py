@@ -61,6 +61,10 @@ class PostgresServer:
             str(self.bin / "initdb"), "-D", str(self.data), "-U", self.user,
             "--auth=trust", "--encoding=UTF8", "--no-sync", "--no-instructions",
         )  # fmt: skip
+        self.resume()
+
+    def resume(self) -> None:
+        """Starts the (initialised) server."""
         # Durability settings off: these databases live for one test run.
         options = (
             f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} "
@@ -80,6 +84,10 @@ class PostgresServer:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
+
+    def pause(self) -> None:
+        """Stops the server, keeping its data, to play a database outage."""
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
 
     def restart(self) -> None:
         # -l keeps the server's output out of our pipe (run() would wait for it to close).

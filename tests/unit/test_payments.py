@@ -6,12 +6,10 @@ import datetime as dt
 import re
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
-import sqlalchemy as sa
 from google.type import money_pb2
 from shopmesh.payment.v1 import payment_service_pb2 as pb
 from shopmesh.payment.v1 import payment_service_pb2_grpc as pb_grpc
@@ -19,6 +17,7 @@ from shopmesh.payment.v1 import payment_service_pb2_grpc as pb_grpc
 from svc_payment import server as payment_server
 from svc_payment import settings as payment_settings
 from tests.support.grpc_testing import assert_error, call_error, serving
+from tests.support.sqlite import database_bytes, rows
 
 PAYMENT_NAME = re.compile(r"^payments/[0-9a-f]{32}$")
 VALID_YEAR = dt.date.today().year + 3
@@ -62,23 +61,7 @@ def _charge(stub: pb_grpc.PaymentServiceStub, number: str = "4242424242424242") 
 
 
 def _payment_rows(sqlite_url: str) -> list[tuple[Any, ...]]:
-    """The rows of the payments table, read behind the service's back."""
-    engine = sa.create_engine(sqlite_url)
-    try:
-        with engine.connect() as conn:
-            return [
-                tuple(row) for row in conn.execute(sa.text("SELECT id, request_id, status FROM payments"))
-            ]
-    finally:
-        engine.dispose()
-
-
-def _database_bytes(sqlite_url: str) -> bytes:
-    """Everything SQLite wrote: the database file and its WAL and shared-memory files."""
-    path = Path(sqlite_url.removeprefix("sqlite:///"))
-    files = sorted(path.parent.glob(path.name + "*"))
-    assert path in files
-    return b"".join(f.read_bytes() for f in files)
+    return rows(sqlite_url, "SELECT id, request_id, status FROM payments")
 
 
 # --- Charge -----------------------------------------------------------------------------------------
@@ -327,7 +310,7 @@ def test_full_card_number_is_not_stored(stub: pb_grpc.PaymentServiceStub, sqlite
     for request in (approved, declined):
         stub.Charge(request, timeout=10)
 
-    stored = _database_bytes(sqlite_url)
+    stored = database_bytes(sqlite_url)
     assert approved.request_id.encode() in stored  # the scan does see the payments...
     assert declined.request_id.encode() in stored
     for number in (b"4111111111111111", b"4111 1111 1111 1111", b"4000000000009995"):

@@ -16,13 +16,13 @@ from typing import Any
 import grpc
 import jwt
 import pytest
-import sqlalchemy as sa
 from shopmesh.user.v1 import user_service_pb2 as pb
 from shopmesh.user.v1 import user_service_pb2_grpc as pb_grpc
 
 from svc_user import server as user_server
 from svc_user import settings as user_settings
 from tests.support.grpc_testing import assert_error, call_error, serving
+from tests.support.sqlite import database_bytes, rows
 
 USER_NAME = re.compile(r"^users/[0-9a-f]{32}$")
 
@@ -52,21 +52,7 @@ def _create(stub: pb_grpc.UserServiceStub, email: str, password: str, display_na
 
 
 def _users(sqlite_url: str) -> list[tuple[Any, ...]]:
-    """The rows of the users table, read behind the service's back."""
-    engine = sa.create_engine(sqlite_url)
-    try:
-        with engine.connect() as conn:
-            return [tuple(row) for row in conn.execute(sa.text("SELECT id, email, password_hash FROM users"))]
-    finally:
-        engine.dispose()
-
-
-def _database_bytes(sqlite_url: str) -> bytes:
-    """Everything SQLite wrote: the database file and its WAL and shared-memory files."""
-    path = Path(sqlite_url.removeprefix("sqlite:///"))
-    files = sorted(path.parent.glob(path.name + "*"))
-    assert path in files
-    return b"".join(f.read_bytes() for f in files)
+    return rows(sqlite_url, "SELECT id, email, password_hash FROM users")
 
 
 def _jwk(key: pb.JsonWebKey) -> jwt.PyJWK:
@@ -160,7 +146,7 @@ def test_password_is_stored_only_as_an_argon2id_hash(stub: pb_grpc.UserServiceSt
 
     ((_, _, password_hash),) = _users(sqlite_url)
     assert password_hash.startswith("$argon2id$")
-    stored = _database_bytes(sqlite_url)
+    stored = database_bytes(sqlite_url)
     assert email.encode() in stored  # the scan does see the account's row...
     assert password.encode() not in stored  # ...and the clear password is not in it
 
