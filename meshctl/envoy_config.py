@@ -22,32 +22,17 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from envoy_data_plane.envoy.config.accesslog.v3 import (
-    AccessLogFilter,
-    AndFilter,
-    ComparisonFilter,
-    ComparisonFilterOp,
-    HeaderFilter,
-    OrFilter,
-    StatusCodeFilter,
-)
 from envoy_data_plane.envoy.config.bootstrap.v3 import Admin, Bootstrap, BootstrapStaticResources
 from envoy_data_plane.envoy.config.cluster.v3 import (
     Cluster,
     ClusterCustomClusterType,
     ClusterDiscoveryType,
-    ClusterLbPolicy,
-    ClusterLeastRequestLbConfig,
 )
 from envoy_data_plane.envoy.config.core.v3 import (
     Address,
-    HealthCheck,
-    HealthCheckGrpcHealthCheck,
     Http2ProtocolOptions,
     KeepaliveSettings,
-    RuntimeUInt32,
     SocketAddress,
-    SubstitutionFormatString,
 )
 from envoy_data_plane.envoy.config.endpoint.v3 import (
     ClusterLoadAssignment,
@@ -57,13 +42,8 @@ from envoy_data_plane.envoy.config.endpoint.v3 import (
 )
 from envoy_data_plane.envoy.config.listener.v3 import Filter, FilterChain, Listener
 from envoy_data_plane.envoy.config.route.v3 import (
-    HeaderMatcher,
-    RetryPolicy,
-    RetryPolicyRetryBackOff,
-    RetryPolicyRetryHostPredicate,
     Route,
     RouteAction,
-    RouteActionMaxStreamDuration,
     RouteConfiguration,
     RouteMatch,
     VirtualHost,
@@ -81,19 +61,16 @@ from envoy_data_plane.envoy.extensions.filters.network.http_connection_manager.v
     HttpConnectionManagerCodecType,
     HttpFilter,
     LocalReplyConfig,
-    ResponseMapper,
 )
-from envoy_data_plane.envoy.extensions.retry.host.previous_hosts.v3 import PreviousHostsPredicate
 from envoy_data_plane.envoy.extensions.upstreams.http.v3 import (
     HttpProtocolOptions,
     HttpProtocolOptionsExplicitHttpConfig,
 )
-from envoy_data_plane.envoy.type.matcher.v3 import StringMatcher
 from envoy_data_plane.google.protobuf import Any as AnyProto
-from envoy_data_plane.google.protobuf import Struct
 from google.api import annotations_pb2
 from google.protobuf import descriptor_pb2
 
+from meshctl import envoy_policies as policies
 from meshctl.topology import Service, Topology
 
 Endpoints = Sequence[tuple[str, int]]
@@ -127,179 +104,53 @@ def _is_ip(host: str) -> bool:
     return True
 
 
-def public_methods(descriptor_path: Path) -> dict[str, list[str]]:
-    """Map every gRPC service in the descriptor set to its public methods (those with a google.api.http option)."""
+def rpc_methods(descriptor_path: Path, *, public_only: bool = False) -> dict[str, list[str]]:
+    """Every gRPC service in the descriptor set -> its methods (sorted); with `public_only`, those with a
+    google.api.http option."""
     # Importing annotations_pb2 registered the extension, so parsing the set fills it in MethodOptions.
     fds = descriptor_pb2.FileDescriptorSet.FromString(Path(descriptor_path).read_bytes())
     return {
         f"{file.package}.{svc.name}" if file.package else svc.name: sorted(
-            m.name for m in svc.method if m.options.HasExtension(annotations_pb2.http)
+            m.name for m in svc.method if not public_only or m.options.HasExtension(annotations_pb2.http)
         )
         for file in fds.file
         for svc in file.service
     }
 
 
-# Per-route and per-cluster policies: outlier detection, circuit breakers and fuller retries belong here.
+def public_methods(descriptor_path: Path) -> dict[str, list[str]]:
+    """Every gRPC service in the descriptor set -> its public methods (those with a google.api.http option)."""
+    return rpc_methods(descriptor_path, public_only=True)
 
 
-def _retry_policy(service: Service) -> RetryPolicy:
-    # Only failures where the request never reached the app, so retrying is safe even for writes.
-    return RetryPolicy(
-        retry_on="connect-failure,refused-stream",
-        num_retries=2,
-        retry_back_off=RetryPolicyRetryBackOff(base_interval=_sec(0.025), max_interval=_sec(0.25)),
-        # Retry on another replica where there is one; with one replica it falls back to the same (notes §2.2).
-        retry_host_predicate=[
-            RetryPolicyRetryHostPredicate(
-                name="envoy.retry_host_predicates.previous_hosts",
-                typed_config=AnyProto.pack(PreviousHostsPredicate()),
-            )
-        ],
-        host_selection_retry_max_attempts=3,
-    )
-
-
-def _route_action(service: Service) -> RouteAction:
-    return RouteAction(
-        cluster=service.name,
-        timeout=_sec(service.timeout),  # spans all attempts
-        # Honour the caller's grpc-timeout (capped) and answer DEADLINE_EXCEEDED just before the caller gives up,
-        # rather than a retriable UNAVAILABLE "upstream request timeout" (notes §2.3).
-        # max_stream_duration too: once grpc_timeout_header_max is set, Envoy no longer applies the route
-        # timeout to requests without a grpc-timeout header (REST, deadline-less gRPC; envoy#15530), so
-        # those would wait forever on a stuck replica.
-        max_stream_duration=RouteActionMaxStreamDuration(
-            max_stream_duration=_sec(service.timeout),
-            grpc_timeout_header_max=_sec(service.timeout),
-            grpc_timeout_header_offset=_sec(0.05),
-        ),
-        retry_policy=_retry_policy(service),
-    )
-
-
-def _cluster_policies(service: Service) -> dict[str, Any]:
-    """Load balancing and health checking of a service's cluster, as keyword arguments of `Cluster`."""
-    health_check = HealthCheck(
-        timeout=_sec(1),
-        interval=_sec(2),
-        no_traffic_interval=_sec(2),
-        unhealthy_threshold=2,
-        healthy_threshold=1,
-        grpc_health_check=HealthCheckGrpcHealthCheck(service_name=service.grpc_services[0]),
-    )
-    return {
-        # P2C least-request: gRPC request cost is uneven; it clearly beat ROUND_ROBIN in the notes (§4.2).
-        "lb_policy": ClusterLbPolicy.LEAST_REQUEST,
-        "least_request_lb_config": ClusterLeastRequestLbConfig(choice_count=2),
-        "health_checks": [health_check],
-    }
-
-
-def _route(service: Service, *, path: str = "", prefix: str = "") -> Route:
-    match = RouteMatch(path=path) if path else RouteMatch(prefix=prefix)
-    return Route(name=path or prefix, match=match, route=_route_action(service))
+def _method_routes(topology: Topology, methods: Mapping[str, Sequence[str]]) -> list[Route]:
+    """One exact-path route per RPC, each with its own policy (reads and writes differ)."""
+    return [
+        Route(
+            name=f"/{grpc_service}/{method}",
+            match=RouteMatch(path=f"/{grpc_service}/{method}"),
+            route=policies.route_action(service, method),
+        )
+        for service in topology.services
+        for grpc_service in service.grpc_services
+        for method in methods[grpc_service]
+    ]
 
 
 def _public_routes(topology: Topology, public: Mapping[str, Sequence[str]]) -> list[Route]:
-    routes = [
-        _route(service, path=f"/{grpc_service}/{method}")
-        for service in topology.services
-        for grpc_service in service.grpc_services
-        for method in public[grpc_service]
-    ]
+    routes = _method_routes(topology, public)
     # Reflection is a bidi stream, hence no route timeout; v1 and v1alpha (grpcio only has v1alpha) (notes §6).
     reflection = RouteAction(cluster=topology.gateway.reflection_service, timeout=_sec(0))
     routes += [Route(name=p, match=RouteMatch(prefix=p), route=reflection) for p in REFLECTION_PREFIXES]
     return routes
 
 
-def _internal_routes(topology: Topology) -> list[Route]:
-    return [_route(s, prefix=f"/{g}/") for s in topology.services for g in s.grpc_services]
+def _internal_routes(topology: Topology, every: Mapping[str, Sequence[str]]) -> list[Route]:
+    return _method_routes(topology, every)
 
 
 # gRPC code for each HTTP status of a reply Envoy makes itself (any other status: 2 UNKNOWN). Explicit, because
 # gRPC's HTTP->gRPC mapping (what Envoy applies by default) calls a 400 INTERNAL and a 404 UNIMPLEMENTED.
-LOCAL_REPLY_GRPC_CODES = {
-    400: 3,  # INVALID_ARGUMENT: malformed JSON body, unknown query parameter
-    401: 16,  # UNAUTHENTICATED
-    403: 7,  # PERMISSION_DENIED
-    404: 5,  # NOT_FOUND: no such REST path
-    405: 12,  # UNIMPLEMENTED (as grpc-gateway's routing errors)
-    408: 4,  # DEADLINE_EXCEEDED: the client was too slow sending its request
-    # Body over max_request_body_size. INVALID_ARGUMENT, not RESOURCE_EXHAUSTED: the same request always fails, and
-    # RESOURCE_EXHAUSTED (like 429) tells clients to back off and retry.
-    413: 3,
-    415: 3,  # INVALID_ARGUMENT
-    429: 8,  # RESOURCE_EXHAUSTED
-    431: 3,  # INVALID_ARGUMENT: request headers too large
-    500: 13,  # INTERNAL
-    501: 12,  # UNIMPLEMENTED
-    502: 14,  # UNAVAILABLE
-    503: 14,  # UNAVAILABLE: no healthy upstream, overflow, connect failure
-    504: 4,  # DEADLINE_EXCEEDED: upstream request timeout
-}
-UNKNOWN = 2
-
-
-def _local_reply_config() -> LocalReplyConfig:
-    """JSON google.rpc.Status bodies for Envoy's own replies to REST requests; gRPC requests are left alone.
-
-    Envoy's local replies (transcoder 400/404, 413, 503 no healthy upstream, 504 timeouts...) are text/plain
-    (envoyproxy/envoy#21791), unlike convert_grpc_status bodies. Each mapper matches one HTTP status of a REST
-    request and swaps in a JSON body with the original text as "message"; the HTTP status is kept. Native gRPC
-    requests match no mapper, so they keep Envoy's trailers-only reply (grpc-status from the HTTP status).
-    """
-    # A REST request has a non-gRPC content-type (or none) until the transcoder rewrites it to application/grpc;
-    # replies made after that (bad JSON body, 503, 504) are recognised by the x-envoy-original-path it adds.
-    # Envoy strips that header from external requests, so a native gRPC client cannot send it.
-    rest = AccessLogFilter(
-        or_filter=OrFilter(
-            filters=[
-                AccessLogFilter(
-                    header_filter=HeaderFilter(
-                        header=HeaderMatcher(
-                            name="content-type",
-                            string_match=StringMatcher(prefix="application/grpc"),
-                            invert_match=True,
-                            treat_missing_header_as_empty=True,  # GET has no content-type
-                        )
-                    )
-                ),
-                AccessLogFilter(
-                    header_filter=HeaderFilter(
-                        header=HeaderMatcher(name="x-envoy-original-path", present_match=True)
-                    )
-                ),
-            ]
-        )
-    )
-
-    def json_body(code: int) -> SubstitutionFormatString:
-        return SubstitutionFormatString(
-            json_format=Struct.from_dict({"code": code, "message": "%LOCAL_REPLY_BODY%", "details": []}),
-            content_type="application/json",
-        )
-
-    def status_is(status: int) -> AccessLogFilter:
-        value = RuntimeUInt32(default_value=status)  # no runtime_key: always the default
-        return AccessLogFilter(
-            status_code_filter=StatusCodeFilter(
-                comparison=ComparisonFilter(op=ComparisonFilterOp.EQ, value=value)
-            )
-        )
-
-    mappers = [
-        ResponseMapper(
-            filter=AccessLogFilter(and_filter=AndFilter(filters=[status_is(status), rest])),
-            body_format_override=json_body(code),
-        )
-        for status, code in LOCAL_REPLY_GRPC_CODES.items()
-    ]
-    mappers.append(ResponseMapper(filter=rest, body_format_override=json_body(UNKNOWN)))
-    return LocalReplyConfig(mappers=mappers)
-
-
 def _listener(
     name: str,
     host: str,
@@ -358,11 +209,16 @@ def _public_listener(topology: Topology, descriptor_path: Path) -> Listener:
     gw = topology.gateway
     routes = _public_routes(topology, public)
     transcoder = _transcoder(topology, descriptor_path)
-    return _listener("public", gw.bind, gw.public_port, routes, [transcoder], _local_reply_config())
+    return _listener(
+        "public", gw.bind, gw.public_port, routes, [transcoder], policies.local_reply_config(rest=True)
+    )
 
 
-def _internal_listener(topology: Topology, bind: str) -> Listener:
-    return _listener("internal", bind, topology.gateway.internal_port, _internal_routes(topology), [])
+def _internal_listener(topology: Topology, bind: str, descriptor_path: Path) -> Listener:
+    routes = _internal_routes(topology, rpc_methods(descriptor_path))
+    return _listener(
+        "internal", bind, topology.gateway.internal_port, routes, [], policies.local_reply_config(rest=False)
+    )
 
 
 def _discovery(endpoints: Endpoints) -> dict[str, Any]:
@@ -396,7 +252,7 @@ def _cluster(service: Service, endpoints: Endpoints) -> Cluster:
         typed_extension_protocol_options={
             "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": AnyProto.pack(protocol)
         },
-        **_cluster_policies(service),
+        **policies.cluster_policies(service),  # type: ignore[arg-type]
         load_assignment=ClusterLoadAssignment(
             cluster_name=service.name, endpoints=[LocalityLbEndpoints(lb_endpoints=hosts)]
         ),
@@ -424,7 +280,7 @@ def build_bootstrap(
         static_resources=BootstrapStaticResources(
             listeners=[
                 _public_listener(topology, descriptor_path),
-                _internal_listener(topology, internal_bind),
+                _internal_listener(topology, internal_bind, descriptor_path),
             ],
             clusters=clusters,
         ),

@@ -6,9 +6,9 @@ so both run the mesh exactly the same way.
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,6 +17,7 @@ import time
 import urllib.request
 from collections import deque
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -27,13 +28,10 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from meshctl import envoy_config
 from meshctl.topology import DEFAULT_DESCRIPTOR, ROOT, Topology
 
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:
-    """Runs in the child before exec: SIGTERM it if the launcher dies, so nothing is left behind."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+# Children get SIGTERM if the launcher dies, so nothing is left behind. util-linux's setpriv sets that up
+# between fork and exec; a Python preexec_fn could do it too, but it makes CPython run at-fork handlers in the
+# child, and grpcio's abort the child when the parent has live channels (a test process driving the mesh).
+_DIE_WITH_PARENT = ["setpriv", "--pdeathsig", "TERM", "--"] if shutil.which("setpriv") else []
 
 
 class MeshError(RuntimeError):
@@ -90,7 +88,12 @@ class Mesh:
         self.echo = echo
         self.envoy_log_level = envoy_log_level
         self.children: list[Child] = []
+        self._specs: dict[str, tuple[list[str], dict[str, str]]] = {}
         self._lock = threading.Lock()
+        # Every child is forked from this one thread: the kernel delivers the parent-death signal when the
+        # *thread* that forked a child exits, so forking from short-lived threads (a test's chaos thread
+        # restarting a replica) would get those children killed when that thread ends.
+        self._spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spawner")
         gw = topology.gateway
         self.endpoints = Endpoints(
             gateway=f"{gw.bind}:{gw.public_port}",
@@ -147,20 +150,21 @@ class Mesh:
         self._spawn(f"{service}-{index}", [sys.executable, "-m", module], env)
 
     def _spawn(self, name: str, argv: list[str], env: Mapping[str, str]) -> Child:
+        self._specs[name] = (argv, dict(env))
         log_path = self.run_dir / "logs" / f"{name}.log"
-        process = subprocess.Popen(
-            argv,
+        process = self._spawner.submit(
+            subprocess.Popen,
+            [*_DIE_WITH_PARENT, *argv],
             cwd=ROOT,
             env=dict(env),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C reaches the launcher only; it stops children in order
-            preexec_fn=_die_with_parent,
-        )
+        ).result()
         child = Child(name, process, log_path)
         with self._lock:
-            self.children.append(child)
+            self.children = [c for c in self.children if c.name != name] + [child]
         assert process.stdout is not None
         child.pump = threading.Thread(target=self._pump, args=(child, process.stdout), daemon=True)
         child.pump.start()
@@ -224,6 +228,34 @@ class Mesh:
 
     # -- running and stopping ---------------------------------------------
 
+    def child(self, name: str) -> Child:
+        return next(c for c in self.children if c.name == name)
+
+    def kill(self, name: str, signum: int = signal.SIGKILL) -> None:
+        """Kills one process (e.g. `orders-1`) without stopping the rest: chaos for tests."""
+        child = self.child(name)
+        child.process.send_signal(signum)
+        child.process.wait()
+        if child.pump is not None:
+            child.pump.join(timeout=5)
+
+    def restart(self, name: str, timeout: float = 30.0) -> None:
+        """Starts a killed process again and waits until it reports SERVING."""
+        if self.child(name).alive():
+            raise MeshError(f"{name} is still running")
+        argv, env = self._specs[name]
+        child = self._spawn(name, argv, env)
+        service, _, index = name.rpartition("-")
+        address = self.endpoints.replicas[service][int(index)]
+        deadline = time.monotonic() + timeout
+        while not _grpc_serving(address):
+            if not child.alive():
+                time.sleep(0.2)
+                raise MeshError(child.describe_exit())
+            if time.monotonic() > deadline:
+                raise MeshError(f"{name} did not become healthy again in time")
+            time.sleep(0.05)
+
     def dead_child(self) -> Child | None:
         return next((c for c in self.children if not c.alive()), None)
 
@@ -243,6 +275,7 @@ class Mesh:
                 child.process.wait()
             if child.pump is not None:
                 child.pump.join(timeout=5)  # the last lines reach the log before we return
+        self._spawner.shutdown(wait=False)
 
     def __enter__(self) -> Mesh:
         self.start()

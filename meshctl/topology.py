@@ -32,7 +32,16 @@ class Service:
     port: int
     replicas: int
     timeout: float
+    """Seconds a call may take through Envoy, all attempts included."""
     connect_timeout: float
+    retries: int
+    """How many times Envoy retries a failed call (see envoy_policies.RETRY_ON)."""
+    read_per_try_timeout: float
+    """Seconds one attempt of a read (Get*, List*) may take before Envoy tries another replica."""
+    max_requests: int
+    """Circuit breaker: calls in flight to the service, across its replicas."""
+    max_pending_requests: int
+    """Circuit breaker: calls waiting for a connection to the service."""
 
     def ports(self) -> list[int]:
         return [self.port + i for i in range(self.replicas)]
@@ -93,6 +102,10 @@ def load(path: Path = DEFAULT_TOPOLOGY) -> Topology:
                 replicas=int(merged.get("replicas", 1)),
                 timeout=float(merged["timeout"]),
                 connect_timeout=float(merged["connect_timeout"]),
+                retries=int(merged["retries"]),
+                read_per_try_timeout=float(merged["read_per_try_timeout"]),
+                max_requests=int(merged["max_requests"]),
+                max_pending_requests=int(merged["max_pending_requests"]),
             )
         )
     topology = Topology(gateway, tuple(services))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -63,8 +64,18 @@ def normalize_url(url: str) -> str:
 class Database:
     """The engine of one service's database and the transactions it runs."""
 
-    def __init__(self, url: str, *, pool_size: int = 8, application_name: str = "shopmesh") -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 8,
+        application_name: str = "shopmesh",
+        connect_patience: float = 5.0,
+    ) -> None:
         self.url = make_url(normalize_url(url))
+        # How long a new transaction waits for an unreachable database (a
+        # restart takes a second or two) before the call fails UNAVAILABLE.
+        self.connect_patience = connect_patience
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         if self.is_sqlite:
             self.engine = self._sqlite_engine()
@@ -106,7 +117,7 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
         """A read-write transaction: committed when the block ends, rolled back on error."""
-        with _translate_outage(), self.engine.connect() as conn, conn.begin():
+        with _translate_outage(), self._connect() as conn, conn.begin():
             yield conn
 
     @contextmanager
@@ -114,10 +125,24 @@ class Database:
         """A read-only transaction (on SQLite it does not take the write lock)."""
         with (
             _translate_outage(),
-            self.engine.connect().execution_options(shopmesh_readonly=True) as conn,
+            self._connect().execution_options(shopmesh_readonly=True) as conn,
             conn.begin(),
         ):
             yield conn
+
+    def _connect(self) -> Connection:
+        """A pooled connection, waiting out a short outage (the pool pre-pings and reconnects)."""
+        deadline = time.monotonic() + self.connect_patience
+        delay = 0.05
+        while True:
+            try:
+                return self.engine.connect()
+            except OperationalError as exc:
+                if not _is_connection_error(exc) or time.monotonic() + delay > deadline:
+                    raise
+                log.warning("database unreachable, retrying in %.2fs: %s", delay, str(exc.orig).strip())
+                time.sleep(delay)
+                delay = min(delay * 2, 0.5)
 
     def ping(self) -> None:
         """Raises when the database does not answer."""

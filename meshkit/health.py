@@ -17,14 +17,20 @@ NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 
 
 class DatabaseHealth:
-    """Pings the database on a timer and publishes the result for `services` and ''."""
+    """Pings the database on a timer and publishes the result for `services` and ''.
+
+    NOT_SERVING only after `failures` pings in a row fail: a database restart takes a second or two, during
+    which calls wait for it (meshkit.db), and flipping every replica out of the load balancer at once would
+    turn that short wait into failed calls. A sustained outage flips within `failures * interval` seconds.
+    """
 
     def __init__(
         self,
         servicer: health.HealthServicer,
         db: Database,
         services: Sequence[str],
-        interval: float = 2.0,
+        interval: float = 1.0,
+        failures: int = 3,
     ) -> None:
         self._servicer = servicer
         self._db = db
@@ -33,6 +39,8 @@ class DatabaseHealth:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="db-health", daemon=True)
         self._serving: bool | None = None
+        self._failures_to_flip = failures
+        self._failed = 0
 
     def start(self) -> None:
         self.check()
@@ -41,11 +49,13 @@ class DatabaseHealth:
     def check(self) -> bool:
         try:
             self._db.ping()
-            ok = True
-        except Exception as exc:  # any failure to answer means not serving
-            ok = False
+            self._failed = 0
+        except Exception as exc:  # any failure to answer counts
+            self._failed += 1
             if self._serving is not False:
-                log.warning("database is not answering: %s", exc)
+                log.warning("database is not answering (%d in a row): %s", self._failed, exc)
+        # At start and once flipped the last ping decides; while serving, only a run of failures flips it.
+        ok = self._failed == 0 or (self._serving is True and self._failed < self._failures_to_flip)
         if ok != self._serving:
             if ok and self._serving is False:
                 log.info("database answers again")

@@ -38,6 +38,31 @@ MESH_SERVICES = [
 ]
 
 
+class Periodic:
+    """Runs `task` every `interval` seconds on a daemon thread while the server runs."""
+
+    def __init__(self, name: str, interval: float, task: Callable[[], object]) -> None:
+        self._name = name
+        self._interval = interval
+        self._task = task
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=self._interval + 5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self._task()
+            except Exception:  # keep the loop alive; the next round may succeed
+                log.exception("%s failed", self._name)
+
+
 class ServiceServer:
     """One service's gRPC server, built but not started, bound to its port."""
 
@@ -49,10 +74,12 @@ class ServiceServer:
         services: Sequence[str],
         register: Callable[[grpc.Server], None],
         tracing: Tracing | None = None,
+        background: Sequence[Periodic] = (),
     ) -> None:
         self.settings = settings
         self.db = db
         self.tracing = tracing = tracing or Tracing()
+        self.background = list(background)
         self._server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix=settings.service),
             interceptors=[
@@ -85,12 +112,16 @@ class ServiceServer:
     def start(self) -> None:
         self._server.start()
         self.health.start()
+        for task in self.background:
+            task.start()
         log.info("%s serving on %s:%d", self.settings.replica, self.settings.host, self.port)
 
     def stop(self, grace: float | None = None) -> None:
         """Reports NOT_SERVING, lets in-flight RPCs finish within the grace period, then closes."""
         grace = self.settings.grace_seconds if grace is None else grace
         self.health.stop()
+        for task in self.background:
+            task.stop()
         self._server.stop(grace).wait()
         self.db.dispose()
         self.tracing.shutdown()

@@ -108,7 +108,9 @@ class ErrorMappingInterceptor(grpc.ServerInterceptor):
         )
 
 
+# A dependency's CANCELLED means it (or the proxy) gave up on the call, not that this service did: transient.
 _FROM_GRPC: dict[grpc.StatusCode, type[errors.ServiceError]] = {
+    grpc.StatusCode.CANCELLED: errors.Unavailable,
     grpc.StatusCode.NOT_FOUND: errors.NotFound,
     grpc.StatusCode.ALREADY_EXISTS: errors.AlreadyExists,
     grpc.StatusCode.FAILED_PRECONDITION: errors.FailedPrecondition,

@@ -66,15 +66,22 @@ class GrpcPayments:
                 card_number=card.number, exp_month=card.exp_month, exp_year=card.exp_year, cvc=card.cvc
             ),
         )
-        reply = self._call(self._stub.Charge, request)
-        return ChargeResult(
-            payment_id=parse_name(reply.name, "payments", "name"),
-            status=payment_pb.Payment.Status.Name(reply.status),
-            decline_reason=reply.decline_reason,
-        )
+        return _charge_result(self._call(self._stub.Charge, request))
 
     def refund(self, payment_id: str) -> None:
         self._call(self._stub.Refund, payment_pb.RefundRequest(name=make_name("payments", payment_id)))
+
+    def void_charge(self, request_id: str) -> ChargeResult | None:
+        reply = self._call(self._stub.VoidCharge, payment_pb.VoidChargeRequest(request_id=request_id))
+        return _charge_result(reply.payment) if reply.HasField("payment") else None
+
+
+def _charge_result(payment: payment_pb.Payment) -> ChargeResult:
+    return ChargeResult(
+        payment_id=parse_name(payment.name, "payments", "name"),
+        status=payment_pb.Payment.Status.Name(payment.status),
+        decline_reason=payment.decline_reason,
+    )
 
 
 class GrpcDirectory:

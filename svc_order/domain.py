@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import re
 from dataclasses import dataclass, field, replace
 
-from meshkit.errors import AlreadyExists, FailedPrecondition, NotFound, Violations
+from meshkit.errors import AlreadyExists, FailedPrecondition, NotFound
 from meshkit.money import Money
 
 PENDING = "PENDING"
@@ -17,7 +16,6 @@ CANCELLED = "CANCELLED"
 
 MAX_ITEMS = 100
 MAX_QUANTITY = 1000
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 
 
 @dataclass(frozen=True)
@@ -41,6 +39,8 @@ class Order:
     failure_reason: str = ""
     create_time: dt.datetime | None = None
     update_time: dt.datetime | None = None
+    lease_until: dt.datetime | None = None
+    cancel_requested: bool = False
 
     @property
     def reservation_id(self) -> str:
@@ -114,8 +114,3 @@ def fingerprint(user_id: str, lines: list[OrderLine]) -> str:
         + ",".join(f"{x.product_id}x{x.quantity}" for x in sorted(lines, key=lambda x: x.product_id))
     )
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def check_request_id(request_id: str, violations: Violations) -> None:
-    if request_id and not _REQUEST_ID.match(request_id):
-        violations.add("request_id", "must be 1-128 letters, digits or '_.:-'")

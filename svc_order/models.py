@@ -28,7 +28,13 @@ orders = sa.Table(
     sa.Column("failure_reason", sa.String(200), nullable=False),
     sa.Column("create_time", UTCDateTime(), nullable=False),
     sa.Column("update_time", UTCDateTime(), nullable=False),
+    # Until when the process working on this order owns it; after that, the
+    # recovery sweeper may take it over (a crashed saga or cancellation).
+    sa.Column("lease_until", UTCDateTime()),
+    # CancelOrder began (refund, release) and must be finished.
+    sa.Column("cancel_requested", sa.Boolean(), nullable=False, server_default=sa.false()),
     sa.Index("orders_user_seq", "user_id", "seq"),
+    sa.Index("orders_status_lease", "status", "lease_until"),
 )
 
 order_items = sa.Table(
@@ -43,4 +49,11 @@ order_items = sa.Table(
     sa.Column("title", sa.String(200), nullable=False),
 )
 
-MIGRATIONS: list[Migration] = []
+
+def _add_lease(conn: sa.Connection) -> None:
+    conn.execute(sa.text("ALTER TABLE orders ADD COLUMN lease_until TIMESTAMP WITH TIME ZONE"))
+    conn.execute(sa.text("ALTER TABLE orders ADD COLUMN cancel_requested BOOLEAN NOT NULL DEFAULT false"))
+    conn.execute(sa.text("CREATE INDEX orders_status_lease ON orders (status, lease_until)"))
+
+
+MIGRATIONS: list[Migration] = [Migration("orders lease and cancel_requested: crash recovery", _add_lease)]

@@ -10,6 +10,7 @@ from meshkit.money import Money
 from svc_order.domain import OrderLine
 
 RESERVED = "RESERVED"
+RELEASED = "RELEASED"
 CAPTURED = "CAPTURED"
 DECLINED = "DECLINED"
 
@@ -46,6 +47,10 @@ class PaymentGateway(Protocol):
     def charge(self, request_id: str, order_name: str, amount: Money, card: Card) -> ChargeResult: ...
 
     def refund(self, payment_id: str) -> None: ...
+
+    def void_charge(self, request_id: str) -> ChargeResult | None:
+        """The charge made with this key, or None after making sure none ever will be."""
+        ...
 
 
 class Directory(Protocol):

@@ -52,6 +52,8 @@ class OrderRepository:
                 "failure_reason": order.failure_reason,
                 "create_time": order.create_time,
                 "update_time": order.update_time,
+                "lease_until": order.lease_until,
+                "cancel_requested": order.cancel_requested,
             },
         )
         if inserted:
@@ -121,6 +123,8 @@ class OrderRepository:
                 failure_reason=r.failure_reason,
                 create_time=r.create_time,
                 update_time=r.update_time,
+                lease_until=r.lease_until,
+                cancel_requested=bool(r.cancel_requested),
             )
             for r in rows
         ]
@@ -158,6 +162,39 @@ class OrderRepository:
             sa.update(orders).where(orders.c.id == order_id, orders.c.status == from_status).values(values)
         )
         return bool(result.rowcount == 1)
+
+    def lease(self, order_id: str, until: dt.datetime, *, only_if_expired: dt.datetime | None = None) -> bool:
+        """Takes the order's lease; with `only_if_expired`, only when it ran out before that moment."""
+        query = sa.update(orders).where(orders.c.id == order_id)
+        if only_if_expired is not None:
+            query = query.where(
+                sa.or_(orders.c.lease_until.is_(None), orders.c.lease_until < only_if_expired)
+            )
+        return bool(self.conn.execute(query.values(lease_until=until)).rowcount == 1)
+
+    def request_cancel(self, order_id: str, lease_until: dt.datetime) -> bool:
+        result = self.conn.execute(
+            sa.update(orders)
+            .where(orders.c.id == order_id, orders.c.status == domain.CONFIRMED)
+            .values(cancel_requested=True, lease_until=lease_until)
+        )
+        return bool(result.rowcount == 1)
+
+    def stranded(self, now: dt.datetime, limit: int) -> list[str]:
+        """Orders whose saga or cancellation stopped midway and whose lease ran out."""
+        query = (
+            sa.select(orders.c.id)
+            .where(
+                sa.or_(
+                    orders.c.status == domain.PENDING,
+                    sa.and_(orders.c.status == domain.CONFIRMED, orders.c.cancel_requested.is_(True)),
+                ),
+                sa.or_(orders.c.lease_until.is_(None), orders.c.lease_until < now),
+            )
+            .order_by(orders.c.seq)
+            .limit(limit)
+        )
+        return list(self.conn.execute(query).scalars())
 
     def delete_pending(self, order_id: str) -> None:
         """Forgets a PENDING order whose request was rejected, so it leaves no trace."""

@@ -7,7 +7,7 @@ from shopmesh.order.v1 import order_service_pb2, order_service_pb2_grpc
 from meshkit.cli import service_main
 from meshkit.clients import mesh_channel
 from meshkit.db import open_database
-from meshkit.server import ServiceServer
+from meshkit.server import Periodic, ServiceServer
 from meshkit.telemetry import Tracing
 from svc_order import settings as order_settings
 from svc_order.clients import GrpcCatalog, GrpcDirectory, GrpcPayments
@@ -30,6 +30,7 @@ def create_server(settings: order_settings.Settings, tracing: Tracing | None = N
         catalog=GrpcCatalog(channel, settings.call_timeout),
         payments=GrpcPayments(channel, settings.call_timeout),
         directory=GrpcDirectory(channel, settings.call_timeout),
+        lease=settings.saga_lease,
     )
     servicer = OrderServicer(checkout)
     return ServiceServer(
@@ -38,6 +39,9 @@ def create_server(settings: order_settings.Settings, tracing: Tracing | None = N
         services=[SERVICE_NAME],
         register=lambda server: order_service_pb2_grpc.add_OrderServiceServicer_to_server(servicer, server),
         tracing=tracing,
+        # Finishes checkouts and cancellations that stopped midway (a crash, an
+        # outage) once their lease runs out; every replica runs one.
+        background=[Periodic("order-recovery", settings.recovery_interval, checkout.recover_stranded)],
     )
 
 

@@ -14,6 +14,7 @@ from meshkit import paging
 from meshkit.cards import check_card
 from meshkit.convert import money_to_proto, timestamp
 from meshkit.errors import Violations
+from meshkit.idempotency import check_key
 from meshkit.names import check_name, make_name, parse_name
 from svc_order import domain
 from svc_order.services import Checkout
@@ -48,7 +49,7 @@ class OrderServicer(pb_grpc.OrderServiceServicer):
 
     def CreateOrder(self, request: pb.CreateOrderRequest, unused_context: grpc.ServicerContext) -> pb.Order:
         violations = Violations()
-        domain.check_request_id(request.request_id, violations)
+        check_key(request.request_id, "request_id", violations, required=False)
         user_id = check_name(request.order.user, "users", "order.user", violations)
         lines = self._lines(request.order.items, violations)
         card = None

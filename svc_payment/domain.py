@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 
 from meshkit.cards import Card
-from meshkit.errors import AlreadyExists, FailedPrecondition, NotFound, Violations
+from meshkit.errors import AlreadyExists, FailedPrecondition, NotFound
 from meshkit.money import Money
+
+CLAIMED = "CLAIMED"
+VOIDED = "VOIDED"
 
 CAPTURED = "CAPTURED"
 DECLINED = "DECLINED"
@@ -20,8 +22,6 @@ DECLINING_CARDS = {
     "4000000000000002": "card_declined",
     "4000000000009995": "insufficient_funds",
 }
-
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,15 @@ class RequestIdReused(AlreadyExists):
         )
 
 
+class ChargeVoided(FailedPrecondition):
+    def __init__(self, request_id: str) -> None:
+        super().__init__(
+            f"request_id {request_id!r} was voided; this charge will not be made",
+            reason="CHARGE_VOIDED",
+            metadata={"request_id": request_id},
+        )
+
+
 class NotRefundable(FailedPrecondition):
     def __init__(self, payment_id: str, status: str) -> None:
         super().__init__(
@@ -67,11 +76,6 @@ class NotRefundable(FailedPrecondition):
 def decline_reason(card: Card) -> str:
     """The simulated network's answer: a decline reason, or '' to approve."""
     return DECLINING_CARDS.get(card.number, "")
-
-
-def check_request_id(request_id: str, violations: Violations) -> None:
-    if not _REQUEST_ID.match(request_id):
-        violations.add("request_id", "must be 1-128 letters, digits or '_.:-'")
 
 
 def same_charge(payment: Payment, order: str, amount: Money, card: Card) -> bool:

@@ -8,6 +8,17 @@ from meshkit.db import Migration, UTCDateTime
 
 metadata = sa.MetaData()
 
+# One row per Charge idempotency key, CLAIMED by the charge that used it or
+# VOIDED before any did. The primary key serialises Charge against
+# VoidCharge: whichever inserts first decides, so a voided key never captures.
+charge_keys = sa.Table(
+    "charge_keys",
+    metadata,
+    sa.Column("request_id", sa.String(128), primary_key=True),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("create_time", UTCDateTime(), nullable=False),
+)
+
 # The unique request_id makes Charge idempotent: a replay cannot insert a
 # second row, so it cannot capture twice.
 payments = sa.Table(
@@ -26,4 +37,15 @@ payments = sa.Table(
     sa.Column("update_time", UTCDateTime(), nullable=False),
 )
 
-MIGRATIONS: list[Migration] = []
+
+def _add_charge_keys(conn: sa.Connection) -> None:
+    charge_keys.create(conn)
+    conn.execute(
+        sa.text(
+            "INSERT INTO charge_keys (request_id, state, create_time) "
+            "SELECT request_id, 'CLAIMED', create_time FROM payments"
+        )
+    )
+
+
+MIGRATIONS: list[Migration] = [Migration("charge_keys: voidable charge idempotency keys", _add_charge_keys)]

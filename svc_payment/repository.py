@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 from meshkit.db import insert_if_absent
 from meshkit.money import Money
 from svc_payment import domain
-from svc_payment.models import payments
+from svc_payment.models import charge_keys, payments
 
 
 def _payment(row: Any) -> domain.Payment:
@@ -53,6 +53,17 @@ class PaymentRepository:
                 "update_time": payment.update_time,
             },
         )
+
+    def claim_key(self, request_id: str, state: str, now: dt.datetime) -> bool:
+        """Records the key as CLAIMED or VOIDED; False when it was recorded before."""
+        return insert_if_absent(
+            self.conn, charge_keys, {"request_id": request_id, "state": state, "create_time": now}
+        )
+
+    def key_state(self, request_id: str) -> str | None:
+        return self.conn.execute(
+            sa.select(charge_keys.c.state).where(charge_keys.c.request_id == request_id)
+        ).scalar_one_or_none()
 
     def get(self, payment_id: str) -> domain.Payment | None:
         row = self.conn.execute(sa.select(payments).where(payments.c.id == payment_id)).first()

@@ -12,6 +12,7 @@ from shopmesh.payment.v1 import payment_service_pb2_grpc as pb_grpc
 from meshkit.cards import check_card
 from meshkit.convert import money_from_proto, money_to_proto, timestamp
 from meshkit.errors import Violations
+from meshkit.idempotency import check_key
 from meshkit.names import check_name, make_name, parse_name
 from svc_payment import domain
 from svc_payment.services import Payments
@@ -41,7 +42,7 @@ class PaymentServicer(pb_grpc.PaymentServiceServicer):
 
     def Charge(self, request: pb.ChargeRequest, unused_context: grpc.ServicerContext) -> pb.Payment:
         violations = Violations()
-        domain.check_request_id(request.request_id, violations)
+        check_key(request.request_id, "request_id", violations)
         check_name(request.order, "orders", "order", violations)
         amount = None
         if request.HasField("amount"):
@@ -60,6 +61,15 @@ class PaymentServicer(pb_grpc.PaymentServiceServicer):
         violations.raise_if_any()
         assert amount is not None and card is not None
         return payment_to_proto(self._payments.charge(request.request_id, request.order, amount, card))
+
+    def VoidCharge(
+        self, request: pb.VoidChargeRequest, unused_context: grpc.ServicerContext
+    ) -> pb.VoidChargeResponse:
+        violations = Violations()
+        check_key(request.request_id, "request_id", violations)
+        violations.raise_if_any()
+        payment = self._payments.void_charge(request.request_id)
+        return pb.VoidChargeResponse(payment=payment_to_proto(payment) if payment else None)
 
     def Refund(self, request: pb.RefundRequest, unused_context: grpc.ServicerContext) -> pb.Payment:
         payment_id = parse_name(request.name, "payments", "name")

@@ -47,14 +47,26 @@ class Payments:
         )
         with self._db.transaction() as conn:
             repo = PaymentRepository(conn)
-            if repo.add(payment):
+            if repo.claim_key(request_id, domain.CLAIMED, now):
+                repo.add(payment)
                 log.info("payment %s %s %s for %s", payment.id, payment.status, amount, order)
                 return payment
+            if repo.key_state(request_id) == domain.VOIDED:
+                raise domain.ChargeVoided(request_id)
             first = repo.by_request_id(request_id)
         assert first is not None
         if not domain.same_charge(first, order, amount, card):
             raise domain.RequestIdReused(request_id)
         return first
+
+    def void_charge(self, request_id: str) -> domain.Payment | None:
+        """Settles a charge of unknown outcome: returns it if it was made, else voids its key."""
+        with self._db.transaction() as conn:
+            repo = PaymentRepository(conn)
+            if repo.claim_key(request_id, domain.VOIDED, self._clock()):
+                log.info("charge %s voided before it was made", request_id)
+                return None
+            return repo.by_request_id(request_id)  # None when it was voided before
 
     def refund(self, payment_id: str) -> domain.Payment:
         """Refunds a captured payment once; a refunded one is returned unchanged."""

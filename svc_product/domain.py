@@ -11,7 +11,6 @@ from meshkit.money import Money
 
 MAX_STOCK = 2**31 - 1
 _SKU = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-_RESERVATION_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 
 RESERVED = "RESERVED"
 RELEASED = "RELEASED"
@@ -27,6 +26,7 @@ class Product:
     stock: int
     create_time: dt.datetime
     update_time: dt.datetime
+    create_request_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,15 @@ class SkuTaken(AlreadyExists):
     def __init__(self, sku: str) -> None:
         super().__init__(
             f"a product with sku {sku!r} already exists", reason="SKU_ALREADY_EXISTS", metadata={"sku": sku}
+        )
+
+
+class RequestIdReused(AlreadyExists):
+    def __init__(self, request_id: str) -> None:
+        super().__init__(
+            f"request_id {request_id!r} was already used to create a different product",
+            reason="REQUEST_ID_REUSED",
+            metadata={"request_id": request_id},
         )
 
 
@@ -113,11 +122,6 @@ def check_fields(fields: ProductFields, prefix: str, violations: Violations, *, 
         violations.add(f"{prefix}.description", "must be at most 5000 characters")
     if fields.stock is not None and not 0 <= fields.stock <= MAX_STOCK:
         violations.add(f"{prefix}.stock", f"must be between 0 and {MAX_STOCK}")
-
-
-def check_reservation_id(reservation_id: str, violations: Violations) -> None:
-    if not _RESERVATION_ID.match(reservation_id):
-        violations.add("reservation_id", "must be 1-128 letters, digits or '_.:-'")
 
 
 def same_lines(a: list[ReservationLine], b: list[ReservationLine]) -> bool:

@@ -25,6 +25,8 @@ products = sa.Table(
     sa.Column("stock", sa.Integer(), nullable=False),
     sa.Column("create_time", UTCDateTime(), nullable=False),
     sa.Column("update_time", UTCDateTime(), nullable=False),
+    # The idempotency key of the CreateProduct call that made the product.
+    sa.Column("create_request_id", sa.String(128), unique=True),
     sa.CheckConstraint("stock >= 0", name="products_stock_not_negative"),
 )
 
@@ -51,4 +53,12 @@ reservation_items = sa.Table(
     sa.Column("title", sa.String(200), nullable=False),
 )
 
-MIGRATIONS: list[Migration] = []
+
+def _add_create_request_id(conn: sa.Connection) -> None:
+    conn.execute(sa.text("ALTER TABLE products ADD COLUMN create_request_id VARCHAR(128)"))
+    conn.execute(sa.text("CREATE UNIQUE INDEX products_create_request_id ON products (create_request_id)"))
+
+
+MIGRATIONS: list[Migration] = [
+    Migration("products.create_request_id: idempotent CreateProduct", _add_create_request_id)
+]

@@ -24,6 +24,7 @@ def _product(row: Any) -> domain.Product:
         stock=row.stock,
         create_time=row.create_time,
         update_time=row.update_time,
+        create_request_id=row.create_request_id or "",
     )
 
 
@@ -51,6 +52,7 @@ class ProductRepository:
                 "stock": product.stock,
                 "create_time": product.create_time,
                 "update_time": product.update_time,
+                "create_request_id": product.create_request_id or None,
             },
         )
 
@@ -59,6 +61,10 @@ class ProductRepository:
         if for_update:
             query = query.with_for_update()
         row = self.conn.execute(query).first()
+        return _product(row) if row else None
+
+    def by_request_id(self, request_id: str) -> domain.Product | None:
+        row = self.conn.execute(sa.select(products).where(products.c.create_request_id == request_id)).first()
         return _product(row) if row else None
 
     def page(self, after_seq: int | None, limit: int) -> tuple[list[domain.Product], int | None]:

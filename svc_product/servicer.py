@@ -9,6 +9,7 @@ from shopmesh.product.v1 import product_service_pb2_grpc as pb_grpc
 from meshkit import paging
 from meshkit.convert import money_from_proto, money_to_proto, timestamp
 from meshkit.errors import InvalidArgument, Violations
+from meshkit.idempotency import check_key, request_key
 from meshkit.names import check_name, make_name, parse_name
 from svc_product import domain
 from svc_product.services import Catalog
@@ -87,17 +88,17 @@ class ProductServicer(pb_grpc.ProductServiceServicer):
     def __init__(self, catalog: Catalog) -> None:
         self._catalog = catalog
 
-    def CreateProduct(
-        self, request: pb.CreateProductRequest, unused_context: grpc.ServicerContext
-    ) -> pb.Product:
+    def CreateProduct(self, request: pb.CreateProductRequest, context: grpc.ServicerContext) -> pb.Product:
         if not request.HasField("product"):
             raise InvalidArgument("product", "is required")
         violations = Violations()
         domain.check_sku(request.product.sku, "product.sku", violations)
         fields = _fields(request.product, {"title", "description", "price", "stock"}, violations)
         domain.check_fields(fields, "product", violations, creating=True)
+        check_key(request.request_id, "request_id", violations, required=False)
         violations.raise_if_any()
-        return product_to_proto(self._catalog.create_product(request.product.sku, fields))
+        key = request_key(request.request_id, context)
+        return product_to_proto(self._catalog.create_product(request.product.sku, fields, key))
 
     def GetProduct(self, request: pb.GetProductRequest, unused_context: grpc.ServicerContext) -> pb.Product:
         product_id = parse_name(request.name, "products", "name")
@@ -131,7 +132,7 @@ class ProductServicer(pb_grpc.ProductServiceServicer):
         self, request: pb.ReserveStockRequest, unused_context: grpc.ServicerContext
     ) -> pb.Reservation:
         violations = Violations()
-        domain.check_reservation_id(request.reservation_id, violations)
+        check_key(request.reservation_id, "reservation_id", violations)
         if not request.items:
             violations.add("items", "at least one item is required")
         lines: list[domain.ReservationLine] = []
@@ -153,6 +154,6 @@ class ProductServicer(pb_grpc.ProductServiceServicer):
         self, request: pb.ReleaseStockRequest, unused_context: grpc.ServicerContext
     ) -> pb.Reservation:
         violations = Violations()
-        domain.check_reservation_id(request.reservation_id, violations)
+        check_key(request.reservation_id, "reservation_id", violations)
         violations.raise_if_any()
         return reservation_to_proto(self._catalog.release_stock(request.reservation_id))

@@ -18,8 +18,11 @@ class Catalog:
         self._db = db
         self._clock = clock
 
-    def create_product(self, sku: str, fields: domain.ProductFields) -> domain.Product:
+    def create_product(self, sku: str, fields: domain.ProductFields, request_id: str = "") -> domain.Product:
+        """Creates the product once per request_id; a replay returns it."""
         assert fields.title is not None and fields.price is not None
+        if request_id and (replay := self._replay(request_id, sku)):
+            return replay
         now = self._clock()
         product = domain.Product(
             id=new_id(),
@@ -30,11 +33,22 @@ class Catalog:
             stock=fields.stock or 0,
             create_time=now,
             update_time=now,
+            create_request_id=request_id,
         )
         with self._db.transaction() as conn:
-            if not ProductRepository(conn).add(product):
-                raise domain.SkuTaken(sku)
+            created = ProductRepository(conn).add(product)
+        if not created:
+            if request_id and (replay := self._replay(request_id, sku)):
+                return replay  # a concurrent replay won the race
+            raise domain.SkuTaken(sku)
         return product
+
+    def _replay(self, request_id: str, sku: str) -> domain.Product | None:
+        with self._db.snapshot() as conn:
+            existing = ProductRepository(conn).by_request_id(request_id)
+        if existing is not None and existing.sku != sku:
+            raise domain.RequestIdReused(request_id)
+        return existing
 
     def get_product(self, product_id: str) -> domain.Product:
         with self._db.snapshot() as conn:

@@ -19,6 +19,7 @@ class User:
     display_name: str
     password_hash: str
     create_time: dt.datetime
+    create_request_id: str = ""
 
     def __repr__(self) -> str:  # keep the hash out of logs and tracebacks
         return f"User(id={self.id!r}, email={self.email!r})"
@@ -36,6 +37,15 @@ class UserNotFound(NotFound):
 class EmailTaken(AlreadyExists):
     def __init__(self, email: str) -> None:
         super().__init__(f"an account with email {email!r} already exists", reason="EMAIL_ALREADY_EXISTS")
+
+
+class RequestIdReused(AlreadyExists):
+    def __init__(self, request_id: str) -> None:
+        super().__init__(
+            f"request_id {request_id!r} was already used to create a different account",
+            reason="REQUEST_ID_REUSED",
+            metadata={"request_id": request_id},
+        )
 
 
 class BadCredentials(Unauthenticated):

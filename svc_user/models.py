@@ -17,6 +17,16 @@ users = sa.Table(
     sa.Column("display_name", sa.String(100), nullable=False),
     sa.Column("password_hash", sa.String(255), nullable=False),
     sa.Column("create_time", UTCDateTime(), nullable=False),
+    # The idempotency key of the CreateUser call that made the account.
+    sa.Column("create_request_id", sa.String(128), unique=True),
 )
 
-MIGRATIONS: list[Migration] = []
+
+def _add_create_request_id(conn: sa.Connection) -> None:
+    conn.execute(sa.text("ALTER TABLE users ADD COLUMN create_request_id VARCHAR(128)"))
+    conn.execute(sa.text("CREATE UNIQUE INDEX users_create_request_id ON users (create_request_id)"))
+
+
+MIGRATIONS: list[Migration] = [
+    Migration("users.create_request_id: idempotent CreateUser", _add_create_request_id)
+]

@@ -19,6 +19,7 @@ def _user(row: Any) -> domain.User:
         display_name=row.display_name,
         password_hash=row.password_hash,
         create_time=row.create_time,
+        create_request_id=row.create_request_id or "",
     )
 
 
@@ -39,11 +40,16 @@ class UserRepository:
                 "display_name": user.display_name,
                 "password_hash": user.password_hash,
                 "create_time": user.create_time,
+                "create_request_id": user.create_request_id or None,
             },
         )
 
     def get(self, user_id: str) -> domain.User | None:
         row = self.conn.execute(sa.select(users).where(users.c.id == user_id)).first()
+        return _user(row) if row else None
+
+    def by_request_id(self, request_id: str) -> domain.User | None:
+        row = self.conn.execute(sa.select(users).where(users.c.create_request_id == request_id)).first()
         return _user(row) if row else None
 
     def by_email(self, email: str) -> domain.User | None:

@@ -8,6 +8,7 @@ from shopmesh.user.v1 import user_service_pb2_grpc as pb_grpc
 
 from meshkit.convert import timestamp
 from meshkit.errors import Violations
+from meshkit.idempotency import check_key, request_key
 from meshkit.names import make_name, parse_name
 from svc_user import domain
 from svc_user.services import Accounts
@@ -26,13 +27,19 @@ class UserServicer(pb_grpc.UserServiceServicer):
     def __init__(self, accounts: Accounts) -> None:
         self._accounts = accounts
 
-    def CreateUser(self, request: pb.CreateUserRequest, unused_context: grpc.ServicerContext) -> pb.User:
+    def CreateUser(self, request: pb.CreateUserRequest, context: grpc.ServicerContext) -> pb.User:
         violations = Violations()
         domain.check_email(domain.normalize_email(request.user.email), "user.email", violations)
         domain.check_display_name(request.user.display_name, "user.display_name", violations)
         domain.check_password(request.password, "password", violations)
+        check_key(request.request_id, "request_id", violations, required=False)
         violations.raise_if_any()
-        user = self._accounts.create_user(request.user.email, request.user.display_name, request.password)
+        user = self._accounts.create_user(
+            request.user.email,
+            request.user.display_name,
+            request.password,
+            request_key(request.request_id, context),
+        )
         return user_to_proto(user)
 
     def GetUser(self, request: pb.GetUserRequest, unused_context: grpc.ServicerContext) -> pb.User:

@@ -38,20 +38,34 @@ class Accounts:
         self._tokens = tokens
         self._clock = clock
 
-    def create_user(self, email: str, display_name: str, password: str) -> domain.User:
+    def create_user(self, email: str, display_name: str, password: str, request_id: str = "") -> domain.User:
+        """Creates the account once per request_id; a replay returns it."""
         email = domain.normalize_email(email)
+        if request_id and (replay := self._replay(request_id, email)):
+            return replay
         user = domain.User(
             id=new_id(),
             email=email,
             display_name=display_name,
             password_hash=self._passwords.hash(password),  # slow on purpose: outside the transaction
             create_time=self._clock(),
+            create_request_id=request_id,
         )
         with self._db.transaction() as conn:
-            if not UserRepository(conn).add(user):
-                raise domain.EmailTaken(email)
+            created = UserRepository(conn).add(user)
+        if not created:
+            if request_id and (replay := self._replay(request_id, email)):
+                return replay  # a concurrent replay won the race
+            raise domain.EmailTaken(email)
         log.info("created users/%s", user.id)
         return user
+
+    def _replay(self, request_id: str, email: str) -> domain.User | None:
+        with self._db.snapshot() as conn:
+            existing = UserRepository(conn).by_request_id(request_id)
+        if existing is not None and existing.email != email:
+            raise domain.RequestIdReused(request_id)
+        return existing
 
     def get_user(self, user_id: str) -> domain.User:
         with self._db.snapshot() as conn:

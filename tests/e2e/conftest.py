@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ SERVICES = ("users", "products", "orders", "payments")
 
 @dataclass
 class RunningMesh:
+    launcher: Mesh
     endpoints: Endpoints
     run_dir: Path
     db_urls: dict[str, str]
@@ -36,9 +38,9 @@ class RunningMesh:
     def sql(self, service: str, query: str, **params: Any) -> list[Any]:
         """Runs a query directly against a service's own database."""
         if service not in self._engines:
-            self._engines[service] = sa.create_engine(
-                self.db_urls[service].replace("postgresql://", "postgresql+psycopg://")
-            )
+            url = self.db_urls[service].replace("postgresql://", "postgresql+psycopg://")
+            # pre-ping: the chaos test restarts PostgreSQL under every pooled connection.
+            self._engines[service] = sa.create_engine(url, pool_pre_ping=True)
         with self._engines[service].connect() as conn:
             return list(conn.execute(sa.text(query), params))
 
@@ -65,23 +67,26 @@ def mesh_topology(base: int) -> topology.Topology:
     return topo
 
 
-@pytest.fixture(scope="session")
-def mesh(postgres: PostgresServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningMesh]:
-    urls = {name: postgres.create_database(f"e2e_{name}") for name in SERVICES}
-    env = dict(os.environ)
-    for name, prefix in (
-        ("users", "SVC_USER"),
-        ("products", "SVC_PRODUCT"),
-        ("orders", "SVC_ORDER"),
-        ("payments", "SVC_PAYMENT"),
+# Short leases so that stranded checkouts are recovered within a test's patience.
+FAST_RECOVERY = {"SVC_ORDER_SAGA_LEASE_SECONDS": "4", "SVC_ORDER_RECOVERY_INTERVAL_SECONDS": "0.5"}
+
+
+@contextmanager
+def running_mesh(
+    postgres: PostgresServer, run_dir: Path, prefix: str, **extra_env: str
+) -> Iterator[RunningMesh]:
+    """Envoy plus two replicas of every service, each service on its own fresh PostgreSQL database."""
+    urls = {name: postgres.create_database(f"{prefix}_{name}") for name in SERVICES}
+    env = {**os.environ, **FAST_RECOVERY, **extra_env}
+    for name, env_prefix in zip(
+        SERVICES, ("SVC_USER", "SVC_PRODUCT", "SVC_ORDER", "SVC_PAYMENT"), strict=True
     ):
-        env[f"{prefix}_DATABASE_URL"] = urls[name]
-    run_dir = tmp_path_factory.mktemp("mesh")
+        env[f"{env_prefix}_DATABASE_URL"] = urls[name]
     launcher = Mesh(mesh_topology(free_block(50)), run_dir, env=env)
     endpoints = launcher.start()
     channel = grpc.insecure_channel(endpoints.gateway)
     internal = grpc.insecure_channel(endpoints.internal)
-    running = RunningMesh(endpoints, run_dir, urls, Rest(endpoints.rest), channel, internal)
+    running = RunningMesh(launcher, endpoints, run_dir, urls, Rest(endpoints.rest), channel, internal)
     try:
         yield running
     finally:
@@ -90,6 +95,12 @@ def mesh(postgres: PostgresServer, tmp_path_factory: pytest.TempPathFactory) -> 
         for engine in running._engines.values():
             engine.dispose()
         launcher.stop()
+
+
+@pytest.fixture(scope="session")
+def mesh(postgres: PostgresServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningMesh]:
+    with running_mesh(postgres, tmp_path_factory.mktemp("mesh"), "e2e") as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

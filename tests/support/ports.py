@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import random
 import socket
+from pathlib import Path
 
 
 def free_port() -> int:
@@ -34,11 +36,26 @@ def port_is_free(port: int) -> bool:
     return True
 
 
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        text = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text()
+        low, high = (int(x) for x in text.split())
+    except (OSError, ValueError):
+        low, high = 32768, 60999
+    return low, high
+
+
 def free_block(size: int) -> int:
-    """The first port of `size` consecutive free ports."""
-    for _ in range(200):
-        base = free_port()
-        if base + size < 65000 and all(port_is_free(base + i) for i in range(size)):
+    """The first port of `size` consecutive free ports, below the ephemeral range.
+
+    Outgoing connections (Envoy to its upstreams, clients to Envoy) take ephemeral ports at any moment, so a
+    block chosen there could be taken between this check and the servers binding it.
+    """
+    low, _ = _ephemeral_range()
+    rng = random.Random()
+    for _ in range(500):
+        base = rng.randrange(10000, max(10001, low - size))
+        if all(port_is_free(base + i) for i in range(size)):
             return base
     raise RuntimeError(f"no block of {size} free ports found")
 

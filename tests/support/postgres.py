@@ -17,7 +17,7 @@ from pathlib import Path
 
 import psycopg
 
-from tests.support.ports import free_port
+from tests.support.ports import free_block
 
 
 def _bin_dir() -> Path:
@@ -42,7 +42,7 @@ class PostgresServer:
 
     def __init__(self) -> None:
         self.bin = _bin_dir()
-        self.port = free_port()
+        self.port = free_block(1)
         self.root = Path(tempfile.mkdtemp(prefix="shopmesh-pg-"))
         self.data = self.root / "data"
         self._as_postgres: list[str] = []

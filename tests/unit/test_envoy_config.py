@@ -9,6 +9,7 @@ import pytest
 from envoy_data_plane.envoy.config.cluster.v3 import OutlierDetection
 
 from meshctl import envoy_config
+from meshctl.envoy_policies import LOCAL_REPLY_GRPC_CODES
 from meshctl.topology import DEFAULT_DESCRIPTOR, Topology, load
 
 INTERNAL_METHODS = {
@@ -102,13 +103,13 @@ def test_public_listener_routes_only_public_methods_and_reflection(
         assert action == {"cluster": topology.gateway.reflection_service, "timeout": "0s"}
 
 
-def test_route_policy(config: dict[str, Any]) -> None:
-    (route,) = [
-        r
-        for r in _routes(config, "public")
-        if r["match"].get("path") == "/shopmesh.order.v1.OrderService/GetOrder"
-    ]
-    action = route["route"]
+def _action(config: dict[str, Any], listener: str, path: str) -> dict[str, Any]:
+    (route,) = [r for r in _routes(config, listener) if r["match"].get("path") == path]
+    return dict(route["route"])
+
+
+def test_route_policy_of_a_read(config: dict[str, Any]) -> None:
+    action = _action(config, "public", "/shopmesh.order.v1.OrderService/GetOrder")
     assert action["cluster"] == "orders"
     assert action["timeout"] == "30s"
     assert action["maxStreamDuration"] == {
@@ -117,11 +118,23 @@ def test_route_policy(config: dict[str, Any]) -> None:
         "grpcTimeoutHeaderOffset": "0.050s",
     }
     retry = action["retryPolicy"]
-    assert retry["retryOn"] == "connect-failure,refused-stream"
-    assert retry["numRetries"] == 2
-    assert retry["retryBackOff"] == {"baseInterval": "0.025s", "maxInterval": "0.250s"}
+    assert retry["retryOn"] == "unavailable,cancelled,reset,connect-failure,refused-stream"
+    assert retry["numRetries"] == 3
+    assert retry["perTryTimeout"] == "2s"
+    assert retry["retryBackOff"] == {"baseInterval": "0.050s", "maxInterval": "1s"}
     assert retry["retryHostPredicate"][0]["name"] == "envoy.retry_host_predicates.previous_hosts"
-    assert int(retry["hostSelectionRetryMaxAttempts"]) == 3  # int64: a string in proto3 JSON
+    assert int(retry["hostSelectionRetryMaxAttempts"]) == 5  # int64: a string in proto3 JSON
+    assert action["hedgePolicy"] == {"hedgeOnPerTryTimeout": True}
+
+
+def test_route_policy_of_a_write_gives_one_attempt_the_whole_timeout(config: dict[str, Any]) -> None:
+    action = _action(config, "public", "/shopmesh.order.v1.OrderService/CreateOrder")
+    retry = action["retryPolicy"]
+    assert retry["retryOn"] == "unavailable,cancelled,reset,connect-failure,refused-stream"
+    assert retry["perTryTimeout"] == action["timeout"] == "30s"
+    assert "hedgePolicy" not in action
+    internal = _action(config, "internal", "/shopmesh.payment.v1.PaymentService/Charge")
+    assert internal["cluster"] == "payments" and internal["retryPolicy"]["perTryTimeout"] == "10s"
 
 
 def test_public_listener_filters(config: dict[str, Any], topology: Topology) -> None:
@@ -165,10 +178,41 @@ REST_ONLY = {
 }
 
 
+def _readable_mappers(mappers: list[dict[str, Any]], rest: bool) -> list[dict[str, Any]]:
+    """The mappers rewording breaker overflow (UO) and no healthy upstream (UH): REST (JSON) then gRPC (text)."""
+    readable = mappers[: 4 if rest else 2]
+    flags = []
+    for mapper in readable:
+        flag_filter = (
+            mapper["filter"]["andFilter"]["filters"][0]
+            if "andFilter" in mapper["filter"]
+            else mapper["filter"]
+        )
+        flags.append(flag_filter["responseFlagFilter"]["flags"][0])
+    assert flags == (["UO", "UO", "UH", "UH"] if rest else ["UO", "UH"])
+    for mapper in readable:
+        body = mapper["bodyFormatOverride"]
+        text = (
+            body["jsonFormat"]["message"]
+            if "jsonFormat" in body
+            else body["textFormatSource"]["inlineString"]
+        )
+        assert "%UPSTREAM_CLUSTER% service" in text
+    return readable
+
+
+def test_breaker_and_no_healthy_upstream_replies_are_readable(config: dict[str, Any]) -> None:
+    public = _readable_mappers(_hcm(config, "public")["localReplyConfig"]["mappers"], rest=True)
+    assert public[0]["bodyFormatOverride"]["jsonFormat"]["code"] == 14
+    assert public[0]["filter"]["andFilter"]["filters"][1] == REST_ONLY
+    internal = _hcm(config, "internal")["localReplyConfig"]["mappers"]
+    assert len(_readable_mappers(internal, rest=False)) == len(internal)
+
+
 def test_public_local_replies_to_rest_become_json_status(config: dict[str, Any]) -> None:
     local_reply = _hcm(config, "public")["localReplyConfig"]
     assert "bodyFormat" not in local_reply  # unmatched (gRPC) local replies keep Envoy's default
-    *by_status, fallback = local_reply["mappers"]
+    *by_status, fallback = local_reply["mappers"][4:]
     codes = {}
     for mapper in by_status:
         status_filter, rest = mapper["filter"]["andFilter"]["filters"]
@@ -176,12 +220,12 @@ def test_public_local_replies_to_rest_become_json_status(config: dict[str, Any])
         comparison = status_filter["statusCodeFilter"]["comparison"]
         assert comparison.get("op", "EQ") == "EQ"  # EQ is the default, so proto3 JSON omits it
         codes[comparison["value"]["defaultValue"]] = mapper["bodyFormatOverride"]["jsonFormat"]["code"]
-    assert codes == envoy_config.LOCAL_REPLY_GRPC_CODES
+    assert codes == LOCAL_REPLY_GRPC_CODES
     assert (codes[400], codes[404], codes[413], codes[503], codes[504]) == (3, 5, 3, 14, 4)
     assert not {13, 2} & {codes[s] for s in codes if s < 500}  # a client's mistake is never INTERNAL/UNKNOWN
     assert fallback["filter"] == REST_ONLY
     assert fallback["bodyFormatOverride"]["jsonFormat"]["code"] == 2
-    for mapper in local_reply["mappers"]:
+    for mapper in local_reply["mappers"][4:]:
         assert "statusCode" not in mapper  # the HTTP status is kept
         body = mapper["bodyFormatOverride"]
         assert body["contentType"] == "application/json"
@@ -190,16 +234,17 @@ def test_public_local_replies_to_rest_become_json_status(config: dict[str, Any])
             "message": "%LOCAL_REPLY_BODY%",
             "details": [],
         }
-    assert "localReplyConfig" not in _hcm(config, "internal")
 
 
-def test_internal_listener_routes_every_service(config: dict[str, Any], topology: Topology) -> None:
+def test_internal_listener_routes_every_rpc(config: dict[str, Any], topology: Topology) -> None:
     hcm = _hcm(config, "internal")
     assert [f["name"] for f in hcm["httpFilters"]] == ["envoy.filters.http.router"]
     routes = _routes(config, "internal")
-    assert {r["match"]["prefix"]: r["route"]["cluster"] for r in routes} == {
-        f"/{g}/": s.name for s in topology.services for g in s.grpc_services
+    every = envoy_config.rpc_methods(DEFAULT_DESCRIPTOR)
+    assert {r["match"]["path"]: r["route"]["cluster"] for r in routes} == {
+        f"/{g}/{m}": s.name for s in topology.services for g in s.grpc_services for m in every[g]
     }
+    assert "/shopmesh.payment.v1.PaymentService/VoidCharge" in {r["match"]["path"] for r in routes}
     assert all("retryPolicy" in r["route"] and "maxStreamDuration" in r["route"] for r in routes)
     (listener,) = [x for x in config["staticResources"]["listeners"] if x["name"] == "internal"]
     assert listener["address"]["socketAddress"] == {"address": "127.0.0.1", "portValue": 8081}
@@ -223,6 +268,23 @@ def test_clusters(config: dict[str, Any], topology: Topology) -> None:
     assert hc["grpcHealthCheck"] == {"serviceName": "shopmesh.product.v1.ProductService"}
     assert (hc["timeout"], hc["interval"], hc["noTrafficInterval"]) == ("1s", "2s", "2s")
     assert (hc["unhealthyThreshold"], hc["healthyThreshold"]) == (2, 1)
+    outlier = products["outlierDetection"]
+    assert outlier["splitExternalLocalOriginErrors"] is True
+    assert (outlier["consecutiveGatewayFailure"], outlier["enforcingConsecutiveGatewayFailure"]) == (3, 100)
+    local_origin = (
+        outlier["consecutiveLocalOriginFailure"],
+        outlier["enforcingConsecutiveLocalOriginFailure"],
+    )
+    assert local_origin == (1, 100)
+    assert (outlier["consecutive5xx"], outlier["enforcingConsecutive5xx"]) == (5, 0)  # the casing fix applied
+    assert outlier["maxEjectionPercent"] == 50 and outlier["baseEjectionTime"] == "5s"
+    (breaker,) = products["circuitBreakers"]["thresholds"]
+    assert (breaker["maxRequests"], breaker["maxPendingRequests"]) == (256, 128)
+    assert breaker["retryBudget"] == {"budgetPercent": {"value": 20.0}, "minRetryConcurrency": 10}
+    assert products["commonLbConfig"] == {
+        "healthyPanicThreshold": {},
+        "updateMergeWindow": "0s",
+    }  # 0%: no panic
     (locality,) = products["loadAssignment"]["endpoints"]
     sockets = [e["endpoint"]["address"]["socketAddress"] for e in locality["lbEndpoints"]]
     assert sockets == [{"address": "127.0.0.1", "portValue": p} for p in topology.service("products").ports()]

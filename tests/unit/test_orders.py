@@ -16,7 +16,7 @@ from shopmesh.payment.v1 import payment_service_pb2 as payment_pb
 
 from meshkit.cards import Card
 from meshkit.db import open_database
-from meshkit.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, Unavailable
+from meshkit.errors import AlreadyExists, DependencyFailed, FailedPrecondition, NotFound, Unavailable
 from meshkit.money import Money
 from meshkit.server import ServiceServer
 from svc_order import domain
@@ -31,6 +31,19 @@ GOOD_CARD = Card("4242424242424242", 12, 2099, "123")
 DECLINING_CARD = Card("4000000000000002", 12, 2099, "123")
 
 
+class Clock:
+    """A settable clock, so tests can let leases run out."""
+
+    def __init__(self) -> None:
+        self.now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += dt.timedelta(seconds=seconds)
+
+
 @dataclass
 class World:
     checkout: Checkout
@@ -38,6 +51,7 @@ class World:
     payments: FakePayments
     directory: FakeDirectory
     engine: sa.Engine
+    clock: Clock
 
     def rows(self, table: str) -> int:
         with self.engine.connect() as conn:
@@ -51,7 +65,9 @@ def world(sqlite_url: str) -> World:
     catalog.add("mug", 5, Money.of("USD", 12, 500_000_000))
     catalog.add("tea", 100, Money.of("USD", 3))
     catalog.add("yen", 100, Money.of("JPY", 300))
-    return World(Checkout(db, catalog, payments, directory), catalog, payments, directory, db.engine)
+    clock = Clock()
+    checkout = Checkout(db, catalog, payments, directory, lease=20, clock=clock)
+    return World(checkout, catalog, payments, directory, db.engine, clock)
 
 
 def place(
@@ -133,22 +149,111 @@ def test_mixed_currencies_are_refused_and_the_stock_released(world: World) -> No
     assert world.catalog.stock == {"mug": 5, "tea": 100, "yen": 100}
 
 
-def test_catalog_outage_is_unavailable_and_leaves_nothing(world: World) -> None:
-    world.catalog.fail_with = Unavailable("the products service is unavailable")
+def test_catalog_outage_is_unavailable_and_settled_when_it_returns(world: World) -> None:
+    world.catalog.down = True
     with pytest.raises(Unavailable):
         place(world, ("mug", 1))
-    assert world.rows("orders") == 0
-    assert len(world.catalog.released) == 1  # whatever might have been taken is given back
-
-
-def test_payment_outage_is_unavailable_and_gives_stock_back(world: World) -> None:
-    world.payments.fail_with = Unavailable("the payments service is unavailable")
-    with pytest.raises(Unavailable):
-        place(world, ("mug", 2))
-    assert world.catalog.stock["mug"] == 5
     (order,) = world.checkout.list_orders(None, None, 10)[0]
-    assert order.status == domain.FAILED
-    assert order.failure_reason.startswith("payment_error:")
+    assert order.status == domain.PENDING  # whether stock was taken is unknown until products answers
+    world.catalog.down = False
+    world.clock.advance(21)
+    assert world.checkout.recover_stranded() == 1
+    assert world.rows("orders") == 0
+    assert world.catalog.stock["mug"] == 5
+    assert world.payments.captured() == []
+
+
+def test_payment_outage_is_unavailable_releases_stock_and_is_settled_later(world: World) -> None:
+    world.payments.down = True
+    with pytest.raises(Unavailable, match="payments"):
+        place(world, ("mug", 2), rid="while-down")
+    assert world.catalog.stock["mug"] == 5  # no stock stays reserved
+    (pending,) = world.checkout.list_orders(None, None, 10)[0]
+    assert pending.status == domain.PENDING  # whether it charged is unknown until payments answers
+
+    world.payments.down = False
+    assert world.checkout.recover_stranded() == 0  # its lease has not run out
+    world.clock.advance(21)
+    assert world.checkout.recover_stranded() == 1
+    assert world.rows("orders") == 0  # nothing was charged: forgotten
+    assert pending.charge_request_id in world.payments.voided
+
+    retried = place(world, ("mug", 2), rid="while-down")
+    assert retried.status == domain.CONFIRMED and retried.id != pending.id
+    assert world.catalog.stock["mug"] == 3
+
+
+def test_a_lost_charge_reply_still_confirms_the_order(world: World) -> None:
+    world.payments.lose_replies = True
+    order = place(world, ("mug", 1))
+    assert order.status == domain.CONFIRMED
+    assert len(world.payments.charges) == 1
+    assert world.catalog.stock["mug"] == 4
+
+
+def test_a_charge_timeout_that_never_charged_leaves_nothing(world: World) -> None:
+    world.payments.fail_with = Unavailable("the payments service is unavailable: upstream request timeout")
+    with pytest.raises(Unavailable):
+        place(world, ("mug", 1), rid="timed-out")
+    assert world.rows("orders") == 0
+    assert world.catalog.stock["mug"] == 5
+    world.payments.fail_with = None
+    assert place(world, ("mug", 1), rid="timed-out").status == domain.CONFIRMED
+
+
+def _strand(world: World, *, charged: bool) -> domain.Order:
+    """An order whose process died after reserving (and, if `charged`, after capturing)."""
+    world.catalog.down = world.payments.down = True
+    with pytest.raises(Unavailable):
+        place(world, ("tea", 4), rid="crashed")
+    (order,) = world.checkout.list_orders(None, None, 10)[0]
+    world.catalog.down = world.payments.down = False
+    world.catalog.reserve(order.reservation_id, order.lines)
+    if charged:
+        world.payments.charge(order.charge_request_id, f"orders/{order.id}", Money.of("USD", 12), GOOD_CARD)
+    return order
+
+
+def test_recovery_confirms_an_order_that_was_charged_before_the_crash(world: World) -> None:
+    order = _strand(world, charged=True)
+    world.clock.advance(21)
+    assert world.checkout.recover_stranded() == 1
+    recovered = world.checkout.get_order(order.id)
+    assert recovered.status == domain.CONFIRMED and recovered.payment_id
+    assert world.catalog.stock["tea"] == 96
+
+
+def test_recovery_gives_back_the_stock_of_an_order_never_charged(world: World) -> None:
+    order = _strand(world, charged=False)
+    world.clock.advance(21)
+    assert world.checkout.recover_stranded() == 1
+    assert world.rows("orders") == 0
+    assert world.catalog.stock["tea"] == 100
+    with pytest.raises(FailedPrecondition, match="voided"):  # a late charge cannot capture
+        world.payments.charge(order.charge_request_id, "orders/x", Money.of("USD", 1), GOOD_CARD)
+
+
+def test_a_replay_takes_over_a_pending_order(world: World) -> None:
+    order = _strand(world, charged=False)
+    resumed = place(world, ("tea", 4), rid="crashed")
+    assert resumed.id == order.id and resumed.status == domain.CONFIRMED
+    assert len(world.payments.charges) == 1
+    assert world.catalog.stock["tea"] == 96
+
+
+def test_an_interrupted_cancel_is_finished_by_recovery(world: World) -> None:
+    order = place(world, ("mug", 2))
+    world.catalog.down = True
+    with pytest.raises(Unavailable):
+        world.checkout.cancel_order(order.id)
+    half = world.checkout.get_order(order.id)
+    assert half.status == domain.CONFIRMED and half.cancel_requested
+    world.catalog.down = False
+    world.clock.advance(21)
+    assert world.checkout.recover_stranded() == 1
+    assert world.checkout.get_order(order.id).status == domain.CANCELLED
+    assert world.catalog.stock["mug"] == 5
+    assert world.payments.refunded == [order.payment_id]
 
 
 def test_cancel_refunds_releases_and_is_idempotent(world: World) -> None:
@@ -275,8 +380,8 @@ def test_list_orders_rejects_a_token_from_another_filter(stub: pb_grpc.OrderServ
     assert_error(error, grpc.StatusCode.INVALID_ARGUMENT, fields={"page_token"})
 
 
-def test_invalid_argument_from_a_dependency_is_not_blamed_on_the_caller(world: World) -> None:
-    world.catalog.fail_with = InvalidArgument("items[0].quantity", "bad")
-    with pytest.raises(InvalidArgument):
+def test_a_dependency_failure_is_reported_as_such_and_leaves_nothing(world: World) -> None:
+    world.catalog.fail_with = DependencyFailed("the products service failed: INVALID_ARGUMENT: bad")
+    with pytest.raises(DependencyFailed):
         place(world, ("mug", 1))
     assert world.rows("orders") == 0

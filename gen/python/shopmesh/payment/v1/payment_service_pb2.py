@@ -29,13 +29,14 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from google.type import money_pb2 as google_dot_type_dot_money__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)shopmesh/payment/v1/payment_service.proto\x12\x13shopmesh.payment.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\"\x90\x01\n\x0bPaymentCard\x12%\n\x0b\x63\x61rd_number\x18\x01 \x01(\tB\x04\xe2\x41\x01\x04R\ncardNumber\x12!\n\texp_month\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x04R\x08\x65xpMonth\x12\x1f\n\x08\x65xp_year\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x04R\x07\x65xpYear\x12\x16\n\x03\x63vc\x18\x04 \x01(\tB\x04\xe2\x41\x01\x04R\x03\x63vc\"\x82\x04\n\x07Payment\x12\x18\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08R\x04name\x12-\n\x05order\x18\x02 \x01(\tB\x17\xfa\x41\x14\n\x12shopmesh.dev/OrderR\x05order\x12*\n\x06\x61mount\x18\x03 \x01(\x0b\x32\x12.google.type.MoneyR\x06\x61mount\x12;\n\x06status\x18\x04 \x01(\x0e\x32#.shopmesh.payment.v1.Payment.StatusR\x06status\x12\x1d\n\ncard_last4\x18\x05 \x01(\tR\tcardLast4\x12%\n\x0e\x64\x65\x63line_reason\x18\x06 \x01(\tR\rdeclineReason\x12\x41\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03R\ncreateTime\x12\x41\n\x0bupdate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03R\nupdateTime\"J\n\x06Status\x12\x16\n\x12STATUS_UNSPECIFIED\x10\x00\x12\x0c\n\x08\x43\x41PTURED\x10\x01\x12\x0c\n\x08\x44\x45\x43LINED\x10\x02\x12\x0c\n\x08REFUNDED\x10\x03:-\xea\x41*\n\x14shopmesh.dev/Payment\x12\x12payments/{payment}\"F\n\x11GetPaymentRequest\x12\x31\n\x04name\x18\x01 \x01(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\n\x14shopmesh.dev/PaymentR\x04name\"\xbe\x01\n\rChargeRequest\x12#\n\nrequest_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02R\trequestId\x12\x1a\n\x05order\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02R\x05order\x12\x30\n\x06\x61mount\x18\x03 \x01(\x0b\x32\x12.google.type.MoneyB\x04\xe2\x41\x01\x02R\x06\x61mount\x12:\n\x04\x63\x61rd\x18\x04 \x01(\x0b\x32 .shopmesh.payment.v1.PaymentCardB\x04\xe2\x41\x01\x02R\x04\x63\x61rd\"B\n\rRefundRequest\x12\x31\n\x04name\x18\x01 \x01(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\n\x14shopmesh.dev/PaymentR\x04name2\x9b\x02\n\x0ePaymentService\x12q\n\nGetPayment\x12&.shopmesh.payment.v1.GetPaymentRequest\x1a\x1c.shopmesh.payment.v1.Payment\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/{name=payments/*}\x12J\n\x06\x43harge\x12\".shopmesh.payment.v1.ChargeRequest\x1a\x1c.shopmesh.payment.v1.Payment\x12J\n\x06Refund\x12\".shopmesh.payment.v1.RefundRequest\x1a\x1c.shopmesh.payment.v1.Paymentb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)shopmesh/payment/v1/payment_service.proto\x12\x13shopmesh.payment.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\"\x90\x01\n\x0bPaymentCard\x12%\n\x0b\x63\x61rd_number\x18\x01 \x01(\tB\x04\xe2\x41\x01\x04R\ncardNumber\x12!\n\texp_month\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x04R\x08\x65xpMonth\x12\x1f\n\x08\x65xp_year\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x04R\x07\x65xpYear\x12\x16\n\x03\x63vc\x18\x04 \x01(\tB\x04\xe2\x41\x01\x04R\x03\x63vc\"\x82\x04\n\x07Payment\x12\x18\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08R\x04name\x12-\n\x05order\x18\x02 \x01(\tB\x17\xfa\x41\x14\n\x12shopmesh.dev/OrderR\x05order\x12*\n\x06\x61mount\x18\x03 \x01(\x0b\x32\x12.google.type.MoneyR\x06\x61mount\x12;\n\x06status\x18\x04 \x01(\x0e\x32#.shopmesh.payment.v1.Payment.StatusR\x06status\x12\x1d\n\ncard_last4\x18\x05 \x01(\tR\tcardLast4\x12%\n\x0e\x64\x65\x63line_reason\x18\x06 \x01(\tR\rdeclineReason\x12\x41\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03R\ncreateTime\x12\x41\n\x0bupdate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03R\nupdateTime\"J\n\x06Status\x12\x16\n\x12STATUS_UNSPECIFIED\x10\x00\x12\x0c\n\x08\x43\x41PTURED\x10\x01\x12\x0c\n\x08\x44\x45\x43LINED\x10\x02\x12\x0c\n\x08REFUNDED\x10\x03:-\xea\x41*\n\x14shopmesh.dev/Payment\x12\x12payments/{payment}\"F\n\x11GetPaymentRequest\x12\x31\n\x04name\x18\x01 \x01(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\n\x14shopmesh.dev/PaymentR\x04name\"\xbe\x01\n\rChargeRequest\x12#\n\nrequest_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02R\trequestId\x12\x1a\n\x05order\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02R\x05order\x12\x30\n\x06\x61mount\x18\x03 \x01(\x0b\x32\x12.google.type.MoneyB\x04\xe2\x41\x01\x02R\x06\x61mount\x12:\n\x04\x63\x61rd\x18\x04 \x01(\x0b\x32 .shopmesh.payment.v1.PaymentCardB\x04\xe2\x41\x01\x02R\x04\x63\x61rd\"8\n\x11VoidChargeRequest\x12#\n\nrequest_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02R\trequestId\"L\n\x12VoidChargeResponse\x12\x36\n\x07payment\x18\x01 \x01(\x0b\x32\x1c.shopmesh.payment.v1.PaymentR\x07payment\"B\n\rRefundRequest\x12\x31\n\x04name\x18\x01 \x01(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\n\x14shopmesh.dev/PaymentR\x04name2\xfa\x02\n\x0ePaymentService\x12q\n\nGetPayment\x12&.shopmesh.payment.v1.GetPaymentRequest\x1a\x1c.shopmesh.payment.v1.Payment\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/{name=payments/*}\x12J\n\x06\x43harge\x12\".shopmesh.payment.v1.ChargeRequest\x1a\x1c.shopmesh.payment.v1.Payment\x12J\n\x06Refund\x12\".shopmesh.payment.v1.RefundRequest\x1a\x1c.shopmesh.payment.v1.Payment\x12]\n\nVoidCharge\x12&.shopmesh.payment.v1.VoidChargeRequest\x1a\'.shopmesh.payment.v1.VoidChargeResponseBc\n\x17\x64\x65v.shopmesh.payment.v1B\x13PaymentServiceProtoP\x01Z1shopmesh.dev/gen/go/shopmesh/payment/v1;paymentv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'shopmesh.payment.v1.payment_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
-  DESCRIPTOR._loaded_options = None
+  _globals['DESCRIPTOR']._loaded_options = None
+  _globals['DESCRIPTOR']._serialized_options = b'\n\027dev.shopmesh.payment.v1B\023PaymentServiceProtoP\001Z1shopmesh.dev/gen/go/shopmesh/payment/v1;paymentv1'
   _globals['_PAYMENTCARD'].fields_by_name['card_number']._loaded_options = None
   _globals['_PAYMENTCARD'].fields_by_name['card_number']._serialized_options = b'\342A\001\004'
   _globals['_PAYMENTCARD'].fields_by_name['exp_month']._loaded_options = None
@@ -64,6 +65,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CHARGEREQUEST'].fields_by_name['amount']._serialized_options = b'\342A\001\002'
   _globals['_CHARGEREQUEST'].fields_by_name['card']._loaded_options = None
   _globals['_CHARGEREQUEST'].fields_by_name['card']._serialized_options = b'\342A\001\002'
+  _globals['_VOIDCHARGEREQUEST'].fields_by_name['request_id']._loaded_options = None
+  _globals['_VOIDCHARGEREQUEST'].fields_by_name['request_id']._serialized_options = b'\342A\001\002'
   _globals['_REFUNDREQUEST'].fields_by_name['name']._loaded_options = None
   _globals['_REFUNDREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\026\n\024shopmesh.dev/Payment'
   _globals['_PAYMENTSERVICE'].methods_by_name['GetPayment']._loaded_options = None
@@ -78,8 +81,12 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETPAYMENTREQUEST']._serialized_end=948
   _globals['_CHARGEREQUEST']._serialized_start=951
   _globals['_CHARGEREQUEST']._serialized_end=1141
-  _globals['_REFUNDREQUEST']._serialized_start=1143
-  _globals['_REFUNDREQUEST']._serialized_end=1209
-  _globals['_PAYMENTSERVICE']._serialized_start=1212
-  _globals['_PAYMENTSERVICE']._serialized_end=1495
+  _globals['_VOIDCHARGEREQUEST']._serialized_start=1143
+  _globals['_VOIDCHARGEREQUEST']._serialized_end=1199
+  _globals['_VOIDCHARGERESPONSE']._serialized_start=1201
+  _globals['_VOIDCHARGERESPONSE']._serialized_end=1277
+  _globals['_REFUNDREQUEST']._serialized_start=1279
+  _globals['_REFUNDREQUEST']._serialized_end=1345
+  _globals['_PAYMENTSERVICE']._serialized_start=1348
+  _globals['_PAYMENTSERVICE']._serialized_end=1726
 # @@protoc_insertion_point(module_scope)

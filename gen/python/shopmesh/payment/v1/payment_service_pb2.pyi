@@ -73,6 +73,18 @@ class ChargeRequest(_message.Message):
     card: PaymentCard
     def __init__(self, request_id: _Optional[str] = ..., order: _Optional[str] = ..., amount: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., card: _Optional[_Union[PaymentCard, _Mapping]] = ...) -> None: ...
 
+class VoidChargeRequest(_message.Message):
+    __slots__ = ("request_id",)
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    def __init__(self, request_id: _Optional[str] = ...) -> None: ...
+
+class VoidChargeResponse(_message.Message):
+    __slots__ = ("payment",)
+    PAYMENT_FIELD_NUMBER: _ClassVar[int]
+    payment: Payment
+    def __init__(self, payment: _Optional[_Union[Payment, _Mapping]] = ...) -> None: ...
+
 class RefundRequest(_message.Message):
     __slots__ = ("name",)
     NAME_FIELD_NUMBER: _ClassVar[int]

@@ -57,6 +57,11 @@ class PaymentServiceStub:
                 request_serializer=shopmesh_dot_payment_dot_v1_dot_payment__service__pb2.RefundRequest.SerializeToString,
                 response_deserializer=shopmesh_dot_payment_dot_v1_dot_payment__service__pb2.Payment.FromString,
                 _registered_method=True)
+        self.VoidCharge = channel.unary_unary(
+                '/shopmesh.payment.v1.PaymentService/VoidCharge',
+                request_serializer=shopmesh_dot_payment_dot_v1_dot_payment__service__pb2.VoidChargeRequest.SerializeToString,
+                response_deserializer=shopmesh_dot_payment_dot_v1_dot_payment__service__pb2.VoidChargeResponse.FromString,
+                _registered_method=True)
 
 
 class PaymentServiceServicer:
@@ -95,6 +100,17 @@ class PaymentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def VoidCharge(self, request, context):
+        """Internal. Makes sure no charge with this `request_id` can capture from
+        now on. When no charge was made, the id is recorded as void and a later
+        Charge with it fails with FAILED_PRECONDITION (reason CHARGE_VOIDED);
+        when one was made, it is returned unchanged (refund it separately). Used
+        to settle a charge whose outcome is unknown (a timeout, a crash).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PaymentServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -112,6 +128,11 @@ def add_PaymentServiceServicer_to_server(servicer, server):
                     servicer.Refund,
                     request_deserializer=shopmesh_dot_payment_dot_v1_dot_payment__service__pb2.RefundRequest.FromString,
                     response_serializer=shopmesh_dot_payment_dot_v1_dot_payment__service__pb2.Payment.SerializeToString,
+            ),
+            'VoidCharge': grpc.unary_unary_rpc_method_handler(
+                    servicer.VoidCharge,
+                    request_deserializer=shopmesh_dot_payment_dot_v1_dot_payment__service__pb2.VoidChargeRequest.FromString,
+                    response_serializer=shopmesh_dot_payment_dot_v1_dot_payment__service__pb2.VoidChargeResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -203,6 +224,33 @@ class PaymentService:
             '/shopmesh.payment.v1.PaymentService/Refund',
             shopmesh_dot_payment_dot_v1_dot_payment__service__pb2.RefundRequest.SerializeToString,
             shopmesh_dot_payment_dot_v1_dot_payment__service__pb2.Payment.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def VoidCharge(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/shopmesh.payment.v1.PaymentService/VoidCharge',
+            shopmesh_dot_payment_dot_v1_dot_payment__service__pb2.VoidChargeRequest.SerializeToString,
+            shopmesh_dot_payment_dot_v1_dot_payment__service__pb2.VoidChargeResponse.FromString,
             options,
             channel_credentials,
             insecure,

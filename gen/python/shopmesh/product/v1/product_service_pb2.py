@@ -30,13 +30,14 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from google.type import money_pb2 as google_dot_type_dot_money__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)shopmesh/product/v1/product_service.proto\x12\x13shopmesh.product.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\"\xf5\x02\n\x07Product\x12\x18\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08R\x04name\x12\x17\n\x03sku\x18\x02 \x01(\tB\x05\xe2\x41\x02\x02\x05R\x03sku\x12\x1a\n\x05title\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02R\x05title\x12 \n\x0b\x64\x65scription\x18\x04 \x01(\tR\x0b\x64\x65scription\x12.\n\x05price\x18\x05 \x01(\x0b\x32\x12.google.type.MoneyB\x04\xe2\x41\x01\x02R\x05price\x12\x14\n\x05stock\x18\x06 \x01(\x05R\x05stock\x12\x41\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03R\ncreateTime\x12\x41\n\x0bupdate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03R\nupdateTime:-\xea\x41*\n\x14shopmesh.dev/Product\x12\x12products/{product}\"T\n\x14\x43reateProductRequest\x12<\n\x07product\x18\x01 \x01(\x0b\x32\x1c.shopmesh.product.v1.ProductB\x04\xe2\x41\x01\x02R\x07product\"F\n\x11GetProductRequest\x12\x31\n\x04name\x18\x01 \x01(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\n\x14shopmesh.dev/ProductR\x04name\"Q\n\x13ListProductsRequest\x12\x1b\n\tpage_size\x18\x01 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x02 \x01(\tR\tpageToken\"x\n\x14ListProductsResponse\x12\x38\n\x08products\x18\x01 \x03(\x0b\x32\x1c.shopmesh.product.v1.ProductR\x08products\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x91\x01\n\x14UpdateProductRequest\x12<\n\x07product\x18\x01 \x01(\x0b\x32\x1c.shopmesh.product.v1.ProductB\x04\xe2\x41\x01\x02R\x07product\x12;\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskR\nupdateMask\"\xb7\x01\n\x0fReservationItem\x12\x33\n\x07product\x18\x01 \x01(\tB\x19\xfa\x41\x16\n\x14shopmesh.dev/ProductR\x07product\x12\x1a\n\x08quantity\x18\x02 \x01(\x05R\x08quantity\x12\x37\n\nunit_price\x18\x03 \x01(\x0b\x32\x12.google.type.MoneyB\x04\xe2\x41\x01\x03R\tunitPrice\x12\x1a\n\x05title\x18\x04 \x01(\tB\x04\xe2\x41\x01\x03R\x05title\"\xa7\x02\n\x0bReservation\x12%\n\x0ereservation_id\x18\x01 \x01(\tR\rreservationId\x12<\n\x05state\x18\x02 \x01(\x0e\x32&.shopmesh.product.v1.Reservation.StateR\x05state\x12:\n\x05items\x18\x03 \x03(\x0b\x32$.shopmesh.product.v1.ReservationItemR\x05items\x12;\n\x0b\x63reate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\":\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\x0c\n\x08RESERVED\x10\x01\x12\x0c\n\x08RELEASED\x10\x02\"\x84\x01\n\x13ReserveStockRequest\x12+\n\x0ereservation_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02R\rreservationId\x12@\n\x05items\x18\x02 \x03(\x0b\x32$.shopmesh.product.v1.ReservationItemB\x04\xe2\x41\x01\x02R\x05items\"B\n\x13ReleaseStockRequest\x12+\n\x0ereservation_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02R\rreservationId2\xba\x05\n\x0eProductService\x12w\n\rCreateProduct\x12).shopmesh.product.v1.CreateProductRequest\x1a\x1c.shopmesh.product.v1.Product\"\x1d\x82\xd3\xe4\x93\x02\x17\"\x0c/v1/products:\x07product\x12q\n\nGetProduct\x12&.shopmesh.product.v1.GetProductRequest\x1a\x1c.shopmesh.product.v1.Product\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/{name=products/*}\x12y\n\x0cListProducts\x12(.shopmesh.product.v1.ListProductsRequest\x1a).shopmesh.product.v1.ListProductsResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\x0c/v1/products\x12\x88\x01\n\rUpdateProduct\x12).shopmesh.product.v1.UpdateProductRequest\x1a\x1c.shopmesh.product.v1.Product\".\x82\xd3\xe4\x93\x02(2\x1d/v1/{product.name=products/*}:\x07product\x12Z\n\x0cReserveStock\x12(.shopmesh.product.v1.ReserveStockRequest\x1a .shopmesh.product.v1.Reservation\x12Z\n\x0cReleaseStock\x12(.shopmesh.product.v1.ReleaseStockRequest\x1a .shopmesh.product.v1.Reservationb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)shopmesh/product/v1/product_service.proto\x12\x13shopmesh.product.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\"\xf5\x02\n\x07Product\x12\x18\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08R\x04name\x12\x17\n\x03sku\x18\x02 \x01(\tB\x05\xe2\x41\x02\x02\x05R\x03sku\x12\x1a\n\x05title\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02R\x05title\x12 \n\x0b\x64\x65scription\x18\x04 \x01(\tR\x0b\x64\x65scription\x12.\n\x05price\x18\x05 \x01(\x0b\x32\x12.google.type.MoneyB\x04\xe2\x41\x01\x02R\x05price\x12\x14\n\x05stock\x18\x06 \x01(\x05R\x05stock\x12\x41\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03R\ncreateTime\x12\x41\n\x0bupdate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03R\nupdateTime:-\xea\x41*\n\x14shopmesh.dev/Product\x12\x12products/{product}\"s\n\x14\x43reateProductRequest\x12<\n\x07product\x18\x01 \x01(\x0b\x32\x1c.shopmesh.product.v1.ProductB\x04\xe2\x41\x01\x02R\x07product\x12\x1d\n\nrequest_id\x18\x02 \x01(\tR\trequestId\"F\n\x11GetProductRequest\x12\x31\n\x04name\x18\x01 \x01(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\n\x14shopmesh.dev/ProductR\x04name\"Q\n\x13ListProductsRequest\x12\x1b\n\tpage_size\x18\x01 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x02 \x01(\tR\tpageToken\"x\n\x14ListProductsResponse\x12\x38\n\x08products\x18\x01 \x03(\x0b\x32\x1c.shopmesh.product.v1.ProductR\x08products\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x91\x01\n\x14UpdateProductRequest\x12<\n\x07product\x18\x01 \x01(\x0b\x32\x1c.shopmesh.product.v1.ProductB\x04\xe2\x41\x01\x02R\x07product\x12;\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskR\nupdateMask\"\xb7\x01\n\x0fReservationItem\x12\x33\n\x07product\x18\x01 \x01(\tB\x19\xfa\x41\x16\n\x14shopmesh.dev/ProductR\x07product\x12\x1a\n\x08quantity\x18\x02 \x01(\x05R\x08quantity\x12\x37\n\nunit_price\x18\x03 \x01(\x0b\x32\x12.google.type.MoneyB\x04\xe2\x41\x01\x03R\tunitPrice\x12\x1a\n\x05title\x18\x04 \x01(\tB\x04\xe2\x41\x01\x03R\x05title\"\xa7\x02\n\x0bReservation\x12%\n\x0ereservation_id\x18\x01 \x01(\tR\rreservationId\x12<\n\x05state\x18\x02 \x01(\x0e\x32&.shopmesh.product.v1.Reservation.StateR\x05state\x12:\n\x05items\x18\x03 \x03(\x0b\x32$.shopmesh.product.v1.ReservationItemR\x05items\x12;\n\x0b\x63reate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\":\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\x0c\n\x08RESERVED\x10\x01\x12\x0c\n\x08RELEASED\x10\x02\"\x84\x01\n\x13ReserveStockRequest\x12+\n\x0ereservation_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02R\rreservationId\x12@\n\x05items\x18\x02 \x03(\x0b\x32$.shopmesh.product.v1.ReservationItemB\x04\xe2\x41\x01\x02R\x05items\"B\n\x13ReleaseStockRequest\x12+\n\x0ereservation_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02R\rreservationId2\xba\x05\n\x0eProductService\x12w\n\rCreateProduct\x12).shopmesh.product.v1.CreateProductRequest\x1a\x1c.shopmesh.product.v1.Product\"\x1d\x82\xd3\xe4\x93\x02\x17\"\x0c/v1/products:\x07product\x12q\n\nGetProduct\x12&.shopmesh.product.v1.GetProductRequest\x1a\x1c.shopmesh.product.v1.Product\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/{name=products/*}\x12y\n\x0cListProducts\x12(.shopmesh.product.v1.ListProductsRequest\x1a).shopmesh.product.v1.ListProductsResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\x0c/v1/products\x12\x88\x01\n\rUpdateProduct\x12).shopmesh.product.v1.UpdateProductRequest\x1a\x1c.shopmesh.product.v1.Product\".\x82\xd3\xe4\x93\x02(2\x1d/v1/{product.name=products/*}:\x07product\x12Z\n\x0cReserveStock\x12(.shopmesh.product.v1.ReserveStockRequest\x1a .shopmesh.product.v1.Reservation\x12Z\n\x0cReleaseStock\x12(.shopmesh.product.v1.ReleaseStockRequest\x1a .shopmesh.product.v1.ReservationBc\n\x17\x64\x65v.shopmesh.product.v1B\x13ProductServiceProtoP\x01Z1shopmesh.dev/gen/go/shopmesh/product/v1;productv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'shopmesh.product.v1.product_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
-  DESCRIPTOR._loaded_options = None
+  _globals['DESCRIPTOR']._loaded_options = None
+  _globals['DESCRIPTOR']._serialized_options = b'\n\027dev.shopmesh.product.v1B\023ProductServiceProtoP\001Z1shopmesh.dev/gen/go/shopmesh/product/v1;productv1'
   _globals['_PRODUCT'].fields_by_name['name']._loaded_options = None
   _globals['_PRODUCT'].fields_by_name['name']._serialized_options = b'\342A\001\010'
   _globals['_PRODUCT'].fields_by_name['sku']._loaded_options = None
@@ -80,25 +81,25 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PRODUCT']._serialized_start=249
   _globals['_PRODUCT']._serialized_end=622
   _globals['_CREATEPRODUCTREQUEST']._serialized_start=624
-  _globals['_CREATEPRODUCTREQUEST']._serialized_end=708
-  _globals['_GETPRODUCTREQUEST']._serialized_start=710
-  _globals['_GETPRODUCTREQUEST']._serialized_end=780
-  _globals['_LISTPRODUCTSREQUEST']._serialized_start=782
-  _globals['_LISTPRODUCTSREQUEST']._serialized_end=863
-  _globals['_LISTPRODUCTSRESPONSE']._serialized_start=865
-  _globals['_LISTPRODUCTSRESPONSE']._serialized_end=985
-  _globals['_UPDATEPRODUCTREQUEST']._serialized_start=988
-  _globals['_UPDATEPRODUCTREQUEST']._serialized_end=1133
-  _globals['_RESERVATIONITEM']._serialized_start=1136
-  _globals['_RESERVATIONITEM']._serialized_end=1319
-  _globals['_RESERVATION']._serialized_start=1322
-  _globals['_RESERVATION']._serialized_end=1617
-  _globals['_RESERVATION_STATE']._serialized_start=1559
-  _globals['_RESERVATION_STATE']._serialized_end=1617
-  _globals['_RESERVESTOCKREQUEST']._serialized_start=1620
-  _globals['_RESERVESTOCKREQUEST']._serialized_end=1752
-  _globals['_RELEASESTOCKREQUEST']._serialized_start=1754
-  _globals['_RELEASESTOCKREQUEST']._serialized_end=1820
-  _globals['_PRODUCTSERVICE']._serialized_start=1823
-  _globals['_PRODUCTSERVICE']._serialized_end=2521
+  _globals['_CREATEPRODUCTREQUEST']._serialized_end=739
+  _globals['_GETPRODUCTREQUEST']._serialized_start=741
+  _globals['_GETPRODUCTREQUEST']._serialized_end=811
+  _globals['_LISTPRODUCTSREQUEST']._serialized_start=813
+  _globals['_LISTPRODUCTSREQUEST']._serialized_end=894
+  _globals['_LISTPRODUCTSRESPONSE']._serialized_start=896
+  _globals['_LISTPRODUCTSRESPONSE']._serialized_end=1016
+  _globals['_UPDATEPRODUCTREQUEST']._serialized_start=1019
+  _globals['_UPDATEPRODUCTREQUEST']._serialized_end=1164
+  _globals['_RESERVATIONITEM']._serialized_start=1167
+  _globals['_RESERVATIONITEM']._serialized_end=1350
+  _globals['_RESERVATION']._serialized_start=1353
+  _globals['_RESERVATION']._serialized_end=1648
+  _globals['_RESERVATION_STATE']._serialized_start=1590
+  _globals['_RESERVATION_STATE']._serialized_end=1648
+  _globals['_RESERVESTOCKREQUEST']._serialized_start=1651
+  _globals['_RESERVESTOCKREQUEST']._serialized_end=1783
+  _globals['_RELEASESTOCKREQUEST']._serialized_start=1785
+  _globals['_RELEASESTOCKREQUEST']._serialized_end=1851
+  _globals['_PRODUCTSERVICE']._serialized_start=1854
+  _globals['_PRODUCTSERVICE']._serialized_end=2552
 # @@protoc_insertion_point(module_scope)

@@ -36,10 +36,12 @@ class Product(_message.Message):
     def __init__(self, name: _Optional[str] = ..., sku: _Optional[str] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., price: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., stock: _Optional[int] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class CreateProductRequest(_message.Message):
-    __slots__ = ("product",)
+    __slots__ = ("product", "request_id")
     PRODUCT_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     product: Product
-    def __init__(self, product: _Optional[_Union[Product, _Mapping]] = ...) -> None: ...
+    request_id: str
+    def __init__(self, product: _Optional[_Union[Product, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class GetProductRequest(_message.Message):
     __slots__ = ("name",)
