@@ -48,9 +48,14 @@ install_go_tools() {
   done
 }
 
+# protoc-gen-es (npm) and protoc + protoc-gen-grpc-java (Maven Central) for
+# the TypeScript and Java code `make gen` writes; see that script.
+install_codegen_tools() { "$root/tools/install-codegen.sh"; }
+
 case "${1:-all}" in
   python) install_python ;;
   go) install_go_tools ;;
-  all) install_python; install_go_tools ;;
-  *) echo "usage: $0 [all|python|go]" >&2; exit 2 ;;
+  codegen) install_codegen_tools ;;
+  all) install_python; install_go_tools; install_codegen_tools ;;
+  *) echo "usage: $0 [all|python|go|codegen]" >&2; exit 2 ;;
 esac

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Regenerates gen/ from protos/, offline: lints the contracts, generates the
-# Python code with `buf generate` (buf.gen.yaml) and builds the descriptor set
-# that Envoy's gRPC-JSON transcoder loads (gen/descriptor.binpb).
+# code of every client language with `buf generate` (buf.gen.yaml: Python,
+# Go, TypeScript, Java), guards against breaking changes (tools/breaking.sh)
+# and builds the descriptor set that Envoy's gRPC-JSON transcoder loads
+# (gen/descriptor.binpb).
 #
 #   tools/gen.sh          rewrite gen/
 #   tools/gen.sh --check  generate into a scratch directory and fail if gen/ differs
@@ -22,6 +24,9 @@ for pkg in api type rpc; do
 done
 
 buf lint
+# The breaking-change guard: protos/ against gen/baseline.binpb, the contracts
+# of the last generation (see tools/breaking.sh).
+tools/breaking.sh
 
 # buf writes below --output (default "."), so a check run generates into a
 # scratch directory and compares its gen/ with ours.
@@ -30,11 +35,14 @@ if [ "${1:-}" = "--check" ]; then
   base=$(mktemp -d)
   trap 'rm -rf "$base"' EXIT
 else
-  rm -rf gen/python gen/descriptor.binpb
+  rm -rf gen/python gen/descriptor.binpb gen/go gen/ts gen/java gen/baseline.binpb
 fi
 mkdir -p "$base/gen"
 
 buf generate --output "$base"
+# gen/go, gen/ts and gen/java are a Go module, an npm package and a Maven
+# project: their go.mod/go.sum, package.json and pom.xml come from here.
+cp -R tools/packaging/. "$base/gen/"
 
 # Everything Envoy needs to transcode: our services, their imports, and
 # google/rpc/error_details.proto so error details render in JSON bodies.
@@ -42,8 +50,11 @@ buf build --as-file-descriptor-set --exclude-source-info \
   --path protos/shopmesh --path "$deps/google/rpc/error_details.proto" \
   -o "$base/gen/descriptor.binpb"
 
+tools/breaking.sh write "$base/gen/baseline.binpb"
+
 if [ "${1:-}" = "--check" ]; then
-  if ! diff -r -q "$base/gen" gen >&2; then
+  # Build output of the polyglot examples (mvn, npm) and bytecode caches are not generated code.
+  if ! diff -r -q -x target -x node_modules -x __pycache__ "$base/gen" gen >&2; then
     echo "gen/ is stale: run 'make gen' and commit the result" >&2
     exit 1
   fi

@@ -1,0 +1,199 @@
+"""Clients in Go, TypeScript and Java, generated from the same contracts, buy through the real gateway.
+
+Each example in examples/ is built with its own ecosystem's tool (go build; npm ci + tsc; mvn package,
+which also builds gen/java) and then runs the purchase flow against the mesh over gRPC: create a user, log
+in, create a product, order two, read the order back, cancel it. The test reads the services' databases to
+check that the flow really happened. A language whose client fails to build or to buy fails the suite.
+
+Builds are skipped when none of their inputs changed since the last successful one (a digest of the
+inputs is kept beside the build output), so a warm rerun costs only the runs themselves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import RunningMesh
+from tests.support.ports import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+GEN = ROOT / "gen"
+BUILD_OUTPUT = {"node_modules", "dist", "target"}
+BUILD_TIMEOUT = 600  # a cold Maven or npm cache downloads the clients' dependencies
+RUN_TIMEOUT = 120
+
+pytestmark = pytest.mark.e2e
+
+
+def _digest(*roots: Path) -> str:
+    """A digest of every file under `roots` (paths and contents), build output excluded."""
+    h = hashlib.sha256()
+    for root in roots:
+        files: Iterable[Path] = [root] if root.is_file() else sorted(root.rglob("*"))
+        for path in files:
+            if path.is_file() and not BUILD_OUTPUT & set(path.relative_to(ROOT).parts):
+                h.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def _tool(name: str) -> str:
+    found = shutil.which(name)
+    assert found, f"{name} is not on PATH: the {name} toolchain is needed to build an example client"
+    return found
+
+
+def _run(cmd: list[str], cwd: Path, timeout: int) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False)
+    assert result.returncode == 0, (
+        f"{' '.join(cmd)} (in {cwd}) exited {result.returncode}\n"
+        f"--- stdout ---\n{result.stdout[-6000:]}\n--- stderr ---\n{result.stderr[-6000:]}"
+    )
+    return result
+
+
+def _cached_build(stamp: Path, inputs: str, build: Callable[[], None], output: Path) -> None:
+    if output.exists() and stamp.is_file() and stamp.read_text() == inputs:
+        return
+    stamp.unlink(missing_ok=True)
+    build()
+    assert output.exists(), f"the build did not produce {output}"
+    stamp.write_text(inputs)
+
+
+def build_go(scratch: Path) -> list[str]:
+    """`go build` of examples/go, a module that requires shopmesh.dev/gen/go (replaced by ../../gen/go)."""
+    src = EXAMPLES / "go"
+    binary = scratch / "purchase"
+    # Go's own build cache makes an unchanged rebuild cheap; -mod=readonly holds go.mod/go.sum as committed.
+    _run(
+        [_tool("go"), "build", "-mod=readonly", "-buildvcs=false", "-o", str(binary), "."],
+        cwd=src,
+        timeout=BUILD_TIMEOUT,
+    )
+    return [str(binary)]
+
+
+def build_ts(scratch: Path) -> list[str]:
+    """`npm ci` (gen/ts comes in as the @shopmesh/contracts package) and `tsc` of examples/ts."""
+    src = EXAMPLES / "ts"
+    npm = _tool("npm")
+    _tool("node")
+
+    def build() -> None:
+        _run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=src, timeout=BUILD_TIMEOUT)
+        _run([npm, "run", "--silent", "build"], cwd=src, timeout=BUILD_TIMEOUT)
+
+    entry = src / "dist" / "purchase.js"
+    _cached_build(src / "dist" / ".inputs.sha256", _digest(src, GEN / "ts"), build, entry)
+    return ["node", str(entry)]
+
+
+def build_java(scratch: Path) -> list[str]:
+    """`mvn package` of examples/java, a reactor of gen/java (dev.shopmesh:shopmesh-contracts) and the client."""
+    src = EXAMPLES / "java"
+    mvn = _tool("mvn")
+    _tool("java")
+
+    def build() -> None:
+        _run(
+            [mvn, "-B", "-q", "-Dstyle.color=never", "-f", "pom.xml", "package"],
+            cwd=src,
+            timeout=BUILD_TIMEOUT,
+        )
+
+    jar = src / "purchase" / "target" / "purchase.jar"
+    _cached_build(src / "purchase" / "target" / ".inputs.sha256", _digest(src, GEN / "java"), build, jar)
+    return ["java", "-jar", str(jar)]
+
+
+BUILDERS: dict[str, Callable[[Path], list[str]]] = {"go": build_go, "ts": build_ts, "java": build_java}
+EMAIL_PREFIX = {"go": "go-", "ts": "ts-", "java": "java-"}
+
+
+@pytest.fixture(scope="module", params=sorted(BUILDERS))
+def client(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, list[str]]:
+    """(language, the command running its built client, which takes the gateway address as argument)."""
+    language: str = request.param
+    return language, BUILDERS[language](tmp_path_factory.mktemp(f"client-{language}"))
+
+
+def _summary(stdout: str) -> dict[str, str]:
+    lines = [line for line in stdout.splitlines() if line.startswith("summary: ")]
+    assert len(lines) == 1, f"expected one summary line in:\n{stdout}"
+    return dict(json.loads(lines[0].removeprefix("summary: ")))
+
+
+def _id(name: str, collection: str) -> str:
+    prefix = f"{collection}/"
+    assert name.startswith(prefix), name
+    return name.removeprefix(prefix)
+
+
+def _row(mesh: RunningMesh, service: str, query: str, **params: str) -> tuple[Any, ...]:
+    rows = mesh.sql(service, query, **params)
+    assert len(rows) == 1, f"{query} {params}: {rows}"
+    return tuple(rows[0])
+
+
+def test_client_buys_through_the_gateway(mesh: RunningMesh, client: tuple[str, list[str]]) -> None:
+    language, command = client
+    env = {k: v for k, v in os.environ.items() if k != "SHOPMESH_GATEWAY"}
+    result = subprocess.run(
+        [*command, mesh.endpoints.gateway],
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT,
+        env=env,
+        check=False,
+    )
+    assert result.returncode == 0, f"{language} client failed:\n{result.stdout}\n{result.stderr}"
+    summary = _summary(result.stdout)
+    assert summary["client"] == language
+    assert (summary["status"], summary["total"]) == ("CANCELLED", "25.00 USD")
+
+    # The services' own books agree with what the client printed.
+    user_id = _id(summary["user"], "users")
+    order_id = _id(summary["order"], "orders")
+    product_id = _id(summary["product"], "products")
+    payment_id = _id(summary["payment"], "payments")
+    (email,) = _row(mesh, "users", "SELECT email FROM users WHERE id = :id", id=user_id)
+    assert email.startswith(EMAIL_PREFIX[language])
+    assert _row(
+        mesh,
+        "orders",
+        "SELECT user_id, status, total_currency, total_units, total_nanos, payment_id FROM orders WHERE id = :id",
+        id=order_id,
+    ) == (user_id, "CANCELLED", "USD", 25, 0, payment_id)
+    items = mesh.sql(
+        "orders", "SELECT product_id, quantity FROM order_items WHERE order_id = :id", id=order_id
+    )
+    assert [tuple(row) for row in items] == [(product_id, 2)]
+    assert _row(mesh, "payments", "SELECT status FROM payments WHERE id = :id", id=payment_id) == (
+        "REFUNDED",
+    )
+    # Two reserved by the order, given back by the cancellation.
+    assert _row(mesh, "products", "SELECT stock FROM products WHERE id = :id", id=product_id) == (10,)
+
+
+def test_client_exits_non_zero_when_the_gateway_is_unreachable(client: tuple[str, list[str]]) -> None:
+    language, command = client
+    result = subprocess.run(
+        [*command, f"127.0.0.1:{free_port()}"],
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT,
+        check=False,
+    )
+    assert result.returncode != 0, f"{language} client succeeded without a gateway:\n{result.stdout}"
+    assert "purchase failed" in result.stderr
+    assert "summary: " not in result.stdout
