@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from meshctl import envoy_config, topology
+from meshctl import envoy_config, kubernetes, topology
 from meshctl.launcher import Endpoints, Mesh, MeshError
 
 GRPCURL = ".tools/bin/grpcurl"
@@ -112,6 +112,19 @@ def cmd_render_envoy(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_render_chart(args: argparse.Namespace) -> int:
+    if args.check:
+        if stale := kubernetes.stale_chart_files():
+            names = ", ".join(str(p.relative_to(topology.ROOT)) for p in stale)
+            print(f"meshctl: stale: {names}; run `make chart` and commit the result", file=sys.stderr)
+            return 1
+        print("helm/shopmesh/files is up to date", file=sys.stderr)
+        return 0
+    for path in kubernetes.write_chart_files():
+        print(f"wrote {path.relative_to(topology.ROOT)}", file=sys.stderr)
+    return 0
+
+
 def _add_topology_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--topology",
@@ -176,6 +189,16 @@ def main(argv: list[str] | None = None) -> int:
     render.add_argument("--out", default="-", help="output file, or - for stdout (default)")
     render.add_argument("--validate", action="store_true", help="run `envoy --mode validate` on the output")
     render.set_defaults(func=cmd_render_envoy)
+
+    chart = sub.add_parser(
+        "render-chart",
+        help="write the Helm chart's Envoy config and topology summary (helm/shopmesh/files)",
+        description="Render Envoy's bootstrap for Kubernetes (DNS clusters for the headless Services, listeners "
+        "on 0.0.0.0, descriptor set inlined) and the topology summary the chart's templates read, from "
+        "envoy/topology.toml and gen/descriptor.binpb, into helm/shopmesh/files.",
+    )
+    chart.add_argument("--check", action="store_true", help="fail if the committed files are stale")
+    chart.set_defaults(func=cmd_render_chart)
 
     args = parser.parse_args(argv)
     try:

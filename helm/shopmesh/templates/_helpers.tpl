@@ -1,0 +1,263 @@
+{{/*
+The topology summary rendered by `make chart` (files/mesh.json): ports, modules and env prefixes.
+*/}}
+{{- define "shopmesh.mesh" -}}
+{{- .Files.Get "files/mesh.json" -}}
+{{- end }}
+
+{{- define "shopmesh.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 40 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Prefix of every resource name. 40 characters at most, so that "<fullname>-envoy-internal" and the other
+Service names stay DNS labels (63).
+*/}}
+{{- define "shopmesh.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 40 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 40 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 40 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "shopmesh.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Selector labels of one component. Call with (dict "root" $ "component" "users").
+*/}}
+{{- define "shopmesh.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "shopmesh.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{/*
+Every label of one component's resources. Call with (dict "root" $ "component" "users").
+*/}}
+{{- define "shopmesh.labels" -}}
+helm.sh/chart: {{ include "shopmesh.chart" .root }}
+{{ include "shopmesh.selectorLabels" . }}
+app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+app.kubernetes.io/part-of: shopmesh
+{{- with .root.Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{- define "shopmesh.image" -}}
+{{- $image := .Values.image }}
+{{- if $image.digest }}
+{{- printf "%s@%s" $image.repository $image.digest }}
+{{- else }}
+{{- printf "%s:%s" $image.repository (default .Chart.AppVersion $image.tag) }}
+{{- end }}
+{{- end }}
+
+{{/*
+Pod-level security: the image's unprivileged user (uid/gid 10001), RuntimeDefault seccomp.
+*/}}
+{{- define "shopmesh.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: {{ .uid | default 10001 }}
+runAsGroup: {{ .uid | default 10001 }}
+fsGroup: {{ .uid | default 10001 }}
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
+
+{{- define "shopmesh.containerSecurityContext" -}}
+allowPrivilegeEscalation: false
+privileged: false
+readOnlyRootFilesystem: true
+runAsNonRoot: true
+capabilities:
+  drop: [ALL]
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
+
+{{/*
+DNS name of a service's headless Service: one A record per ready pod, which Envoy's DNS cluster balances
+across. Fully qualified, so it resolves whatever the pod's search domains.
+*/}}
+{{- define "shopmesh.serviceHost" -}}
+{{- printf "%s-%s.%s.svc.%s" (include "shopmesh.fullname" .root) .service .root.Release.Namespace .root.Values.clusterDomain }}
+{{- end }}
+
+{{- define "shopmesh.serviceAccountName" -}}
+{{- $sa := .values.serviceAccount }}
+{{- if $sa.create }}
+{{- default (printf "%s-%s" (include "shopmesh.fullname" .root) .component) $sa.name }}
+{{- else }}
+{{- default "default" $sa.name }}
+{{- end }}
+{{- end }}
+
+{{- define "shopmesh.jwtSecretName" -}}
+{{- default (printf "%s-jwt" (include "shopmesh.fullname" .)) .Values.jwt.existingSecret }}
+{{- end }}
+
+{{- define "shopmesh.postgresqlSecretName" -}}
+{{- default (printf "%s-postgresql" (include "shopmesh.fullname" .)) .Values.postgresql.auth.existingSecret }}
+{{- end }}
+
+{{/*
+Fails early on combinations the schema cannot express in a readable way.
+*/}}
+{{- define "shopmesh.validate" -}}
+{{- if and (not .Values.postgresql.enabled) (not .Values.externalDatabase.existingSecret) }}
+{{- fail "\n\nshopmesh: no database. Either keep the bundled PostgreSQL (postgresql.enabled=true, for trying it out) or set externalDatabase.existingSecret to a Secret holding one postgresql:// URL per service (keys: externalDatabase.secretKeys)." }}
+{{- end }}
+{{- if and .Values.postgresql.enabled .Values.externalDatabase.existingSecret }}
+{{- fail "\n\nshopmesh: externalDatabase.existingSecret is set but the bundled PostgreSQL is enabled too; set postgresql.enabled=false to use the external databases." }}
+{{- end }}
+{{- $mesh := include "shopmesh.mesh" . | fromJson }}
+{{- range $name, $_ := $mesh.services }}
+{{- if not (hasKey $.Values.services $name) }}
+{{- fail (printf "\n\nshopmesh: services.%s is missing from the values (every service of the topology needs a block)" $name) }}
+{{- end }}
+{{- end }}
+{{- range $name, $_ := .Values.services }}
+{{- if not (hasKey $mesh.services $name) }}
+{{- fail (printf "\n\nshopmesh: services.%s is not a service of the topology (%s)" $name (keys $mesh.services | sortAlpha | join ", ")) }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Environment of a service container. Call with (dict "root" $ "name" "users" "mesh" <mesh.json service>).
+The database URL is built from the Secret at run time ($(VAR) expansion), so no credential is in the spec.
+*/}}
+{{- define "shopmesh.serviceEnv" -}}
+{{- $root := .root }}
+{{- $prefix := .mesh.envPrefix }}
+{{- $values := index $root.Values.services .name }}
+{{- $fullname := include "shopmesh.fullname" $root }}
+{{- $meshAll := include "shopmesh.mesh" $root | fromJson }}
+- name: {{ $prefix }}_HOST
+  value: "0.0.0.0"
+- name: {{ $prefix }}_PORT
+  value: {{ .mesh.port | int | quote }}
+- name: {{ $prefix }}_WORKERS
+  value: {{ $values.workers | quote }}
+- name: {{ $prefix }}_GRACE_SECONDS
+  value: {{ $values.drainSeconds | quote }}
+- name: POD_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.name
+- name: POD_NAMESPACE
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.namespace
+- name: SHOPMESH_REPLICA
+  value: "$(POD_NAME)"
+- name: SHOPMESH_LOG_LEVEL
+  value: {{ $root.Values.logLevel | quote }}
+- name: SHOPMESH_DATA_DIR
+  value: /tmp/shopmesh
+- name: MESH_INTERNAL_ADDR
+  value: {{ printf "%s-envoy-internal:%d" $fullname (int $meshAll.gateway.internalPort) | quote }}
+{{- if $root.Values.postgresql.enabled }}
+- name: SHOPMESH_DATABASE_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "shopmesh.postgresqlSecretName" $root }}
+      key: {{ .name }}-password
+- name: {{ $prefix }}_DATABASE_URL
+  value: {{ printf "postgresql://shopmesh_%s:$(SHOPMESH_DATABASE_PASSWORD)@%s-postgresql:5432/shopmesh_%s" .name $fullname .name | quote }}
+{{- else }}
+- name: {{ $prefix }}_DATABASE_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ $root.Values.externalDatabase.existingSecret }}
+      key: {{ index $root.Values.externalDatabase.secretKeys .name }}
+{{- end }}
+{{- if eq .name "users" }}
+- name: {{ $prefix }}_JWT_KEY_FILE
+  value: /var/run/secrets/shopmesh/jwt/jwt-es256.pem
+- name: {{ $prefix }}_JWT_KEY_CREATE
+  value: "false"
+- name: {{ $prefix }}_JWT_ISSUER
+  value: {{ $root.Values.jwt.issuer | quote }}
+- name: {{ $prefix }}_JWT_AUDIENCE
+  value: {{ $root.Values.jwt.audience | quote }}
+- name: {{ $prefix }}_TOKEN_TTL_SECONDS
+  value: {{ $root.Values.jwt.tokenTtlSeconds | quote }}
+{{- end }}
+{{- if eq .name "orders" }}
+- name: {{ $prefix }}_CALL_TIMEOUT_SECONDS
+  value: {{ $root.Values.callTimeoutSeconds | quote }}
+{{- end }}
+{{- with $root.Values.observability.tracing }}
+{{- if .otlpEndpoint }}
+- name: OTEL_TRACES_EXPORTER
+  value: otlp
+- name: OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ .otlpEndpoint | quote }}
+- name: OTEL_RESOURCE_ATTRIBUTES
+  value: {{ printf "k8s.namespace.name=$(POD_NAMESPACE),k8s.pod.name=$(POD_NAME)%s" (ternary (printf ",%s" .resourceAttributes) "" (ne .resourceAttributes "")) | quote }}
+{{- end }}
+{{- end }}
+{{- with $values.extraEnv }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/*
+Default spread: pods of one component on different nodes where possible.
+*/}}
+{{- define "shopmesh.topologySpread" -}}
+{{- if .values.topologySpreadConstraints }}
+{{- toYaml .values.topologySpreadConstraints }}
+{{- else }}
+- maxSkew: 1
+  topologyKey: kubernetes.io/hostname
+  whenUnsatisfiable: ScheduleAnyway
+  labelSelector:
+    matchLabels:
+      {{- include "shopmesh.selectorLabels" (dict "root" .root "component" .component) | nindent 6 }}
+{{- end }}
+{{- end }}
+
+{{/*
+Scheduling fields shared by every pod template. Call with (dict "root" $ "values" <component values>).
+*/}}
+{{- define "shopmesh.scheduling" -}}
+{{- with .values.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .values.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .values.affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .root.Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
+
+{{/*
+Envoy's admin interface is loopback-only (it is unauthenticated and can change the server), so the kubelet
+cannot reach it; probes and the preStop drain run inside the container, where 127.0.0.1 is Envoy's.
+Call with (dict "path" "/ready" "port" <admin port> "method" "GET").
+*/}}
+{{- define "shopmesh.envoyAdminCommand" -}}
+- python
+- -c
+- {{ printf "import sys, urllib.request as u; r = u.urlopen(u.Request('http://127.0.0.1:%d%s', method='%s'), timeout=3); sys.exit(0 if r.status == 200 else 1)" (int .port) .path .method | quote }}
+{{- end }}

@@ -1,0 +1,58 @@
+"""The bundled PostgreSQL's init script, run for real on the suite's throwaway server: one database per service,
+owned by the service's role, that no other service's role may connect to."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+import sqlalchemy as sa
+
+from meshctl.topology import load
+from tests.helm.conftest import find, render
+from tests.support.postgres import PostgresServer
+
+pytestmark = pytest.mark.integration
+
+SERVICES = [s.name for s in load().services]
+
+
+def _engine(postgres: PostgresServer, role: str, database: str) -> sa.Engine:
+    return sa.create_engine(
+        f"postgresql+psycopg://{role}@127.0.0.1:{postgres.port}/{database}", poolclass=sa.pool.NullPool
+    )
+
+
+def test_init_script_gives_each_service_its_own_database(postgres: PostgresServer) -> None:
+    script = find(render(), "ConfigMap", "demo-shopmesh-postgresql-init")["data"]["10-shopmesh-databases.sh"]
+    env = {
+        **os.environ,
+        "PATH": f"{postgres.bin}:{os.environ['PATH']}",
+        "PGHOST": "127.0.0.1",
+        "PGPORT": str(postgres.port),
+        "POSTGRES_USER": postgres.user,  # the image's superuser
+        **{f"SHOPMESH_{s.upper()}_PASSWORD": f"pw{s}" for s in SERVICES},
+    }
+    proc = subprocess.run(["sh", "-c", script], env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+    admin = _engine(postgres, postgres.user, "postgres")
+    with admin.connect() as conn:
+        owners = dict(
+            conn.execute(
+                sa.text(
+                    "SELECT datname, pg_get_userbyid(datdba) FROM pg_database WHERE datname LIKE 'shopmesh\\_%'"
+                )
+            ).all()
+        )
+    assert owners == {f"shopmesh_{s}": f"shopmesh_{s}" for s in SERVICES}
+
+    for service in SERVICES:
+        own = _engine(postgres, f"shopmesh_{service}", f"shopmesh_{service}")
+        with own.begin() as conn:  # the owner can create its schema (what the service's migrations do)
+            conn.execute(sa.text("CREATE TABLE probe (id integer PRIMARY KEY)"))
+        other = next(s for s in SERVICES if s != service)
+        intruder = _engine(postgres, f"shopmesh_{other}", f"shopmesh_{service}")
+        with pytest.raises(sa.exc.OperationalError, match="permission denied for database"):
+            intruder.connect().close()
