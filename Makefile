@@ -9,12 +9,12 @@ PROTOS := $(shell find protos -name '*.proto') buf.yaml buf.gen.yaml tools/proto
 PYTEST_ARGS ?=
 UP_ARGS ?=
 
-.PHONY: help up test install gen check-gen lint fmt lock clean
+.PHONY: help up test install gen accept-breaking check-gen lint fmt lock clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-up: install gen/descriptor.binpb ## run the whole mesh locally (SQLite); Ctrl-C stops it. UP_ARGS="--replicas 2"
+up: install gen/descriptor.binpb ## run the whole mesh locally (SQLite, 2 replicas each); Ctrl-C stops it. UP_ARGS="--replicas 3"
 	$(PY) -m meshctl up $(UP_ARGS)
 
 test: install check-gen lint ## install, check generated code and lint, then run every test (own PostgreSQL)
@@ -23,8 +23,11 @@ test: install check-gen lint ## install, check generated code and lint, then run
 install: ## create .venv and install pinned tools (quick when nothing changed)
 	tools/bootstrap.sh
 
-gen: install ## regenerate gen/ from protos/ (offline)
+gen: install ## regenerate gen/ from protos/ (offline); fails on a breaking contract change
 	tools/gen.sh
+
+accept-breaking: install ## regenerate gen/ accepting a deliberate breaking change (moves gen/baseline.binpb)
+	SHOPMESH_ACCEPT_BREAKING=1 tools/gen.sh
 
 # `make up` regenerates only when a contract changed since the last generation.
 gen/descriptor.binpb: $(PROTOS)
@@ -32,6 +35,11 @@ gen/descriptor.binpb: $(PROTOS)
 
 check-gen: install ## fail when gen/ is stale
 	tools/gen.sh --check
+
+.PHONY: chart
+chart: install ## re-render the Helm chart's Envoy config and topology (helm/shopmesh/files), then helm lint
+	$(PY) -m meshctl render-chart
+	.tools/bin/helm lint --strict helm/shopmesh
 
 lint: install ## ruff (lint + format check) and mypy
 	$(VENV)/bin/ruff check .
