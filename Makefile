@@ -8,6 +8,8 @@ PY := $(VENV)/bin/python
 PROTOS := $(shell find protos -name '*.proto') buf.yaml buf.gen.yaml tools/protoc_gen_py.py
 PYTEST_ARGS ?=
 UP_ARGS ?=
+TRACE ?=
+RUN_DIR ?= var
 
 .PHONY: help up test install gen accept-breaking check-gen lint fmt lock clean
 
@@ -35,6 +37,10 @@ gen/descriptor.binpb: $(PROTOS)
 
 check-gen: install ## fail when gen/ is stale
 	tools/gen.sh --check
+
+.PHONY: trace
+trace: install ## print the latest trace of `make up` as a waterfall with its log lines; TRACE=<32-hex id> for one
+	$(PY) -m meshctl trace --run-dir $(RUN_DIR) $(if $(TRACE),--trace $(TRACE))
 
 .PHONY: chart
 chart: install ## re-render the Helm chart's Envoy config and topology (helm/shopmesh/files), then helm lint

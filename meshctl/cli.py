@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import signal
 import sys
 import threading
@@ -12,6 +13,7 @@ from pathlib import Path
 from types import FrameType
 
 from meshctl import envoy_config, kubernetes, topology
+from meshctl import trace as trace_cmd
 from meshctl.launcher import Endpoints, Mesh, MeshError
 
 GRPCURL = ".tools/bin/grpcurl"
@@ -43,34 +45,71 @@ def _apply_overrides(topo: topology.Topology, args: argparse.Namespace) -> topol
     return topo
 
 
+def _shown(path: str) -> str:
+    """A path as the walkthrough prints it: relative to the repository (where `make up` runs) when inside."""
+    return os.path.relpath(path, topology.ROOT) if path.startswith(f"{topology.ROOT}/") else path
+
+
 def walkthrough(endpoints: Endpoints, run_dir: Path) -> str:
     """Copy-paste commands for a full purchase, over REST (curl) and gRPC (grpcurl)."""
-    gw = endpoints.gateway
+    if endpoints.certificate:
+        cert = _shown(endpoints.certificate)
+        gw, curl, plaintext = f"https://{endpoints.gateway}", f"curl --cacert {cert}", f"-cacert {cert}"
+        grpc_gw = endpoints.gateway
+    else:
+        gw, curl, plaintext, grpc_gw = endpoints.gateway, "curl", "-plaintext", endpoints.gateway
     year = dt.date.today().year + 3
-    name = "python3 -c 'import json,sys; print(json.load(sys.stdin)[\"name\"])'"
+    field = "python3 -c 'import json,sys; print(json.load(sys.stdin)[\"{}\"])'"
+    name, token = field.format("name"), field.format("access_token")
     card = f'"card_number":"4242424242424242","exp_month":12,"exp_year":{year},"cvc":"123"'
+    python = _shown(sys.executable)
+    admin = f"SHOPMESH_DATA_DIR={run_dir}/data {python} -m svc_user grant-admin $EMAIL"
     return f"""
-shopmesh is up. Gateway (gRPC and REST): {gw}   Envoy admin: http://{endpoints.admin}
+shopmesh is up. Gateway (gRPC and REST): {gw}{" (TLS, self-signed)" if endpoints.certificate else ""}   Envoy admin: http://{endpoints.admin}
 Logs: {run_dir}/logs/   Data: {run_dir}/data/   Stop: Ctrl-C
 
-A purchase over REST (curl):
-  USER=$(curl -s -X POST {gw}/v1/users -d '{{"user":{{"email":"ada'$RANDOM'@example.com","display_name":"Ada"}},"password":"correct horse battery"}}' | {name})
-  PRODUCT=$(curl -s -X POST {gw}/v1/products -d '{{"sku":"MUG-'$RANDOM'","title":"Mug","price":{{"currency_code":"USD","units":"12","nanos":500000000}},"stock":10}}' | {name})
-  ORDER=$(curl -s -X POST {gw}/v1/orders -d '{{"request_id":"'$(python3 -c 'import uuid; print(uuid.uuid4())')'","order":{{"user":"'$USER'","items":[{{"product":"'$PRODUCT'","quantity":2}}]}},"payment":{{{card}}}}}' | {name})
-  curl -s {gw}/v1/$ORDER
-  curl -s -X POST {gw}/v1/$ORDER:cancel -d '{{}}'
+A purchase over REST (curl). Product writes need the admin role, which an operator grants:
+  EMAIL=ada$RANDOM@example.com
+  {curl} -s -X POST {gw}/v1/users -d '{{"user":{{"email":"'$EMAIL'","display_name":"Ada"}},"password":"correct horse battery"}}'
+  {admin}
+  TOKEN=$({curl} -s -X POST {gw}/v1/users:login -d '{{"email":"'$EMAIL'","password":"correct horse battery"}}' | {token})
+  AUTH="authorization: Bearer $TOKEN"
+  PRODUCT=$({curl} -s -H "$AUTH" -X POST {gw}/v1/products -d '{{"sku":"MUG-'$RANDOM'","title":"Mug","price":{{"currency_code":"USD","units":"12","nanos":500000000}},"stock":10}}' | {name})
+  ORDER=$({curl} -s -H "$AUTH" -X POST {gw}/v1/orders -d '{{"request_id":"'$(python3 -c 'import uuid; print(uuid.uuid4())')'","order":{{"items":[{{"product":"'$PRODUCT'","quantity":2}}]}},"payment":{{{card}}}}}' | {name})
+  {curl} -s -H "$AUTH" {gw}/v1/$ORDER
+  {curl} -s -H "$AUTH" -X POST {gw}/v1/$ORDER:cancel -d '{{}}'
 
 The same over gRPC (grpcurl):
-  {GRPCURL} -plaintext {gw} list
-  {GRPCURL} -plaintext -d '{{"page_size":5}}' {gw} shopmesh.product.v1.ProductService/ListProducts
-  {GRPCURL} -plaintext -d '{{"order":{{"user":"'$USER'","items":[{{"product":"'$PRODUCT'","quantity":1}}]}},"payment":{{{card}}}}}' {gw} shopmesh.order.v1.OrderService/CreateOrder
-  {GRPCURL} -plaintext -d '{{"name":"'$ORDER'"}}' {gw} shopmesh.order.v1.OrderService/GetOrder
+  {GRPCURL} {plaintext} {grpc_gw} list
+  {GRPCURL} {plaintext} -d '{{"page_size":5}}' {grpc_gw} shopmesh.product.v1.ProductService/ListProducts
+  {GRPCURL} {plaintext} -H "$AUTH" -d '{{"order":{{"items":[{{"product":"'$PRODUCT'","quantity":1}}]}},"payment":{{{card}}}}}' {grpc_gw} shopmesh.order.v1.OrderService/CreateOrder
+  {GRPCURL} {plaintext} -H "$AUTH" -d '{{"name":"'$ORDER'"}}' {grpc_gw} shopmesh.order.v1.OrderService/GetOrder
+{observability(endpoints)}"""
+
+
+def observability(endpoints: Endpoints) -> str:
+    """Where the traces go and what Prometheus can scrape."""
+    targets = "\n".join(f"  {url}" for url in endpoints.scrape_targets())
+    if endpoints.traces.endswith("traces"):
+        traces = f"{endpoints.traces}/spans.jsonl; `make trace` shows the latest one"
+    else:
+        traces = endpoints.traces or "off (OTEL_SDK_DISABLED or OTEL_TRACES_EXPORTER=none)"
+    return f"""
+Traces: {traces}
+Prometheus scrape targets:
+{targets}
 """
 
 
 def cmd_up(args: argparse.Namespace) -> int:
     topo = _apply_overrides(topology.load(args.topology), args)
-    mesh = Mesh(topo, Path(args.run_dir), echo=lambda line: print(line, flush=True))
+    mesh = Mesh(
+        topo,
+        Path(args.run_dir),
+        echo=lambda line: print(line, flush=True),
+        raw_console=args.raw_logs,
+        tls=args.tls,
+    )
     stop = threading.Event()
 
     def _on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -170,7 +209,27 @@ def main(argv: list[str] | None = None) -> int:
     _add_topology_options(up)
     up.add_argument("--run-dir", default="var", help="logs, data and generated config (default: var)")
     up.add_argument("--timeout", type=float, default=90.0, help="seconds to wait for health (default 90)")
+    up.add_argument(
+        "--raw-logs",
+        action="store_true",
+        help="show the processes' JSON log lines as they are (default: compact text; files keep the JSON)",
+    )
+    up.add_argument(
+        "--tls",
+        action="store_true",
+        help="serve the public listener over TLS with a self-signed certificate made in RUN_DIR/tls "
+        "(clients pin it: curl --cacert, grpcurl -cacert)",
+    )
     up.set_defaults(func=cmd_up)
+
+    show = sub.add_parser(
+        "trace",
+        help="print a trace (default: the latest) as a waterfall, with its log lines",
+        description="Print one trace from the local trace sink's files (RUN_DIR/traces) as a waterfall: span "
+        "tree, service, replica, duration, status and SQL, then every log line carrying its id.",
+    )
+    trace_cmd.add_arguments(show)
+    show.set_defaults(func=trace_cmd.run)
 
     render = sub.add_parser(
         "render-envoy",

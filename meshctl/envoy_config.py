@@ -12,13 +12,11 @@ emitted as proto3 JSON, which Envoy loads like YAML. Two listeners share one clu
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import shutil
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +27,10 @@ from envoy_data_plane.envoy.config.cluster.v3 import (
     ClusterDiscoveryType,
 )
 from envoy_data_plane.envoy.config.core.v3 import (
-    Address,
+    HeaderValueOption,
     Http2ProtocolOptions,
     KeepaliveSettings,
-    SocketAddress,
+    TransportSocket,
 )
 from envoy_data_plane.envoy.config.endpoint.v3 import (
     ClusterLoadAssignment,
@@ -70,12 +68,16 @@ from envoy_data_plane.google.protobuf import Any as AnyProto
 from google.api import annotations_pb2
 from google.protobuf import descriptor_pb2
 
+from meshctl import envoy_observability as observability
 from meshctl import envoy_policies as policies
+from meshctl import envoy_security as security
+from meshctl.envoy_parts import address, is_ip, sec
 from meshctl.topology import Service, Topology
 
 Endpoints = Sequence[tuple[str, int]]
 
 REFLECTION_PREFIXES = ("/grpc.reflection.v1.ServerReflection/", "/grpc.reflection.v1alpha.ServerReflection/")
+HEALTH_PREFIX = "/grpc.health.v1.Health/"
 MiB = 1024 * 1024
 
 # betterproto2 0.9.1 mis-cases field names with a digit after an underscore (notes §7): `consecutive_5xx` becomes
@@ -86,22 +88,6 @@ KEY_FIXES = {
     "traceId128Bit": "traceId128bit",
     "s2AAddress": "s2aAddress",
 }
-
-
-def _sec(seconds: float) -> timedelta:
-    return timedelta(seconds=seconds)
-
-
-def _address(host: str, port: int) -> Address:
-    return Address(socket_address=SocketAddress(address=host, port_value=port))
-
-
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
 
 
 def rpc_methods(descriptor_path: Path, *, public_only: bool = False) -> dict[str, list[str]]:
@@ -123,13 +109,18 @@ def public_methods(descriptor_path: Path) -> dict[str, list[str]]:
     return rpc_methods(descriptor_path, public_only=True)
 
 
-def _method_routes(topology: Topology, methods: Mapping[str, Sequence[str]]) -> list[Route]:
+def _method_routes(
+    topology: Topology, methods: Mapping[str, Sequence[str]], *, rate_limited: bool = False
+) -> list[Route]:
     """One exact-path route per RPC, each with its own policy (reads and writes differ)."""
     return [
         Route(
             name=f"/{grpc_service}/{method}",
             match=RouteMatch(path=f"/{grpc_service}/{method}"),
             route=policies.route_action(service, method),
+            typed_per_filter_config=security.route_rate_limit(topology.gateway, f"/{grpc_service}/{method}")
+            if rate_limited
+            else {},
         )
         for service in topology.services
         for grpc_service in service.grpc_services
@@ -138,10 +129,18 @@ def _method_routes(topology: Topology, methods: Mapping[str, Sequence[str]]) -> 
 
 
 def _public_routes(topology: Topology, public: Mapping[str, Sequence[str]]) -> list[Route]:
-    routes = _method_routes(topology, public)
+    routes = _method_routes(topology, public, rate_limited=True)
     # Reflection is a bidi stream, hence no route timeout; v1 and v1alpha (grpcio only has v1alpha) (notes §6).
-    reflection = RouteAction(cluster=topology.gateway.reflection_service, timeout=_sec(0))
+    reflection = RouteAction(cluster=topology.gateway.reflection_service, timeout=sec(0))
     routes += [Route(name=p, match=RouteMatch(prefix=p), route=reflection) for p in REFLECTION_PREFIXES]
+    # Health through the gateway (no token needed): a replica of the reflection service answers for the
+    # whole chain client -> Envoy -> service -> its database; per-service checks go to the replicas directly.
+    # Watch is a server stream, hence no timeout there.
+    check, watch = (RouteAction(cluster=topology.gateway.reflection_service, timeout=sec(t)) for t in (5, 0))
+    routes += [
+        Route(name=f"{HEALTH_PREFIX}Check", match=RouteMatch(path=f"{HEALTH_PREFIX}Check"), route=check),
+        Route(name=HEALTH_PREFIX, match=RouteMatch(prefix=HEALTH_PREFIX), route=watch),
+    ]
     return routes
 
 
@@ -158,6 +157,9 @@ def _listener(
     routes: list[Route],
     filters: list[HttpFilter],
     local_reply_config: LocalReplyConfig | None = None,
+    *,
+    request_headers_to_add: list[HeaderValueOption] | None = None,
+    transport_socket: TransportSocket | None = None,
 ) -> Listener:
     router = HttpFilter(name="envoy.filters.http.router", typed_config=AnyProto.pack(Router()))
     hcm = HttpConnectionManager(
@@ -165,21 +167,31 @@ def _listener(
         stat_prefix=name,
         use_remote_address=True,
         route_config=RouteConfiguration(
-            name=name, virtual_hosts=[VirtualHost(name=name, domains=["*"], routes=routes)]
+            name=name,
+            virtual_hosts=[
+                VirtualHost(
+                    name=name,
+                    domains=["*"],
+                    routes=routes,
+                    request_headers_to_add=request_headers_to_add or [],
+                )
+            ],
         ),
         http_filters=[*filters, router],
         local_reply_config=local_reply_config,
     )
     hcm_filter = Filter(name="envoy.filters.network.http_connection_manager", typed_config=AnyProto.pack(hcm))
     return Listener(
-        name=name, address=_address(host, port), filter_chains=[FilterChain(filters=[hcm_filter])]
+        name=name,
+        address=address(host, port),
+        filter_chains=[FilterChain(filters=[hcm_filter], transport_socket=transport_socket)],
     )
 
 
-def _transcoder(topology: Topology, descriptor_path: Path) -> HttpFilter:
+def _transcoder(descriptor_path: Path, services: Sequence[str], max_request_bytes: int) -> HttpFilter:
     config = GrpcJsonTranscoder(
         proto_descriptor=str(Path(descriptor_path).resolve()),  # built with --include_imports (notes §1.1)
-        services=[g for s in topology.services for g in s.grpc_services],
+        services=list(services),
         print_options=GrpcJsonTranscoderPrintOptions(
             add_whitespace=False,
             always_print_primitive_fields=True,
@@ -195,40 +207,64 @@ def _transcoder(topology: Topology, descriptor_path: Path) -> HttpFilter:
             reject_unknown_query_parameters=True,
             reject_binding_body_field_collisions=True,
         ),
-        max_request_body_size=1 * MiB,
+        # REST bodies beyond this get a 413; native gRPC is capped by the services (RESOURCE_EXHAUSTED).
+        max_request_body_size=max_request_bytes,
         max_response_body_size=4 * MiB,
     )
     return HttpFilter(name="envoy.filters.http.grpc_json_transcoder", typed_config=AnyProto.pack(config))
 
 
-def _public_listener(topology: Topology, descriptor_path: Path) -> Listener:
+def _public_listener(topology: Topology, descriptor_path: Path, tls: security.Tls | None) -> Listener:
     public = public_methods(descriptor_path)
     missing = [g for s in topology.services for g in s.grpc_services if g not in public]
     if missing:
         raise ValueError(f"gRPC services missing from {descriptor_path}: {', '.join(missing)}")
     gw = topology.gateway
+    if unknown := {f"/{r}" for r in gw.open_rpcs} - {f"/{g}/{m}" for g, ms in public.items() for m in ms}:
+        raise ValueError(f"gateway.open_rpcs names RPCs that are not public: {', '.join(sorted(unknown))}")
     routes = _public_routes(topology, public)
-    transcoder = _transcoder(topology, descriptor_path)
+    filters = [
+        security.strip_identity(),
+        security.rest_body_cap(gw),
+        _transcoder(
+            descriptor_path, [g for s in topology.services for g in s.grpc_services], gw.max_request_bytes
+        ),
+        security.rate_limit_filter(),
+        security.jwt_authn(gw, [f"/{rpc}" for rpc in gw.open_rpcs]),
+    ]
     return _listener(
-        "public", gw.bind, gw.public_port, routes, [transcoder], policies.local_reply_config(rest=True)
+        "public",
+        gw.bind,
+        gw.public_port,
+        routes,
+        filters,
+        policies.local_reply_config(rest=True),
+        transport_socket=security.downstream_tls(tls) if tls else None,
     )
 
 
 def _internal_listener(topology: Topology, bind: str, descriptor_path: Path) -> Listener:
     routes = _internal_routes(topology, rpc_methods(descriptor_path))
+    # The users service's keys are also served here as plain JSON (GET /.well-known/jwks.json) for the public
+    # listener's jwt_authn to fetch; everything else on this listener is native gRPC.
+    users = [g for g in topology.service("users").grpc_services]
     return _listener(
-        "internal", bind, topology.gateway.internal_port, routes, [], policies.local_reply_config(rest=False)
+        "internal",
+        bind,
+        topology.gateway.internal_port,
+        routes,
+        [_transcoder(descriptor_path, users, topology.gateway.max_request_bytes)],
+        policies.local_reply_config(rest=False),
+        request_headers_to_add=security.internal_marker(),
     )
 
 
 def _discovery(endpoints: Endpoints) -> dict[str, Any]:
-    if all(_is_ip(host) for host, _ in endpoints):
+    if all(is_ip(host) for host, _ in endpoints):
         return {"type": ClusterDiscoveryType.STATIC}
     # For Kubernetes headless services (one A record per ready pod). The DnsCluster extension replaces the
     # deprecated STRICT_DNS dns_* fields; V4_ONLY because AUTO prefers AAAA and grpcio listens on IPv4 (§4.2).
-    dns = DnsCluster(
-        dns_refresh_rate=_sec(5), respect_dns_ttl=True, dns_lookup_family=DnsLookupFamily.V4_ONLY
-    )
+    dns = DnsCluster(dns_refresh_rate=sec(5), respect_dns_ttl=True, dns_lookup_family=DnsLookupFamily.V4_ONLY)
     return {
         "cluster_type": ClusterCustomClusterType(name="envoy.clusters.dns", typed_config=AnyProto.pack(dns))
     }
@@ -239,15 +275,15 @@ def _cluster(service: Service, endpoints: Endpoints) -> Cluster:
     # cluster fails every call with "protocol error" and rejects grpc_health_check (notes, top).
     http2 = Http2ProtocolOptions(
         max_concurrent_streams=100,
-        connection_keepalive=KeepaliveSettings(interval=_sec(30), timeout=_sec(5)),  # PINGs find dead peers
+        connection_keepalive=KeepaliveSettings(interval=sec(30), timeout=sec(5)),  # PINGs find dead peers
     )
     protocol = HttpProtocolOptions(
         explicit_http_config=HttpProtocolOptionsExplicitHttpConfig(http2_protocol_options=http2)
     )
-    hosts = [LbEndpoint(endpoint=Endpoint(address=_address(host, port))) for host, port in endpoints]
+    hosts = [LbEndpoint(endpoint=Endpoint(address=address(host, port))) for host, port in endpoints]
     return Cluster(
         name=service.name,
-        connect_timeout=_sec(service.connect_timeout),
+        connect_timeout=sec(service.connect_timeout),
         **_discovery(endpoints),
         typed_extension_protocol_options={
             "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": AnyProto.pack(protocol)
@@ -265,8 +301,12 @@ def build_bootstrap(
     descriptor_path: Path,
     endpoints: Mapping[str, Endpoints] | None = None,
     internal_bind: str = "127.0.0.1",
+    observe: observability.Options | None = None,
+    tls: security.Tls | None = None,
 ) -> Bootstrap:
-    """The typed bootstrap. `endpoints`: service name -> [(host, port)]; default: its replicas on loopback."""
+    """The typed bootstrap. `endpoints`: service name -> [(host, port)]; default: its replicas on loopback.
+    `observe`: access logs and grpc_stats always; the metrics listener and tracing when asked for
+    (envoy_observability.Options)."""
     endpoints = endpoints or {}
     if unknown := set(endpoints) - {s.name for s in topology.services}:
         raise ValueError(f"endpoints for unknown services: {', '.join(sorted(unknown))}")
@@ -274,17 +314,18 @@ def build_bootstrap(
         _cluster(s, endpoints[s.name] if s.name in endpoints else [("127.0.0.1", p) for p in s.ports()])
         for s in topology.services
     ]
-    return Bootstrap(
+    bootstrap = Bootstrap(
         # Admin is unauthenticated and can mutate the server: loopback only, whatever the bind (notes §5.5).
-        admin=Admin(address=_address("127.0.0.1", topology.gateway.admin_port)),
+        admin=Admin(address=address("127.0.0.1", topology.gateway.admin_port)),
         static_resources=BootstrapStaticResources(
             listeners=[
-                _public_listener(topology, descriptor_path),
+                _public_listener(topology, descriptor_path, tls),
                 _internal_listener(topology, internal_bind, descriptor_path),
             ],
-            clusters=clusters,
+            clusters=[*clusters, security.jwks_cluster(topology.gateway)],
         ),
     )
+    return observability.instrument(bootstrap, topology, observe or observability.Options())
 
 
 def fix_keys(obj: Any) -> Any:
@@ -302,10 +343,17 @@ def render(
     descriptor_path: Path,
     endpoints: Mapping[str, Endpoints] | None = None,
     internal_bind: str = "127.0.0.1",
+    observe: observability.Options | None = None,
+    tls: security.Tls | None = None,
 ) -> dict[str, Any]:
     """The bootstrap as a proto3-JSON-ready dict (camelCase keys; fields at their default value are omitted)."""
     bootstrap = build_bootstrap(
-        topology, descriptor_path=descriptor_path, endpoints=endpoints, internal_bind=internal_bind
+        topology,
+        descriptor_path=descriptor_path,
+        endpoints=endpoints,
+        internal_bind=internal_bind,
+        observe=observe,
+        tls=tls,
     )
     config: dict[str, Any] = fix_keys(bootstrap.to_dict())
     return config

@@ -7,14 +7,13 @@ here. "notes §N" cites the team's Envoy 1.40 notes (envoy-notes.md: facts verif
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from envoy_data_plane.envoy.config.accesslog.v3 import (
     AccessLogFilter,
     AndFilter,
     ComparisonFilter,
     ComparisonFilterOp,
     HeaderFilter,
+    MetadataFilter,
     OrFilter,
     ResponseFlagFilter,
     StatusCodeFilter,
@@ -50,16 +49,18 @@ from envoy_data_plane.envoy.extensions.filters.network.http_connection_manager.v
     ResponseMapper,
 )
 from envoy_data_plane.envoy.extensions.retry.host.previous_hosts.v3 import PreviousHostsPredicate
-from envoy_data_plane.envoy.type.matcher.v3 import StringMatcher
+from envoy_data_plane.envoy.type.matcher.v3 import (
+    MetadataMatcher,
+    MetadataMatcherPathSegment,
+    StringMatcher,
+    ValueMatcher,
+)
 from envoy_data_plane.envoy.type.v3 import Percent
 from envoy_data_plane.google.protobuf import Any as AnyProto
 from envoy_data_plane.google.protobuf import Struct
 
+from meshctl.envoy_parts import sec
 from meshctl.topology import Service
-
-
-def _sec(seconds: float) -> timedelta:
-    return timedelta(seconds=seconds)
 
 
 def is_read(method: str) -> bool:
@@ -84,10 +85,10 @@ def retry_policy(service: Service, method: str) -> RetryPolicy:
         num_retries=service.retries,
         # A read that hangs is cut short and tried on another replica; a write gets the whole route timeout,
         # so a slow checkout is not raced by a second attempt of itself.
-        per_try_timeout=_sec(service.read_per_try_timeout if read else service.timeout),
+        per_try_timeout=sec(service.read_per_try_timeout if read else service.timeout),
         # Jittered exponential back-off up to 1 s: three retries span the couple of seconds a health check needs
         # to bring a restarted replica back, while spreading the retries of many callers.
-        retry_back_off=RetryPolicyRetryBackOff(base_interval=_sec(0.05), max_interval=_sec(1)),
+        retry_back_off=RetryPolicyRetryBackOff(base_interval=sec(0.05), max_interval=sec(1)),
         # Retry on another replica where there is one; with one replica it falls back to the same (notes §2.2).
         retry_host_predicate=[
             RetryPolicyRetryHostPredicate(
@@ -102,15 +103,15 @@ def retry_policy(service: Service, method: str) -> RetryPolicy:
 def route_action(service: Service, method: str) -> RouteAction:
     return RouteAction(
         cluster=service.name,
-        timeout=_sec(service.timeout),  # spans all attempts
+        timeout=sec(service.timeout),  # spans all attempts
         # The caller's grpc-timeout is honoured (capped) and answered with DEADLINE_EXCEEDED just before the caller
         # gives up, rather than a retriable UNAVAILABLE (notes §2.3). max_stream_duration too: once
         # grpc_timeout_header_max is set, Envoy no longer applies the route timeout to requests without a
         # grpc-timeout header (REST, deadline-less gRPC; envoy#15530), which would wait forever on a stuck replica.
         max_stream_duration=RouteActionMaxStreamDuration(
-            max_stream_duration=_sec(service.timeout),
-            grpc_timeout_header_max=_sec(service.timeout),
-            grpc_timeout_header_offset=_sec(0.05),
+            max_stream_duration=sec(service.timeout),
+            grpc_timeout_header_max=sec(service.timeout),
+            grpc_timeout_header_offset=sec(0.05),
         ),
         retry_policy=retry_policy(service, method),
         # A read whose attempt times out keeps running while a second one races it (notes §2.2).
@@ -134,9 +135,9 @@ OUTLIER_DETECTION = OutlierDetection(
     enforcing_consecutive_gateway_failure=100,
     consecutive_5xx=5,
     enforcing_consecutive_5xx=0,
-    interval=_sec(1),
-    base_ejection_time=_sec(5),
-    max_ejection_time=_sec(60),
+    interval=sec(1),
+    base_ejection_time=sec(5),
+    max_ejection_time=sec(60),
     max_ejection_percent=50,
 )
 
@@ -144,9 +145,9 @@ OUTLIER_DETECTION = OutlierDetection(
 def health_check(service: Service) -> HealthCheck:
     """grpc.health.v1 against the service's name: NOT_SERVING (its database is down) takes a replica out."""
     return HealthCheck(
-        timeout=_sec(1),
-        interval=_sec(2),
-        no_traffic_interval=_sec(2),
+        timeout=sec(1),
+        interval=sec(2),
+        no_traffic_interval=sec(2),
         unhealthy_threshold=2,
         healthy_threshold=1,
         grpc_health_check=HealthCheckGrpcHealthCheck(service_name=service.grpc_services[0]),
@@ -192,7 +193,7 @@ def cluster_policies(service: Service) -> dict[str, object]:
             # Apply health changes (a replica ejected, failing its check, or back) at once. By default Envoy
             # merges them for 1 s before the worker threads see them, so for a second after a replica dies
             # retries keep being sent to it, and a replica that just came up gets no traffic.
-            update_merge_window=_sec(0),
+            update_merge_window=sec(0),
         ),
     }
 
@@ -276,6 +277,21 @@ def _json_body(code: int, message: str = "%LOCAL_REPLY_BODY%") -> SubstitutionFo
     )
 
 
+# jwt_authn answers 403 for a well-signed token of the wrong audience and 401 for every other bad token; it records
+# each refusal under this key of its dynamic metadata (JwtProvider.failed_status_in_metadata).
+JWT_FILTER = "envoy.filters.http.jwt_authn"
+JWT_FAILURE_KEY = "jwt_failure"
+
+
+def _token_refused() -> AccessLogFilter:
+    refused = MetadataMatcher(
+        filter=JWT_FILTER,
+        path=[MetadataMatcherPathSegment(key=JWT_FAILURE_KEY)],
+        value=ValueMatcher(present_match=True),
+    )
+    return AccessLogFilter(metadata_filter=MetadataFilter(matcher=refused, match_if_key_not_found=False))
+
+
 def local_reply_config(*, rest: bool) -> LocalReplyConfig:
     """Readable texts for breaker overflow and no healthy replica; with `rest`, JSON bodies for REST callers.
 
@@ -299,6 +315,13 @@ def local_reply_config(*, rest: bool) -> LocalReplyConfig:
             )
         )
     if rest:
+        # Any token jwt_authn refuses is "not a valid token for this API": 401 / UNAUTHENTICATED, never 403.
+        mappers += [
+            ResponseMapper(
+                filter=_both(_token_refused(), _REST), status_code=401, body_format_override=_json_body(16)
+            ),
+            ResponseMapper(filter=_token_refused(), status_code=401),
+        ]
         mappers += [
             ResponseMapper(filter=_both(_status_is(status), _REST), body_format_override=_json_body(code))
             for status, code in LOCAL_REPLY_GRPC_CODES.items()

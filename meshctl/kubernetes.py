@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import secrets
 import sys
 import time
 import urllib.error
@@ -71,7 +72,8 @@ def inline_descriptor(config: dict[str, Any], descriptor: bytes) -> dict[str, An
 
 def render_envoy(topology: Topology, descriptor_path: Path = DEFAULT_DESCRIPTOR) -> dict[str, Any]:
     """Envoy's bootstrap for the chart, in proto3 JSON (see the module docstring)."""
-    from meshctl import envoy_config  # heavy (envoy-data-plane); the pods' commands do not need it
+    # heavy (envoy-data-plane); the pods' commands do not need them
+    from meshctl import envoy_config, envoy_observability
 
     endpoints = {s.name: [(host_placeholder(s.name), s.port)] for s in topology.services}
     config = envoy_config.render(
@@ -79,6 +81,9 @@ def render_envoy(topology: Topology, descriptor_path: Path = DEFAULT_DESCRIPTOR)
         descriptor_path=descriptor_path,
         endpoints=endpoints,
         internal_bind="0.0.0.0",
+        # The metrics listener (/stats/prometheus and /ready only) for Prometheus; no tracer: Envoy's spans
+        # would need the collector's address in this committed file (the services export by value).
+        observe=envoy_observability.Options(metrics=True, metrics_bind="0.0.0.0"),
     )
     return inline_descriptor(config, Path(descriptor_path).read_bytes())
 
@@ -92,6 +97,7 @@ def mesh_summary(topology: Topology) -> dict[str, Any]:
             "publicPort": gw.public_port,
             "internalPort": gw.internal_port,
             "adminPort": gw.admin_port,
+            "metricsPort": gw.metrics_port,
         },
         "services": {
             s.name: {
@@ -141,9 +147,13 @@ def write_chart_files() -> list[Path]:
 # -- what the chart's pods run ------------------------------------------------------------------------------
 
 
-def _get(url: str, timeout: float) -> tuple[int, Any]:
+def _get(url: str, timeout: float, token: str | None = None, body: Any = None) -> tuple[int, Any]:
+    """GET (or POST when there is a body) as JSON, with a bearer token when given."""
+    request = urllib.request.Request(url, data=None if body is None else json.dumps(body).encode())
+    if token:
+        request.add_header("authorization", f"Bearer {token}")
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as reply:
+        with urllib.request.urlopen(request, timeout=timeout) as reply:
             status, body = reply.status, reply.read()
     except urllib.error.HTTPError as err:
         status, body = err.code, err.read()
@@ -167,12 +177,30 @@ def _reached_service(status: int, body: Any, service: str) -> bool:
 def gateway_checks(base_url: str, services: list[str], timeout: float) -> dict[str, Callable[[], str | None]]:
     """Named checks through the gateway; each returns None when it passes, else what went wrong."""
     base = base_url.rstrip("/")
+    session: dict[str, str] = {}
+
+    def signed_in() -> str:
+        """A throwaway account's access token (made once): most lookups need one, and getting it proves that
+        users can sign up and log in through the gateway."""
+        if "token" not in session:
+            email, password = f"helm-test-{secrets.token_hex(6)}@example.com", secrets.token_urlsafe(18)
+            account = {"user": {"email": email, "display_name": "helm test"}, "password": password}
+            status, body = _get(f"{base}/v1/users", timeout, body=account)
+            if status != 200:
+                raise OSError(f"POST /v1/users: {status} {body!r:.300}")
+            status, body = _get(
+                f"{base}/v1/users:login", timeout, body={"email": email, "password": password}
+            )
+            if status != 200 or not isinstance(body, dict):
+                raise OSError(f"POST /v1/users:login: {status} {body!r:.300}")
+            session["token"] = str(body["access_token"])
+        return session["token"]
 
     def lookup(service: str) -> Callable[[], str | None]:
         # Every service's collection is named like the service: GET /v1/users/{id} etc. The lookup crosses
-        # Envoy's public route, the service, and the service's database.
+        # Envoy's public route and token check, the service, and the service's database.
         def check() -> str | None:
-            status, body = _get(f"{base}/v1/{service}/{ABSENT_ID}", timeout)
+            status, body = _get(f"{base}/v1/{service}/{ABSENT_ID}", timeout, signed_in())
             if _reached_service(status, body, service):
                 return None
             return (

@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -26,7 +27,12 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from meshctl import envoy_config
+from meshctl import envoy_observability as observability
+from meshctl import envoy_security as security
 from meshctl.topology import DEFAULT_DESCRIPTOR, ROOT, Topology
+from meshkit.logs import pretty
+
+SINK = "otel-sink"
 
 # Children get SIGTERM if the launcher dies, so nothing is left behind. util-linux's setpriv sets that up
 # between fork and exec; a Python preexec_fn could do it too, but it makes CPython run at-fork handlers in the
@@ -64,10 +70,25 @@ class Endpoints:
     internal: str
     admin: str
     replicas: dict[str, list[str]]
+    metrics: dict[str, list[str]] = field(default_factory=dict)
+    """Each replica's Prometheus endpoint (host:port, path /metrics), by service."""
+    envoy_metrics: str = ""
+    """Envoy's metrics listener (host:port, path /stats/prometheus), if rendered."""
+    traces: str = ""
+    """Where spans go: the local sink's spans file, or the collector's endpoint."""
+    certificate: str = ""
+    """With TLS on the public listener: the (self-signed) certificate clients pin."""
 
     @property
     def rest(self) -> str:
-        return f"http://{self.gateway}"
+        return f"{'https' if self.certificate else 'http'}://{self.gateway}"
+
+    def scrape_targets(self) -> list[str]:
+        """Every Prometheus scrape URL of the mesh."""
+        urls = [f"http://{a}/metrics" for addrs in self.metrics.values() for a in addrs]
+        if self.envoy_metrics:
+            urls.append(f"http://{self.envoy_metrics}/stats/prometheus")
+        return urls
 
 
 class Mesh:
@@ -81,12 +102,21 @@ class Mesh:
         env: Mapping[str, str] | None = None,
         echo: Callable[[str], None] | None = None,
         envoy_log_level: str = "warning",
+        raw_console: bool = False,
+        tls: bool = False,
     ) -> None:
         self.topology = topology
         self.run_dir = run_dir.resolve()
         self.env = dict(os.environ if env is None else env)
         self.echo = echo
         self.envoy_log_level = envoy_log_level
+        # The console shows JSON log lines compactly (meshkit.logs.pretty); the files keep them raw.
+        self.render_line: Callable[[str], str] = (lambda line: line) if raw_console else pretty
+        self.tracing = _TracingPlan.from_env(self.env, topology, self.run_dir)
+        # TLS on the public listener with a self-signed certificate (RUN_DIR/tls, made on first use).
+        self.tls = (
+            security.self_signed(self.run_dir / "tls", ("localhost", topology.gateway.bind)) if tls else None
+        )
         self.children: list[Child] = []
         self._specs: dict[str, tuple[list[str], dict[str, str]]] = {}
         self._lock = threading.Lock()
@@ -100,6 +130,10 @@ class Mesh:
             internal=f"127.0.0.1:{gw.internal_port}",
             admin=f"127.0.0.1:{gw.admin_port}",
             replicas={s.name: [f"127.0.0.1:{p}" for p in s.ports()] for s in topology.services},
+            metrics={s.name: [f"127.0.0.1:{p}" for p in s.metrics_ports()] for s in topology.services},
+            envoy_metrics=f"127.0.0.1:{gw.metrics_port}" if gw.metrics_port else "",
+            traces=self.tracing.destination,
+            certificate=str(self.tls.certificate) if self.tls else "",
         )
 
     # -- starting ---------------------------------------------------------
@@ -110,6 +144,8 @@ class Mesh:
             (self.run_dir / sub).mkdir(parents=True, exist_ok=True)
         config_path = self.write_envoy_config()
         try:
+            if self.tracing.sink_listen:
+                self._start_sink(time.monotonic() + 15)
             for service in self.topology.services:
                 for index, port in enumerate(service.ports()):
                     self._spawn_service(service.name, service.module, service.env_prefix, index, port)
@@ -123,8 +159,11 @@ class Mesh:
                     self.envoy_log_level,
                     # No shared memory: several meshes (a `make up` and a test run) may share the machine.
                     "--disable-hot-restart",
+                    # Access-log lines reach the console within a quarter second (Envoy's default: 10 s).
+                    "--file-flush-interval-msec",
+                    "250",
                 ],
-                self.env,
+                {**self.env, **self.tracing.envoy_env(self.env)},
             )
             self._wait_healthy(time.monotonic() + timeout)
         except BaseException:
@@ -134,8 +173,31 @@ class Mesh:
 
     def write_envoy_config(self) -> Path:
         path = self.run_dir / "envoy" / "envoy.json"
-        envoy_config.write(envoy_config.render(self.topology, descriptor_path=DEFAULT_DESCRIPTOR), path)
+        envoy_config.write(
+            envoy_config.render(
+                self.topology,
+                descriptor_path=DEFAULT_DESCRIPTOR,
+                observe=self.tracing.envoy_options(),
+                tls=self.tls,
+            ),
+            path,
+        )
         return path
+
+    def _start_sink(self, deadline: float) -> None:
+        """The local OTLP receiver, before anyone exports to it; waits until it accepts connections."""
+        assert self.tracing.sink_listen
+        self._spawn(
+            SINK,
+            [sys.executable, "-m", "meshctl.otlp_sink", "--listen", self.tracing.sink_listen, "--out",
+             str(self.run_dir / "traces")],
+            {**self.env, "PYTHONUNBUFFERED": "1"},
+        )  # fmt: skip
+        while not _accepts(self.tracing.sink_listen):
+            self._check_children()
+            if time.monotonic() > deadline:
+                raise MeshError(f"the trace sink did not listen on {self.tracing.sink_listen} in time")
+            time.sleep(0.05)
 
     def _spawn_service(self, service: str, module: str, prefix: str, index: int, port: int) -> None:
         env = {
@@ -146,6 +208,8 @@ class Mesh:
             "SHOPMESH_DATA_DIR": self.env.get("SHOPMESH_DATA_DIR", str(self.run_dir / "data")),
             "MESH_INTERNAL_ADDR": self.endpoints.internal,
             "PYTHONUNBUFFERED": "1",
+            f"{prefix}_METRICS_PORT": str(port + self.topology.service(service).metrics_offset),
+            **self.tracing.service_env(self.env),
         }
         self._spawn(f"{service}-{index}", [sys.executable, "-m", module], env)
 
@@ -176,10 +240,11 @@ class Mesh:
             for raw in iter(stream.readline, b""):
                 log.write(raw)
                 log.flush()
-                line = raw.decode(errors="replace").rstrip()
-                child.tail.append(line)
+                shown = self.render_line(raw.decode(errors="replace").rstrip()).splitlines() or [""]
+                child.tail.extend(shown)
                 if self.echo:
-                    self.echo(f"{child.name:>11} | {line}")
+                    for text in shown:
+                        self.echo(f"{child.name:>11} | {text}")
 
     def _wait_healthy(self, deadline: float) -> None:
         pending = {
@@ -200,6 +265,21 @@ class Mesh:
             if time.monotonic() > deadline:
                 raise MeshError("Envoy did not report every replica healthy in time")
             time.sleep(0.1)
+        # Until Envoy holds the users service's signing keys, every token would be refused.
+        while not self._envoy_has_jwks():
+            self._check_children()
+            if time.monotonic() > deadline:
+                raise MeshError("Envoy did not fetch the token signing keys (JWKS) in time")
+            time.sleep(0.1)
+
+    def _envoy_has_jwks(self) -> bool:
+        url = f"http://{self.endpoints.admin}/stats?filter=jwt_authn.jwks_fetch_success"
+        try:
+            with urllib.request.urlopen(url, timeout=1) as reply:
+                text = reply.read().decode()
+        except OSError:
+            return False
+        return any(line.split(":")[-1].strip() not in ("", "0") for line in text.splitlines())
 
     def _envoy_sees_all_healthy(self) -> bool:
         try:
@@ -263,18 +343,20 @@ class Mesh:
         """SIGTERM to everyone (services drain), SIGKILL to whoever outlives the grace period."""
         with self._lock:
             children = list(self.children)
-        for child in children:
-            if child.alive():
-                child.process.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + grace
-        for child in children:
-            try:
-                child.process.wait(max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                child.process.kill()
-                child.process.wait()
-            if child.pump is not None:
-                child.pump.join(timeout=5)  # the last lines reach the log before we return
+        # The trace sink goes last, so it receives the spans the others flush while stopping.
+        for wave in ([c for c in children if c.name != SINK], [c for c in children if c.name == SINK]):
+            for child in wave:
+                if child.alive():
+                    child.process.send_signal(signal.SIGTERM)
+            deadline = time.monotonic() + grace
+            for child in wave:
+                try:
+                    child.process.wait(max(0.0, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    child.process.kill()
+                    child.process.wait()
+                if child.pump is not None:
+                    child.pump.join(timeout=5)  # the last lines reach the log before we return
         self._spawner.shutdown(wait=False)
 
     def __enter__(self) -> Mesh:
@@ -283,6 +365,71 @@ class Mesh:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _accepts(address: str) -> bool:
+    host, _, port = address.rpartition(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+@dataclass(frozen=True)
+class _TracingPlan:
+    """Where the mesh's spans go, decided once from the launcher's environment.
+
+    * `OTEL_SDK_DISABLED=true` or `OTEL_TRACES_EXPORTER=none`: nowhere; Envoy is rendered without a tracer.
+    * an OTLP endpoint (`OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT`): a real collector. Services get the
+      environment as it is (standard OTEL_* variables); Envoy's tracer points at the same host and port.
+    * otherwise: the local sink on loopback (gateway.otlp_port), writing RUN_DIR/traces/spans.jsonl.
+    """
+
+    collector: observability.Collector | None
+    sink_listen: str
+    destination: str
+    sink_dir: Path | None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], topology: Topology, run_dir: Path) -> _TracingPlan:
+        disabled = env.get("OTEL_SDK_DISABLED", "").lower() == "true"
+        if disabled or env.get("OTEL_TRACES_EXPORTER", "").lower() in ("none", "console"):
+            return cls(None, "", "", None)
+        endpoint = env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or env.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+        if endpoint:
+            protocol = env.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or env.get("OTEL_EXPORTER_OTLP_PROTOCOL")
+            collector = observability.Collector.from_endpoint(endpoint, protocol or "grpc")
+            return cls(collector, "", endpoint, None)
+        port = topology.gateway.otlp_port
+        if not port:
+            return cls(None, "", "", None)
+        sink_dir = run_dir / "traces"
+        return cls(observability.Collector("127.0.0.1", port), f"127.0.0.1:{port}", str(sink_dir), sink_dir)
+
+    def envoy_options(self) -> observability.Options:
+        # Locally, spans reach the sink within a second (Envoy's default flush is every 5 s or 5 spans).
+        return observability.Options(
+            collector=self.collector, flush_interval_ms=1000 if self.sink_listen else None, metrics=True
+        )
+
+    def envoy_env(self, env: Mapping[str, str]) -> dict[str, str]:
+        """Envoy's resource detector reads OTEL_RESOURCE_ATTRIBUTES: name the replica in its spans."""
+        if self.collector is None:
+            return {}
+        extra = env.get("OTEL_RESOURCE_ATTRIBUTES", "")
+        return {"OTEL_RESOURCE_ATTRIBUTES": ",".join(a for a in ("service.instance.id=envoy-0", extra) if a)}
+
+    def service_env(self, env: Mapping[str, str]) -> dict[str, str]:
+        if not self.sink_listen:
+            return {}
+        return {
+            "OTEL_TRACES_EXPORTER": "otlp",
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": f"http://{self.sink_listen}",
+            "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "grpc",
+            # Spans reach the sink within half a second (the SDK's default batch delay is 5 s).
+            "OTEL_BSP_SCHEDULE_DELAY": env.get("OTEL_BSP_SCHEDULE_DELAY", "500"),
+        }
 
 
 def _grpc_serving(address: str) -> bool:

@@ -19,6 +19,21 @@ class Gateway:
     internal_port: int
     admin_port: int
     reflection_service: str
+    open_rpcs: tuple[str, ...]
+    """Public RPCs callable without a token (`package.Service/Method`); every other one needs one."""
+    jwt_issuer: str
+    jwt_audience: str
+    login_rpc: str
+    login_rate_per_client: int
+    """Logins per second one client address may make."""
+    route_rate_limit: int
+    """Calls per second one public RPC takes from all callers together."""
+    max_request_bytes: int
+    """Larger request bodies are refused (413 / RESOURCE_EXHAUSTED) before they reach a service."""
+    metrics_port: int = 0
+    """Envoy's metrics listener (/stats/prometheus and /ready only); 0: none."""
+    otlp_port: int = 0
+    """The local trace sink `make up` runs (OTLP/gRPC, loopback) when no collector is configured."""
 
 
 @dataclass(frozen=True)
@@ -42,9 +57,14 @@ class Service:
     """Circuit breaker: calls in flight to the service, across its replicas."""
     max_pending_requests: int
     """Circuit breaker: calls waiting for a connection to the service."""
+    metrics_offset: int = 1000
+    """Replica i serves Prometheus metrics on port + i + metrics_offset."""
 
     def ports(self) -> list[int]:
         return [self.port + i for i in range(self.replicas)]
+
+    def metrics_ports(self) -> list[int]:
+        return [p + self.metrics_offset for p in self.ports()]
 
 
 @dataclass(frozen=True)
@@ -71,6 +91,8 @@ class Topology:
                 public_port=gw.public_port + offset,
                 internal_port=gw.internal_port + offset,
                 admin_port=gw.admin_port + offset,
+                metrics_port=gw.metrics_port + offset if gw.metrics_port else 0,
+                otlp_port=gw.otlp_port + offset if gw.otlp_port else 0,
             ),
             services=tuple(replace(s, port=s.port + offset) for s in self.services),
         )
@@ -88,7 +110,8 @@ class TopologyError(ValueError):
 def load(path: Path = DEFAULT_TOPOLOGY) -> Topology:
     data = tomllib.loads(path.read_text())
     defaults = data.get("defaults", {})
-    gateway = Gateway(**data["gateway"])
+    gw = data["gateway"]
+    gateway = Gateway(**{**gw, "open_rpcs": tuple(gw["open_rpcs"])})
     services = []
     for name, raw in data["services"].items():
         merged = {**defaults, **raw}
@@ -106,6 +129,7 @@ def load(path: Path = DEFAULT_TOPOLOGY) -> Topology:
                 read_per_try_timeout=float(merged["read_per_try_timeout"]),
                 max_requests=int(merged["max_requests"]),
                 max_pending_requests=int(merged["max_pending_requests"]),
+                metrics_offset=int(merged.get("metrics_offset", 1000)),
             )
         )
     topology = Topology(gateway, tuple(services))

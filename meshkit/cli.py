@@ -8,9 +8,10 @@ import sys
 from collections.abc import Callable
 from typing import TypeVar
 
+from meshkit.logs import setup_logging
 from meshkit.server import ServiceServer, run_until_signalled
 from meshkit.settings import ServiceSettings, SettingsError
-from meshkit.telemetry import Tracing, TracingSettings, setup_logging
+from meshkit.telemetry import Tracing, TracingSettings
 
 log = logging.getLogger(__name__)
 

@@ -86,13 +86,16 @@ class Database:
                 max_overflow=pool_size,
                 pool_pre_ping=True,  # survive a database restart without restarting the service
                 pool_timeout=10,
+                hide_parameters=True,  # bound values (card data, hashes) never reach an exception or log
                 connect_args={"connect_timeout": 5, "application_name": application_name},
             )
 
     def _sqlite_engine(self) -> Engine:
         if self.url.database and self.url.database != ":memory:":
             Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(self.url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = sa.create_engine(
+            self.url, hide_parameters=True, connect_args={"check_same_thread": False, "timeout": 30}
+        )
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_conn: Any, _record: Any) -> None:

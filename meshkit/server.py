@@ -19,9 +19,12 @@ from shopmesh.user.v1 import user_service_pb2
 
 from meshkit.db import Database
 from meshkit.health import DatabaseHealth
+from meshkit.logs import FIELDS
+from meshkit.metrics import Metrics, RpcObserver
 from meshkit.settings import ServerSettings
 from meshkit.status import ErrorMappingInterceptor
 from meshkit.telemetry import Tracing
+from meshkit.validation import ValidationInterceptor
 
 log = logging.getLogger(__name__)
 
@@ -80,17 +83,25 @@ class ServiceServer:
         self.db = db
         self.tracing = tracing = tracing or Tracing()
         self.background = list(background)
+        # RED metrics per RPC and the pool's figures on /metrics; the SQL of traced calls as spans.
+        self.metrics = Metrics(settings.service, settings.replica)
+        self.metrics.watch_pool(db.engine.pool)
+        tracing.instrument_engine(db.engine)
         self._server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix=settings.service),
             interceptors=[
                 *tracing.server_interceptors(),
+                RpcObserver(self.metrics),  # inside the span (logs carry its ids), outside error mapping
                 ErrorMappingInterceptor(domain=f"{settings.service}.shopmesh.dev"),
+                # The contracts' field rules, inside error mapping so violations become INVALID_ARGUMENT.
+                ValidationInterceptor(services=services),
             ],
             options=[
                 # grpcio enables SO_REUSEPORT by default, which lets a second
                 # process bind the same port silently; fail loudly instead.
                 ("grpc.so_reuseport", 0),
-                ("grpc.max_receive_message_length", 4 * 1024 * 1024),
+                # Requests are small. Native gRPC is capped here (RESOURCE_EXHAUSTED); REST at the gateway (413).
+                ("grpc.max_receive_message_length", 1024 * 1024),
             ],
         )
         register(self._server)
@@ -110,11 +121,19 @@ class ServiceServer:
             raise OSError(f"{settings.replica}: cannot listen on {settings.address}")
 
     def start(self) -> None:
+        metrics_port = self.metrics.serve(self.settings.host, self.settings.metrics_port)
         self._server.start()
         self.health.start()
         for task in self.background:
             task.start()
-        log.info("%s serving on %s:%d", self.settings.replica, self.settings.host, self.port)
+        log.info(
+            "%s serving on %s:%d, metrics on :%d/metrics",
+            self.settings.replica,
+            self.settings.host,
+            self.port,
+            metrics_port,
+            extra={FIELDS: {"event": "start", "port": self.port, "metrics_port": metrics_port}},
+        )
 
     def stop(self, grace: float | None = None) -> None:
         """Reports NOT_SERVING, lets in-flight RPCs finish within the grace period, then closes."""
@@ -124,8 +143,9 @@ class ServiceServer:
             task.stop()
         self._server.stop(grace).wait()
         self.db.dispose()
+        self.metrics.close()
         self.tracing.shutdown()
-        log.info("%s stopped", self.settings.replica)
+        log.info("%s stopped", self.settings.replica, extra={FIELDS: {"event": "stop"}})
 
     def wait(self) -> None:
         self._server.wait_for_termination()

@@ -88,6 +88,8 @@ class ServerSettings:
     grace_seconds: float
     """How long in-flight RPCs may finish after SIGTERM."""
     log_level: str
+    metrics_port: int = 0
+    """Port of the Prometheus endpoint (/metrics) on `host`; 0 picks a free one."""
 
     @property
     def address(self) -> str:
@@ -106,6 +108,10 @@ class ServiceSettings(Protocol):
     def server(self) -> ServerSettings: ...
 
 
+METRICS_PORT_OFFSET = 1000
+"""Default metrics port of a service: its gRPC port plus this."""
+
+
 def data_dir(environ: Mapping[str, str] | None = None) -> Path:
     """Where SQLite files and keys live by default (`SHOPMESH_DATA_DIR`, else ./var/data)."""
     env = Env("", environ)
@@ -115,19 +121,22 @@ def data_dir(environ: Mapping[str, str] | None = None) -> Path:
 def load_server_settings(
     service: str, prefix: str, default_port: int, environ: Mapping[str, str] | None = None
 ) -> ServerSettings:
-    """Reads `<prefix>_HOST`, `_PORT`, `_DATABASE_URL`, `_WORKERS`, `_GRACE_SECONDS`."""
+    """Reads `<prefix>_HOST`, `_PORT`, `_DATABASE_URL`, `_WORKERS`, `_GRACE_SECONDS`, `_METRICS_PORT`."""
     env = Env(prefix, environ)
     shared = Env("", environ)
     default_db = f"sqlite:///{data_dir(environ) / f'{service}.sqlite3'}"
+    port = env.integer("PORT", default_port, maximum=65535)
     return ServerSettings(
         service=service,
         replica=shared.text("SHOPMESH_REPLICA", f"{service}@{socket.gethostname()}"),
         host=env.text("HOST", "127.0.0.1"),
-        port=env.integer("PORT", default_port, maximum=65535),
+        port=port,
         database_url=env.text("DATABASE_URL", default_db),
         workers=env.integer("WORKERS", 16, minimum=1, maximum=1024),
         grace_seconds=env.number("GRACE_SECONDS", 5.0),
         log_level=shared.text("SHOPMESH_LOG_LEVEL", "INFO").upper(),
+        # Beside the gRPC port by default (50300 -> 51300); a gRPC port of 0 (tests) gets a free one too.
+        metrics_port=env.integer("METRICS_PORT", port + METRICS_PORT_OFFSET if port else 0, maximum=65535),
     )
 
 
@@ -141,9 +150,11 @@ def env_help(prefix: str, default_port: int, extra: str = "") -> str:
         "                            or postgresql://user:password@host:port/database\n"
         f"  {prefix}_WORKERS        RPC threads (default 16)\n"
         f"  {prefix}_GRACE_SECONDS  drain time after SIGTERM (default 5)\n"
+        f"  {prefix}_METRICS_PORT   Prometheus /metrics port (default {default_port + METRICS_PORT_OFFSET})\n"
         f"{extra}"
         "  SHOPMESH_DATA_DIR          where SQLite files and keys live (default var/data)\n"
         "  SHOPMESH_REPLICA           this replica's name in logs and traces\n"
         "  SHOPMESH_LOG_LEVEL         DEBUG, INFO (default), WARNING, ERROR\n"
-        "  OTEL_TRACES_EXPORTER       none (default), console or otlp; standard OTEL_* honoured\n"
+        "  OTEL_TRACES_EXPORTER       otlp, console or none (default: otlp when\n"
+        "                            OTEL_EXPORTER_OTLP_ENDPOINT is set, else none); OTEL_* honoured\n"
     )

@@ -1,68 +1,160 @@
-"""Logging and OpenTelemetry tracing, configured once per process.
+"""OpenTelemetry tracing, configured once per process by the standard `OTEL_*` variables.
 
-Tracing is off unless `OTEL_TRACES_EXPORTER` names an exporter: `otlp`
-(OTLP/gRPC to `OTEL_EXPORTER_OTLP_ENDPOINT`, standard OTEL_* variables
-honoured) or `console`. `OTEL_SDK_DISABLED=true` turns it off whatever else
-is set. When off, no interceptor is installed and tracing costs nothing.
+* Export: `OTEL_TRACES_EXPORTER` = `otlp`, `console` or `none`. Unset, it is `otlp` when an OTLP endpoint is
+  configured (`OTEL_EXPORTER_OTLP_ENDPOINT` or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) and `none` otherwise.
+  OTLP goes over gRPC unless `OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL` is `http/protobuf`; the exporters read
+  every other standard variable (endpoint, headers, timeout, certificate) themselves. `OTEL_SDK_DISABLED=true`
+  turns tracing off whatever else is set. `make up` points the services at the launcher's local sink
+  (meshctl.otlp_sink), which writes spans under the run directory.
+* Sampling: parent-based, always on for new traces (`OTEL_TRACES_SAMPLER` / `_ARG` override it), so a request
+  Envoy sampled is traced end to end and one it dropped costs nothing downstream.
+* Spans: a SERVER span per RPC (opentelemetry-instrumentation-grpc; health checks and reflection excluded), a
+  CLIENT span per outbound call that sends W3C `traceparent` on (`ClientTracing`), and a CLIENT span per SQL
+  statement run inside a traced RPC (`instrument_engine`: SQLAlchemy engine events, no extra package, because
+  opentelemetry-instrumentation-sqlalchemy has no release matching this SDK). Spans are batched
+  (BatchSpanProcessor) and exported off the request path.
+
+When tracing is off nothing is installed: no interceptor, no SQLAlchemy listener.
 """
 
 from __future__ import annotations
 
-import logging
-import sys
+import re
+from collections import namedtuple
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import grpc
+
+from meshkit.logs import setup_logging
 from meshkit.settings import Env, ServerSettings, SettingsError
 
 _EXPORTERS = ("none", "console", "otlp")
+_PROTOCOLS = ("grpc", "http/protobuf")
+UNTRACED_SERVICES = ("grpc.health.v1.", "grpc.reflection.")
+MAX_STATEMENT = 2000
+"""db.statement is cut at this many characters (statements carry placeholders, never values)."""
 
 
 @dataclass(frozen=True)
 class TracingSettings:
     exporter: str
+    protocol: str = "grpc"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> TracingSettings:
         env = Env("", environ)
         if env.text("OTEL_SDK_DISABLED", "false").lower() == "true":
             return cls("none")
-        exporter = env.text("OTEL_TRACES_EXPORTER", "none").lower()
+        has_endpoint = bool(
+            env.raw("OTEL_EXPORTER_OTLP_ENDPOINT") or env.raw("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        )
+        exporter = env.text("OTEL_TRACES_EXPORTER", "otlp" if has_endpoint else "none").lower()
         if exporter not in _EXPORTERS:
             raise SettingsError(f"OTEL_TRACES_EXPORTER={exporter!r}: choose one of {', '.join(_EXPORTERS)}")
-        return cls(exporter)
+        protocol = env.text(
+            "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", env.text("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+        )
+        if protocol not in _PROTOCOLS:
+            raise SettingsError(
+                f"OTEL_EXPORTER_OTLP_PROTOCOL={protocol!r}: choose one of {', '.join(_PROTOCOLS)}"
+            )
+        return cls(exporter, protocol)
 
 
-def setup_logging(settings: ServerSettings) -> None:
-    """One line per record on stderr, tagged with the replica (the launcher adds colour-free prefixes)."""
-    logging.basicConfig(
-        level=settings.log_level,
-        stream=sys.stderr,
-        format=f"%(asctime)s %(levelname)s {settings.replica} %(name)s: %(message)s",
-        force=True,
-    )
+def _traced(details: Any) -> bool:
+    return not str(details.method).lstrip("/").startswith(UNTRACED_SERVICES)
+
+
+_VERB = re.compile(r"\s*(\w+)")
+_TARGET = re.compile(r"\b(?:FROM|INTO|UPDATE|TABLE(?: IF NOT EXISTS)?)\s+\"?(\w+)", re.IGNORECASE)
+
+
+def _span_name(statement: str) -> str:
+    """`SELECT products`, `INSERT orders`: the operation and its first table (semantic conventions)."""
+    verb = _VERB.match(statement)
+    name = verb.group(1).upper() if verb else "SQL"
+    target = _TARGET.search(statement)
+    return f"{name} {target.group(1)}" if target and name != "BEGIN" else name
+
+
+class _CallDetails(
+    namedtuple(
+        "_CallDetails", ("method", "timeout", "metadata", "credentials", "wait_for_ready", "compression")
+    ),
+    grpc.ClientCallDetails,
+):
+    pass
+
+
+class ClientTracing(grpc.UnaryUnaryClientInterceptor):
+    """A CLIENT span around each unary call, named like the server's (`/pkg.Service/Method`)."""
+
+    def __init__(self, tracer: Any) -> None:
+        self._tracer = tracer
+
+    def intercept_unary_unary(self, continuation: Any, client_call_details: Any, request: Any) -> Any:
+        from opentelemetry.propagate import inject
+        from opentelemetry.trace import SpanKind, Status, StatusCode
+
+        method = client_call_details.method
+        method = method.decode() if isinstance(method, bytes) else str(method)
+        service, _, name = method.lstrip("/").rpartition("/")
+        attributes = {"rpc.system": "grpc", "rpc.service": service, "rpc.method": name}
+        with self._tracer.start_as_current_span(
+            method, kind=SpanKind.CLIENT, attributes=attributes, set_status_on_exception=False
+        ) as span:
+            carrier: dict[str, str] = {}
+            inject(carrier)  # traceparent (and tracestate) of this span
+            details = _CallDetails(
+                method,
+                client_call_details.timeout,
+                [*(client_call_details.metadata or ()), *carrier.items()],
+                client_call_details.credentials,
+                client_call_details.wait_for_ready,
+                client_call_details.compression,
+            )
+            outcome = continuation(details, request)
+            code = outcome.code()  # the blocking call has finished: this does not wait
+            span.set_attribute("rpc.grpc.status_code", code.value[0])
+            if code != grpc.StatusCode.OK:
+                span.set_status(Status(StatusCode.ERROR, code.name))
+            return outcome
 
 
 class Tracing:
     """The process's tracer provider, or nothing when tracing is off."""
 
     def __init__(
-        self, settings: ServerSettings | None = None, tracing: TracingSettings | None = None
+        self,
+        settings: ServerSettings | None = None,
+        tracing: TracingSettings | None = None,
+        *,
+        exporter: Any = None,
     ) -> None:
+        """`exporter` (a SpanExporter) replaces the configured one: tests collect spans in memory."""
         self.provider: Any = None
-        if settings is None or tracing is None or tracing.exporter == "none":
+        if settings is None or tracing is None or (tracing.exporter == "none" and exporter is None):
             return
         from opentelemetry import trace
         from opentelemetry.sdk.resources import Resource
         from opentelemetry.sdk.trace import TracerProvider
-        from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
+        # Resource.create also merges OTEL_RESOURCE_ATTRIBUTES (the chart adds the pod's name there).
         resource = Resource.create(
             {"service.name": f"shopmesh-{settings.service}", "service.instance.id": settings.replica}
         )
-        exporter: SpanExporter
-        if tracing.exporter == "otlp":
+        if exporter is not None:
+            pass
+        elif tracing.exporter == "otlp" and tracing.protocol == "http/protobuf":
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
+                OTLPSpanExporter as HttpSpanExporter,
+            )
+
+            exporter = HttpSpanExporter()
+        elif tracing.exporter == "otlp":
             from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 
             exporter = OTLPSpanExporter()
@@ -70,24 +162,89 @@ class Tracing:
             from opentelemetry.sdk.trace.export import ConsoleSpanExporter
 
             exporter = ConsoleSpanExporter()
+        # No sampler given: the SDK reads OTEL_TRACES_SAMPLER, default parent-based always-on.
         self.provider = TracerProvider(resource=resource)
         self.provider.add_span_processor(BatchSpanProcessor(exporter))
         trace.set_tracer_provider(self.provider)
+
+    @property
+    def enabled(self) -> bool:
+        return self.provider is not None
 
     def server_interceptors(self) -> list[Any]:
         if self.provider is None:
             return []
         from opentelemetry.instrumentation.grpc import server_interceptor
 
-        return [server_interceptor(tracer_provider=self.provider)]
+        return [server_interceptor(tracer_provider=self.provider, filter_=_traced)]
 
     def client_interceptors(self) -> list[Any]:
+        """For `grpc.intercept_channel`: a CLIENT span per call, its context sent as W3C `traceparent`.
+
+        (opentelemetry-instrumentation-grpc's client interceptor only fits its own `grpcext` channels.)
+        """
         if self.provider is None:
             return []
-        from opentelemetry.instrumentation.grpc import client_interceptor
+        return [ClientTracing(self.provider.get_tracer("meshkit.clients"))]
 
-        return [client_interceptor(tracer_provider=self.provider)]
+    def instrument_engine(self, engine: Any) -> None:
+        """A CLIENT span per statement the engine runs inside a traced call (none outside one: health pings
+        and background sweeps stay out of the traces)."""
+        if self.provider is None:
+            return
+        from opentelemetry import trace
+        from opentelemetry.trace import SpanKind, Status, StatusCode
+        from sqlalchemy import event
+
+        tracer = self.provider.get_tracer("meshkit.db")
+        url = engine.url
+        base: dict[str, Any] = {
+            "db.system": "postgresql" if url.get_backend_name() == "postgresql" else "sqlite"
+        }
+        if url.database:
+            base["db.name"] = url.database.rsplit("/", 1)[-1]
+        if url.host:
+            base["server.address"] = url.host
+        if url.port:
+            base["server.port"] = url.port
+        names: dict[str, str] = {}
+
+        @event.listens_for(engine, "before_cursor_execute")
+        def _before(
+            _conn: Any, _cursor: Any, statement: str, _params: Any, context: Any, _many: bool
+        ) -> None:
+            if context is None or not trace.get_current_span().is_recording():
+                return
+            name = names.get(statement)
+            if name is None:
+                name = names[statement] = _span_name(statement) if len(names) < 4096 else "SQL"
+            context._shopmesh_span = tracer.start_span(
+                name,
+                kind=SpanKind.CLIENT,
+                attributes={**base, "db.statement": statement[:MAX_STATEMENT]},
+            )
+
+        @event.listens_for(engine, "after_cursor_execute")
+        def _after(
+            _conn: Any, _cursor: Any, _statement: str, _params: Any, context: Any, _many: bool
+        ) -> None:
+            span = getattr(context, "_shopmesh_span", None)
+            if span is not None:
+                context._shopmesh_span = None
+                span.end()
+
+        @event.listens_for(engine, "handle_error")
+        def _error(error_context: Any) -> None:
+            context = error_context.execution_context
+            span = getattr(context, "_shopmesh_span", None)
+            if span is not None:
+                context._shopmesh_span = None
+                span.set_status(Status(StatusCode.ERROR, type(error_context.original_exception).__name__))
+                span.end()
 
     def shutdown(self) -> None:
         if self.provider is not None:
             self.provider.shutdown()
+
+
+__all__ = ["Tracing", "TracingSettings", "setup_logging"]

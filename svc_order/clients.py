@@ -57,10 +57,13 @@ class GrpcPayments:
         self._stub = payment_grpc.PaymentServiceStub(channel)
         self._call = Caller("the payments service", timeout)
 
-    def charge(self, request_id: str, order_name: str, amount: Money, card: Card) -> ChargeResult:
+    def charge(
+        self, request_id: str, order_name: str, amount: Money, card: Card, user_id: str
+    ) -> ChargeResult:
         request = payment_pb.ChargeRequest(
             request_id=request_id,
             order=order_name,
+            user=make_name("users", user_id),
             amount=money_to_proto(amount),
             card=payment_pb.PaymentCard(
                 card_number=card.number, exp_month=card.exp_month, exp_year=card.exp_year, cvc=card.cvc

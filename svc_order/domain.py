@@ -14,9 +14,6 @@ CONFIRMED = "CONFIRMED"
 FAILED = "FAILED"
 CANCELLED = "CANCELLED"
 
-MAX_ITEMS = 100
-MAX_QUANTITY = 1000
-
 
 @dataclass(frozen=True)
 class OrderLine:

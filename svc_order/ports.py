@@ -44,7 +44,9 @@ class Catalog(Protocol):
 class PaymentGateway(Protocol):
     """The payments service."""
 
-    def charge(self, request_id: str, order_name: str, amount: Money, card: Card) -> ChargeResult: ...
+    def charge(
+        self, request_id: str, order_name: str, amount: Money, card: Card, user_id: str
+    ) -> ChargeResult: ...
 
     def refund(self, payment_id: str) -> None: ...
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from meshkit.cards import Card
 from meshkit.db import Database, utcnow
 from meshkit.errors import FailedPrecondition, NotFound, ServiceError, Unavailable
+from meshkit.identity import Identity
 from meshkit.names import make_name, new_id
 from svc_order import domain
 from svc_order.ports import CAPTURED, DECLINED, RESERVED, Catalog, Directory, PaymentGateway
@@ -55,7 +56,14 @@ class Checkout:
 
     # -- reads --------------------------------------------------------------
 
-    def get_order(self, order_id: str) -> domain.Order:
+    def get_order(self, order_id: str, caller: Identity) -> domain.Order:
+        """The order, for its buyer, admins and services; NOT_FOUND for anyone else (no leak)."""
+        order = self._load(order_id)
+        if not caller.may_see(order.user_id):
+            raise domain.OrderNotFound(order_id)
+        return order
+
+    def _load(self, order_id: str) -> domain.Order:
         with self._db.snapshot() as conn:
             order = OrderRepository(conn).get(order_id)
         if order is None:
@@ -145,7 +153,7 @@ class Checkout:
         assert priced.total is not None
         try:
             result = self._payments.charge(
-                priced.charge_request_id, make_name("orders", priced.id), priced.total, card
+                priced.charge_request_id, make_name("orders", priced.id), priced.total, card, priced.user_id
             )
         except ServiceError as exc:
             return self._settle_or_raise(priced, exc)
@@ -224,9 +232,9 @@ class Checkout:
 
     # -- CancelOrder --------------------------------------------------------
 
-    def cancel_order(self, order_id: str) -> domain.Order:
+    def cancel_order(self, order_id: str, caller: Identity) -> domain.Order:
         """Refunds and releases a CONFIRMED order. Recorded first, so a crash midway is finished later."""
-        order = self.get_order(order_id)
+        order = self.get_order(order_id, caller)
         if order.status == domain.CANCELLED:
             return order
         if order.status != domain.CONFIRMED:

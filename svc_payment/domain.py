@@ -35,6 +35,8 @@ class Payment:
     decline_reason: str
     create_time: dt.datetime
     update_time: dt.datetime
+    user_id: str = ""
+    """The buyer, who alone (besides admins) may read the payment; empty for charges made before it was kept."""
 
 
 class PaymentNotFound(NotFound):

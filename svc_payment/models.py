@@ -35,6 +35,7 @@ payments = sa.Table(
     sa.Column("decline_reason", sa.String(64), nullable=False),
     sa.Column("create_time", UTCDateTime(), nullable=False),
     sa.Column("update_time", UTCDateTime(), nullable=False),
+    sa.Column("user_id", sa.String(64), nullable=False, server_default=""),
 )
 
 
@@ -48,4 +49,11 @@ def _add_charge_keys(conn: sa.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Migration] = [Migration("charge_keys: voidable charge idempotency keys", _add_charge_keys)]
+def _add_user(conn: sa.Connection) -> None:
+    conn.execute(sa.text("ALTER TABLE payments ADD COLUMN user_id VARCHAR(64) NOT NULL DEFAULT ''"))
+
+
+MIGRATIONS: list[Migration] = [
+    Migration("charge_keys: voidable charge idempotency keys", _add_charge_keys),
+    Migration("payments.user_id: only the buyer reads a payment", _add_user),
+]

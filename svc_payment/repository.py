@@ -25,6 +25,7 @@ def _payment(row: Any) -> domain.Payment:
         decline_reason=row.decline_reason,
         create_time=row.create_time,
         update_time=row.update_time,
+        user_id=row.user_id,
     )
 
 
@@ -51,6 +52,7 @@ class PaymentRepository:
                 "decline_reason": payment.decline_reason,
                 "create_time": payment.create_time,
                 "update_time": payment.update_time,
+                "user_id": payment.user_id,
             },
         )
 

@@ -12,8 +12,8 @@ from shopmesh.payment.v1 import payment_service_pb2_grpc as pb_grpc
 from meshkit.cards import check_card
 from meshkit.convert import money_from_proto, money_to_proto, timestamp
 from meshkit.errors import Violations
-from meshkit.idempotency import check_key
-from meshkit.names import check_name, make_name, parse_name
+from meshkit.identity import identity_of
+from meshkit.names import make_name, parse_name
 from svc_payment import domain
 from svc_payment.services import Payments
 
@@ -28,6 +28,7 @@ def payment_to_proto(payment: domain.Payment) -> pb.Payment:
         decline_reason=payment.decline_reason,
         create_time=timestamp(payment.create_time),
         update_time=timestamp(payment.update_time),
+        user=make_name("users", payment.user_id) if payment.user_id else "",
     )
 
 
@@ -36,19 +37,13 @@ class PaymentServicer(pb_grpc.PaymentServiceServicer):
         self._payments = payments
         self._today = today
 
-    def GetPayment(self, request: pb.GetPaymentRequest, unused_context: grpc.ServicerContext) -> pb.Payment:
+    def GetPayment(self, request: pb.GetPaymentRequest, context: grpc.ServicerContext) -> pb.Payment:
         payment_id = parse_name(request.name, "payments", "name")
-        return payment_to_proto(self._payments.get_payment(payment_id))
+        return payment_to_proto(self._payments.get_payment(payment_id, identity_of(context)))
 
     def Charge(self, request: pb.ChargeRequest, unused_context: grpc.ServicerContext) -> pb.Payment:
         violations = Violations()
-        check_key(request.request_id, "request_id", violations)
-        check_name(request.order, "orders", "order", violations)
-        amount = None
-        if request.HasField("amount"):
-            amount = money_from_proto(request.amount, "amount", violations, positive=True)
-        else:
-            violations.add("amount", "is required")
+        amount = money_from_proto(request.amount, "amount", violations, positive=True)
         card = check_card(
             request.card.card_number,
             request.card.exp_month,
@@ -60,14 +55,13 @@ class PaymentServicer(pb_grpc.PaymentServiceServicer):
         )
         violations.raise_if_any()
         assert amount is not None and card is not None
-        return payment_to_proto(self._payments.charge(request.request_id, request.order, amount, card))
+        user_id = parse_name(request.user, "users", "user") if request.user else ""
+        payment = self._payments.charge(request.request_id, request.order, amount, card, user_id)
+        return payment_to_proto(payment)
 
     def VoidCharge(
         self, request: pb.VoidChargeRequest, unused_context: grpc.ServicerContext
     ) -> pb.VoidChargeResponse:
-        violations = Violations()
-        check_key(request.request_id, "request_id", violations)
-        violations.raise_if_any()
         payment = self._payments.void_charge(request.request_id)
         return pb.VoidChargeResponse(payment=payment_to_proto(payment) if payment else None)
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from meshkit.cards import Card
 from meshkit.db import Database, utcnow
+from meshkit.identity import Identity
 from meshkit.money import Money
 from meshkit.names import new_id
 from svc_payment import domain
@@ -23,14 +24,17 @@ class Payments:
         self._db = db
         self._clock = clock
 
-    def get_payment(self, payment_id: str) -> domain.Payment:
+    def get_payment(self, payment_id: str, caller: Identity) -> domain.Payment:
+        """The payment, for its buyer, admins and services; NOT_FOUND for anyone else (no leak)."""
         with self._db.snapshot() as conn:
             payment = PaymentRepository(conn).get(payment_id)
-        if payment is None:
+        if payment is None or not caller.may_see(payment.user_id):
             raise domain.PaymentNotFound(payment_id)
         return payment
 
-    def charge(self, request_id: str, order: str, amount: Money, card: Card) -> domain.Payment:
+    def charge(
+        self, request_id: str, order: str, amount: Money, card: Card, user_id: str = ""
+    ) -> domain.Payment:
         """Captures or declines once per request_id; a replay returns the first payment."""
         now = self._clock()
         reason = domain.decline_reason(card)
@@ -44,6 +48,7 @@ class Payments:
             decline_reason=reason,
             create_time=now,
             update_time=now,
+            user_id=user_id,
         )
         with self._db.transaction() as conn:
             repo = PaymentRepository(conn)

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 
 from meshkit.errors import AlreadyExists, FailedPrecondition, NotFound, Violations
 from meshkit.money import Money
-
-MAX_STOCK = 2**31 - 1
-_SKU = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 RESERVED = "RESERVED"
 RELEASED = "RELEASED"
@@ -102,26 +98,10 @@ class ReservationIdReused(AlreadyExists):
         )
 
 
-def check_sku(sku: str, field_name: str, violations: Violations) -> None:
-    if not _SKU.match(sku):
-        violations.add(
-            field_name,
-            "must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit",
-        )
-
-
-def check_fields(fields: ProductFields, prefix: str, violations: Violations, *, creating: bool) -> None:
-    """Validates the editable fields; on create, a title is required (the caller checks price)."""
-    if fields.title is not None or creating:
-        title = fields.title or ""
-        if not title.strip():
-            violations.add(f"{prefix}.title", "is required")
-        elif len(title) > 200:
-            violations.add(f"{prefix}.title", "must be at most 200 characters")
-    if fields.description is not None and len(fields.description) > 5000:
-        violations.add(f"{prefix}.description", "must be at most 5000 characters")
-    if fields.stock is not None and not 0 <= fields.stock <= MAX_STOCK:
-        violations.add(f"{prefix}.stock", f"must be between 0 and {MAX_STOCK}")
+def check_fields(fields: ProductFields, prefix: str, violations: Violations) -> None:
+    """Beyond the contract's rules (lengths, patterns, bounds): a title that is not all blank."""
+    if fields.title is not None and not fields.title.strip():
+        violations.add(f"{prefix}.title", "must not be blank")
 
 
 def same_lines(a: list[ReservationLine], b: list[ReservationLine]) -> bool:

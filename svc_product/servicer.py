@@ -8,9 +8,10 @@ from shopmesh.product.v1 import product_service_pb2_grpc as pb_grpc
 
 from meshkit import paging
 from meshkit.convert import money_from_proto, money_to_proto, timestamp
-from meshkit.errors import InvalidArgument, Violations
-from meshkit.idempotency import check_key, request_key
-from meshkit.names import check_name, make_name, parse_name
+from meshkit.errors import Violations
+from meshkit.idempotency import request_key
+from meshkit.identity import identity_of
+from meshkit.names import make_name, parse_name
 from svc_product import domain
 from svc_product.services import Catalog
 
@@ -89,13 +90,10 @@ class ProductServicer(pb_grpc.ProductServiceServicer):
         self._catalog = catalog
 
     def CreateProduct(self, request: pb.CreateProductRequest, context: grpc.ServicerContext) -> pb.Product:
-        if not request.HasField("product"):
-            raise InvalidArgument("product", "is required")
+        identity_of(context).require_admin()
         violations = Violations()
-        domain.check_sku(request.product.sku, "product.sku", violations)
         fields = _fields(request.product, {"title", "description", "price", "stock"}, violations)
-        domain.check_fields(fields, "product", violations, creating=True)
-        check_key(request.request_id, "request_id", violations, required=False)
+        domain.check_fields(fields, "product", violations)
         violations.raise_if_any()
         key = request_key(request.request_id, context)
         return product_to_proto(self._catalog.create_product(request.product.sku, fields, key))
@@ -115,16 +113,13 @@ class ProductServicer(pb_grpc.ProductServiceServicer):
             next_page_token=paging.encode_token(next_after) if next_after is not None else "",
         )
 
-    def UpdateProduct(
-        self, request: pb.UpdateProductRequest, unused_context: grpc.ServicerContext
-    ) -> pb.Product:
-        if not request.HasField("product"):
-            raise InvalidArgument("product", "is required")
+    def UpdateProduct(self, request: pb.UpdateProductRequest, context: grpc.ServicerContext) -> pb.Product:
+        identity_of(context).require_admin()
         product_id = parse_name(request.product.name, "products", "product.name")
         paths = _update_paths(request)
         violations = Violations()
         fields = _fields(request.product, paths, violations)
-        domain.check_fields(fields, "product", violations, creating=False)
+        domain.check_fields(fields, "product", violations)
         violations.raise_if_any()
         return product_to_proto(self._catalog.update_product(product_id, fields))
 
@@ -132,20 +127,13 @@ class ProductServicer(pb_grpc.ProductServiceServicer):
         self, request: pb.ReserveStockRequest, unused_context: grpc.ServicerContext
     ) -> pb.Reservation:
         violations = Violations()
-        check_key(request.reservation_id, "reservation_id", violations)
-        if not request.items:
-            violations.add("items", "at least one item is required")
         lines: list[domain.ReservationLine] = []
         seen: set[str] = set()
         for i, item in enumerate(request.items):
-            product_id = check_name(item.product, "products", f"items[{i}].product", violations)
-            if product_id is None:
-                continue
+            product_id = parse_name(item.product, "products", f"items[{i}].product")
             if product_id in seen:
                 violations.add(f"items[{i}].product", "appears more than once")
             seen.add(product_id)
-            if item.quantity < 1:
-                violations.add(f"items[{i}].quantity", f"must be at least 1 (got {item.quantity})")
             lines.append(domain.ReservationLine(product_id, item.quantity))
         violations.raise_if_any()
         return reservation_to_proto(self._catalog.reserve_stock(request.reservation_id, lines))
@@ -153,7 +141,4 @@ class ProductServicer(pb_grpc.ProductServiceServicer):
     def ReleaseStock(
         self, request: pb.ReleaseStockRequest, unused_context: grpc.ServicerContext
     ) -> pb.Reservation:
-        violations = Violations()
-        check_key(request.reservation_id, "reservation_id", violations)
-        violations.raise_if_any()
         return reservation_to_proto(self._catalog.release_stock(request.reservation_id))

@@ -19,6 +19,8 @@ users = sa.Table(
     sa.Column("create_time", UTCDateTime(), nullable=False),
     # The idempotency key of the CreateUser call that made the account.
     sa.Column("create_request_id", sa.String(128), unique=True),
+    # Space-separated roles carried in the account's access tokens ("admin").
+    sa.Column("roles", sa.String(200), nullable=False, server_default=""),
 )
 
 
@@ -27,6 +29,11 @@ def _add_create_request_id(conn: sa.Connection) -> None:
     conn.execute(sa.text("CREATE UNIQUE INDEX users_create_request_id ON users (create_request_id)"))
 
 
+def _add_roles(conn: sa.Connection) -> None:
+    conn.execute(sa.text("ALTER TABLE users ADD COLUMN roles VARCHAR(200) NOT NULL DEFAULT ''"))
+
+
 MIGRATIONS: list[Migration] = [
-    Migration("users.create_request_id: idempotent CreateUser", _add_create_request_id)
+    Migration("users.create_request_id: idempotent CreateUser", _add_create_request_id),
+    Migration("users.roles: roles in access tokens", _add_roles),
 ]

@@ -20,6 +20,7 @@ def _user(row: Any) -> domain.User:
         password_hash=row.password_hash,
         create_time=row.create_time,
         create_request_id=row.create_request_id or "",
+        roles=tuple(row.roles.split()),
     )
 
 
@@ -41,6 +42,7 @@ class UserRepository:
                 "password_hash": user.password_hash,
                 "create_time": user.create_time,
                 "create_request_id": user.create_request_id or None,
+                "roles": " ".join(sorted(user.roles)),
             },
         )
 
@@ -55,6 +57,9 @@ class UserRepository:
     def by_email(self, email: str) -> domain.User | None:
         row = self.conn.execute(sa.select(users).where(users.c.email == email)).first()
         return _user(row) if row else None
+
+    def set_roles(self, user_id: str, roles: tuple[str, ...]) -> None:
+        self.conn.execute(sa.update(users).where(users.c.id == user_id).values(roles=" ".join(sorted(roles))))
 
     def set_password_hash(self, user_id: str, password_hash: str) -> None:
         self.conn.execute(sa.update(users).where(users.c.id == user_id).values(password_hash=password_hash))

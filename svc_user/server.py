@@ -41,7 +41,8 @@ def create_server(settings: user_settings.Settings, tracing: Tracing | None = No
 def main(argv: list[str] | None = None) -> int:
     return service_main(
         "svc_user",
-        "The shopmesh users service: accounts, passwords and access tokens (shopmesh.user.v1.UserService).",
+        "The shopmesh users service: accounts, passwords and access tokens (shopmesh.user.v1.UserService). "
+        "`python -m svc_user grant-admin EMAIL` gives an account the admin role.",
         user_settings.ENV_HELP,
         user_settings.load,
         create_server,

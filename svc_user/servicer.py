@@ -8,7 +8,8 @@ from shopmesh.user.v1 import user_service_pb2_grpc as pb_grpc
 
 from meshkit.convert import timestamp
 from meshkit.errors import Violations
-from meshkit.idempotency import check_key, request_key
+from meshkit.idempotency import request_key
+from meshkit.identity import identity_of
 from meshkit.names import make_name, parse_name
 from svc_user import domain
 from svc_user.services import Accounts
@@ -29,10 +30,7 @@ class UserServicer(pb_grpc.UserServiceServicer):
 
     def CreateUser(self, request: pb.CreateUserRequest, context: grpc.ServicerContext) -> pb.User:
         violations = Violations()
-        domain.check_email(domain.normalize_email(request.user.email), "user.email", violations)
         domain.check_display_name(request.user.display_name, "user.display_name", violations)
-        domain.check_password(request.password, "password", violations)
-        check_key(request.request_id, "request_id", violations, required=False)
         violations.raise_if_any()
         user = self._accounts.create_user(
             request.user.email,
@@ -42,16 +40,11 @@ class UserServicer(pb_grpc.UserServiceServicer):
         )
         return user_to_proto(user)
 
-    def GetUser(self, request: pb.GetUserRequest, unused_context: grpc.ServicerContext) -> pb.User:
-        return user_to_proto(self._accounts.get_user(parse_name(request.name, "users", "name")))
+    def GetUser(self, request: pb.GetUserRequest, context: grpc.ServicerContext) -> pb.User:
+        user_id = parse_name(request.name, "users", "name")
+        return user_to_proto(self._accounts.get_user(user_id, identity_of(context)))
 
     def Login(self, request: pb.LoginRequest, unused_context: grpc.ServicerContext) -> pb.LoginResponse:
-        violations = Violations()
-        if not request.email:
-            violations.add("email", "is required")
-        if not request.password:
-            violations.add("password", "is required")
-        violations.raise_if_any()
         session = self._accounts.login(request.email, request.password)
         return pb.LoginResponse(
             access_token=session.token.token,

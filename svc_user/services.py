@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from meshkit.db import Database, utcnow
+from meshkit.identity import Identity
 from meshkit.names import make_name, new_id
 from svc_user import domain
 from svc_user.passwords import Passwords
@@ -67,10 +68,11 @@ class Accounts:
             raise domain.RequestIdReused(request_id)
         return existing
 
-    def get_user(self, user_id: str) -> domain.User:
+    def get_user(self, user_id: str, caller: Identity) -> domain.User:
+        """The account, for its owner, admins and services; NOT_FOUND for anyone else (no leak)."""
         with self._db.snapshot() as conn:
             user = UserRepository(conn).get(user_id)
-        if user is None:
+        if user is None or not caller.may_see(user_id):
             raise domain.UserNotFound(user_id)
         return user
 
@@ -83,9 +85,29 @@ class Accounts:
             with self._db.transaction() as conn:
                 UserRepository(conn).set_password_hash(user.id, self._passwords.hash(password))
         token = self._tokens.issue(
-            make_name("users", user.id), self._clock(), {"email": user.email, "roles": []}
+            make_name("users", user.id), self._clock(), {"email": user.email, "roles": list(user.roles)}
         )
         return Session(user, token)
 
     def jwks(self) -> list[PublicJwk]:
         return self._tokens.jwks()
+
+
+class Roles:
+    """Granting roles: an operator's task (python -m svc_user grant-admin), not an RPC."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def grant(self, email: str, role: str) -> domain.User:
+        """Gives an account a role; it shows in the tokens issued from then on."""
+        with self._db.transaction() as conn:
+            repo = UserRepository(conn)
+            user = repo.by_email(domain.normalize_email(email))
+            if user is None:
+                raise domain.UserNotFound(email)
+            repo.set_roles(user.id, tuple({*user.roles, role}))
+            granted = repo.get(user.id)
+        assert granted is not None
+        log.info("granted %s to users/%s", role, user.id)
+        return granted

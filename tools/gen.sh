@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates gen/ from protos/, offline: lints the contracts, generates the
 # code of every client language with `buf generate` (buf.gen.yaml: Python,
-# Go, TypeScript, Java), guards against breaking changes (tools/breaking.sh)
+# Go, TypeScript, Java; the REST surface as OpenAPI), guards against breaking changes (tools/breaking.sh)
 # and builds the descriptor set that Envoy's gRPC-JSON transcoder loads
 # (gen/descriptor.binpb).
 #
@@ -13,15 +13,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 export PATH="$root/.venv/bin:$PATH"
 
-# google/api, google/type and google/rpc protos come from the pinned
-# googleapis-common-protos wheel (it ships the .proto sources).
+# The imported protos (googleapis, protovalidate), pinned: tools/protodeps.sh.
 deps=build/protodeps
-gapi=$(python -c 'import google.api.annotations_pb2 as m, pathlib; print(pathlib.Path(m.__file__).parents[2])')
-rm -rf "$deps"
-for pkg in api type rpc; do
-  mkdir -p "$deps/google/$pkg"
-  cp "$gapi/google/$pkg/"*.proto "$deps/google/$pkg/"
-done
+tools/protodeps.sh "$deps"
 
 buf lint
 # The breaking-change guard: protos/ against gen/baseline.binpb, the contracts
@@ -35,7 +29,7 @@ if [ "${1:-}" = "--check" ]; then
   base=$(mktemp -d)
   trap 'rm -rf "$base"' EXIT
 else
-  rm -rf gen/python gen/descriptor.binpb gen/go gen/ts gen/java gen/baseline.binpb
+  rm -rf gen/python gen/descriptor.binpb gen/go gen/ts gen/java gen/openapi gen/baseline.binpb
 fi
 mkdir -p "$base/gen"
 

@@ -21,6 +21,10 @@ def generate(request: plugin_pb2.CodeGeneratorRequest) -> plugin_pb2.CodeGenerat
     response = plugin_pb2.CodeGeneratorResponse(
         supported_features=plugin_pb2.CodeGeneratorResponse.FEATURE_PROTO3_OPTIONAL
     )
+    # With include_imports buf also asks for our imports. googleapis' Python modules come from the
+    # googleapis-common-protos wheel (two copies of one descriptor in a process clash); the rest (protovalidate's
+    # buf/validate) ships no Python package, so it is generated here.
+    files = [f for f in request.file_to_generate if not f.startswith("google/")]
     with tempfile.TemporaryDirectory() as tmp:
         descriptors = pathlib.Path(tmp, "input.binpb")
         descriptors.write_bytes(descriptor_pb2.FileDescriptorSet(file=request.proto_file).SerializeToString())
@@ -33,7 +37,7 @@ def generate(request: plugin_pb2.CodeGeneratorRequest) -> plugin_pb2.CodeGenerat
                 f"--python_out={out}",
                 f"--pyi_out={out}",
                 f"--grpc_python_out={out}",
-                *request.file_to_generate,
+                *files,
             ]
         )
         if status != 0:

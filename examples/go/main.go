@@ -2,7 +2,15 @@
 // over gRPC with the Go code generated into gen/go: create a user, log in,
 // create a product, place an order, read it back and cancel it.
 //
-//	go run . [GATEWAY]   # GATEWAY: host:port, else $SHOPMESH_GATEWAY, else 127.0.0.1:8080
+//	SHOPMESH_ADMIN_TOKEN=... go run . [GATEWAY]   # GATEWAY: host:port, else $SHOPMESH_GATEWAY, else 127.0.0.1:8080
+//
+// Creating a product needs the admin role, which a client cannot grant
+// itself: $SHOPMESH_ADMIN_TOKEN is an admin's access token (an operator runs
+// `python -m svc_user grant-admin EMAIL`, then logs that user in), used for
+// CreateProduct alone. Every other call runs as the user created here, with
+// its own token. Before CreateOrder goes out, the request is checked against
+// the contract's protovalidate rules, and so is a deliberately bad copy
+// (quantity 0), whose violation is printed and which is never sent.
 //
 // It prints one line per step and, last, a JSON summary; it exits non-zero
 // when any step fails or returns something unexpected.
@@ -13,14 +21,17 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"time"
 
+	"buf.build/go/protovalidate"
 	"google.golang.org/genproto/googleapis/type/money"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/proto"
 
 	orderv1 "shopmesh.dev/gen/go/shopmesh/order/v1"
 	paymentv1 "shopmesh.dev/gen/go/shopmesh/payment/v1"
@@ -38,13 +49,21 @@ func main() {
 	if gateway == "" {
 		gateway = "127.0.0.1:8080"
 	}
-	if err := run(gateway); err != nil {
+	if err := run(gateway, os.Getenv("SHOPMESH_ADMIN_TOKEN")); err != nil {
 		fmt.Fprintln(os.Stderr, "purchase failed:", err)
 		os.Exit(1)
 	}
 }
 
-func run(gateway string) error {
+func run(gateway, adminToken string) error {
+	// Checked before any call, so a missing token is not mistaken for a server-side refusal.
+	if adminToken == "" {
+		return errors.New("SHOPMESH_ADMIN_TOKEN is not set: CreateProduct needs an admin's access token")
+	}
+	validator, err := protovalidate.New()
+	if err != nil {
+		return fmt.Errorf("protovalidate: %w", err)
+	}
 	// The gateway speaks plaintext HTTP/2 (h2c); use TLS credentials in production.
 	conn, err := grpc.NewClient(gateway, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
@@ -55,8 +74,9 @@ func run(gateway string) error {
 	products := productv1.NewProductServiceClient(conn)
 	orders := orderv1.NewOrderServiceClient(conn)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	base, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	ctx := base
 	tag := randomHex(5)
 
 	user, err := users.CreateUser(ctx, &userv1.CreateUserRequest{
@@ -76,10 +96,11 @@ func run(gateway string) error {
 		return fmt.Errorf("Login returned no access token")
 	}
 	fmt.Printf("logged in      %s token, expires in %ds\n", login.GetTokenType(), login.GetExpiresIn())
-	// Every call after Login carries the token.
-	ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+login.GetAccessToken())
+	// Every call after Login carries the user's token, except CreateProduct, which needs an admin's.
+	ctx = metadata.AppendToOutgoingContext(base, "authorization", "Bearer "+login.GetAccessToken())
+	adminCtx := metadata.AppendToOutgoingContext(base, "authorization", "Bearer "+adminToken)
 
-	product, err := products.CreateProduct(ctx, &productv1.CreateProductRequest{Product: &productv1.Product{
+	product, err := products.CreateProduct(adminCtx, &productv1.CreateProductRequest{Product: &productv1.Product{
 		Sku:   "GO-MUG-" + tag,
 		Title: "Gopher mug",
 		Price: &money.Money{CurrencyCode: "USD", Units: 12, Nanos: 500_000_000},
@@ -90,10 +111,10 @@ func run(gateway string) error {
 	}
 	fmt.Printf("created product %s %s at %s, stock %d\n", product.GetName(), product.GetSku(), price(product.GetPrice()), product.GetStock())
 
-	order, err := orders.CreateOrder(ctx, &orderv1.CreateOrderRequest{
+	request := &orderv1.CreateOrderRequest{
 		RequestId: randomUUID(),
+		// No Order.User: the gateway's token names the buyer.
 		Order: &orderv1.Order{
-			User:  user.GetName(),
 			Items: []*orderv1.OrderItem{{Product: product.GetName(), Quantity: 2}},
 		},
 		Payment: &paymentv1.PaymentCard{
@@ -102,7 +123,16 @@ func run(gateway string) error {
 			ExpYear:    int32(time.Now().Year() + 2),
 			Cvc:        "123",
 		},
-	})
+	}
+	// The services enforce the same rules; checking here saves a round trip.
+	if err := validator.Validate(request); err != nil {
+		return fmt.Errorf("CreateOrder request: %w", err)
+	}
+	if err := showRejected(validator, request); err != nil {
+		return err
+	}
+
+	order, err := orders.CreateOrder(ctx, request)
 	if err != nil {
 		return fmt.Errorf("CreateOrder: %w", err)
 	}
@@ -145,6 +175,22 @@ func run(gateway string) error {
 		return err
 	}
 	fmt.Printf("summary: %s\n", summary)
+	return nil
+}
+
+// showRejected validates a copy of request with quantity 0, which the
+// contract forbids, and prints its violations; the copy is never sent.
+func showRejected(validator protovalidate.Validator, request *orderv1.CreateOrderRequest) error {
+	bad := proto.CloneOf(request)
+	bad.GetOrder().GetItems()[0].Quantity = 0
+	err := validator.Validate(bad)
+	var invalid *protovalidate.ValidationError
+	if !errors.As(err, &invalid) {
+		return fmt.Errorf("client-side validation accepted quantity 0 (error: %v)", err)
+	}
+	for _, v := range invalid.Violations {
+		fmt.Printf("client-side validation: %s: %s\n", protovalidate.FieldPathString(v.Proto.GetField()), v.Proto.GetMessage())
+	}
 	return nil
 }
 

@@ -8,6 +8,10 @@ module shopmesh.dev/gen/go
 go 1.26.0
 
 require (
+	// buf/validate/validate.proto as of protovalidate v1.1.0 (BSR commit
+	// 2a1774d88802), the file tools/protodeps.sh compiles the contracts
+	// against; a later commit would embed different rules.
+	buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go v1.36.11-20251209175733-2a1774d88802.1
 	google.golang.org/genproto v0.0.0-20261026165753-2ffab32bce7e
 	google.golang.org/genproto/googleapis/api v0.0.0-20261110000943-09e21b237f2c
 	google.golang.org/grpc v1.85.0

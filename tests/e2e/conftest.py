@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,7 +36,22 @@ class RunningMesh:
     rest: Rest
     channel: grpc.Channel
     internal_channel: grpc.Channel
+    admin_token: str = ""
     _engines: dict[str, sa.Engine] = field(default_factory=dict)
+
+    @property
+    def admin(self) -> Rest:
+        """REST as an admin (product writes need the role)."""
+        return self.rest.as_user(self.admin_token)
+
+    def grant_admin(self, email: str) -> None:
+        """What an operator runs: `python -m svc_user grant-admin EMAIL` against the users database."""
+        env = {**os.environ, "SVC_USER_DATABASE_URL": self.db_urls["users"]}
+        result = subprocess.run(
+            [sys.executable, "-m", "svc_user", "grant-admin", email],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
 
     def sql(self, service: str, query: str, **params: Any) -> list[Any]:
         """Runs a query directly against a service's own database."""
@@ -61,9 +79,16 @@ class RunningMesh:
 
 def mesh_topology(base: int) -> topology.Topology:
     """The default topology with every port inside [base, base + 50)."""
-    topo = topology.load().with_gateway(public_port=base, internal_port=base + 1, admin_port=base + 2)
+    topo = topology.load().with_gateway(
+        public_port=base,
+        internal_port=base + 1,
+        admin_port=base + 2,
+        metrics_port=base + 3,
+        otlp_port=base + 4,
+    )
     for i, name in enumerate(SERVICES):
-        topo = topo.with_service(name, port=base + 10 * (i + 1))
+        # Replicas on base+10i.., their metrics endpoints on base+10i+5..
+        topo = topo.with_service(name, port=base + 10 * (i + 1), metrics_offset=5)
     return topo
 
 
@@ -88,6 +113,7 @@ def running_mesh(
     internal = grpc.insecure_channel(endpoints.internal)
     running = RunningMesh(launcher, endpoints, run_dir, urls, Rest(endpoints.rest), channel, internal)
     try:
+        running.admin_token = _admin_token(running)
         yield running
     finally:
         channel.close()
@@ -95,6 +121,18 @@ def running_mesh(
         for engine in running._engines.values():
             engine.dispose()
         launcher.stop()
+
+
+def _admin_token(mesh: RunningMesh) -> str:
+    email, password = f"admin-{uuid.uuid4().hex[:8]}@example.com", "admin password 1"
+    created = mesh.rest.post(
+        "/v1/users", {"user": {"email": email, "display_name": "Admin"}, "password": password}
+    )
+    assert created.status == 200, created.text
+    mesh.grant_admin(email)
+    login = mesh.rest.post("/v1/users:login", {"email": email, "password": password})
+    assert login.status == 200, login.text
+    return str(login.json["access_token"])
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
@@ -16,6 +17,7 @@ from shopmesh.product.v1 import product_service_pb2_grpc as product_grpc
 from shopmesh.user.v1 import user_service_pb2 as user_pb
 from shopmesh.user.v1 import user_service_pb2_grpc as user_grpc
 
+from tests.support.grpc_testing import with_token
 from tests.support.rest import Rest
 
 PASSWORD = "correct horse battery"
@@ -36,16 +38,18 @@ def card_json(number: str = APPROVING_CARD) -> dict[str, Any]:
 
 
 def rest_user(rest: Rest) -> dict[str, Any]:
-    reply = rest.post(
-        "/v1/users",
-        {"user": {"email": f"{unique('ada')}@example.com", "display_name": "Ada"}, "password": PASSWORD},
-    )
+    """A new account, logged in: the User's JSON plus its `token`."""
+    email = f"{unique('ada')}@example.com"
+    reply = rest.post("/v1/users", {"user": {"email": email, "display_name": "Ada"}, "password": PASSWORD})
     assert reply.status == 200, reply.text
-    return dict(reply.json)
+    login = rest.post("/v1/users:login", {"email": email, "password": PASSWORD})
+    assert login.status == 200, login.text
+    return {**reply.json, "token": login.json["access_token"]}
 
 
-def rest_product(rest: Rest, stock: int = 10, units: str = "12", nanos: int = 500_000_000) -> dict[str, Any]:
-    reply = rest.post(
+def rest_product(admin: Rest, stock: int = 10, units: str = "12", nanos: int = 500_000_000) -> dict[str, Any]:
+    """A new product, created by `admin` (a Rest with an admin's token)."""
+    reply = admin.post(
         "/v1/products",
         {
             "sku": unique("MUG"),
@@ -73,31 +77,46 @@ def rest_order_body(
 
 
 class Stubs:
-    def __init__(self, channel: grpc.Channel) -> None:
-        self.users = user_grpc.UserServiceStub(channel)
-        self.products = product_grpc.ProductServiceStub(channel)
-        self.orders = order_grpc.OrderServiceStub(channel)
-        self.payments = payment_grpc.PaymentServiceStub(channel)
+    """The four services' stubs on one channel, as the holder of `token` (or anonymous)."""
 
-    def user(self) -> user_pb.User:
-        return self.users.CreateUser(
-            user_pb.CreateUserRequest(
-                user=user_pb.User(email=f"{unique('bob')}@example.com", display_name="Bob"), password=PASSWORD
-            ),
+    def __init__(self, channel: grpc.Channel, token: str | None = None) -> None:
+        self.channel = channel
+        authed = with_token(channel, token) if token else channel
+        self.users = user_grpc.UserServiceStub(authed)
+        self.products = product_grpc.ProductServiceStub(authed)
+        self.orders = order_grpc.OrderServiceStub(authed)
+        self.payments = payment_grpc.PaymentServiceStub(authed)
+
+    def signup(self) -> Account:
+        """A new account, logged in, with stubs that call as that user."""
+        email = f"{unique('bob')}@example.com"
+        user = self.users.CreateUser(
+            user_pb.CreateUserRequest(user=user_pb.User(email=email, display_name="Bob"), password=PASSWORD),
             timeout=10,
         )
+        login = self.users.Login(user_pb.LoginRequest(email=email, password=PASSWORD), timeout=10)
+        return Account(user, login.access_token, Stubs(self.channel, login.access_token))
 
     def product(self, stock: int = 10) -> product_pb.Product:
+        """A new product (the caller must be an admin)."""
         product = product_pb.Product(sku=unique("TEA"), title="Tea", stock=stock)
         product.price.currency_code, product.price.units = "EUR", 4
         return self.products.CreateProduct(product_pb.CreateProductRequest(product=product), timeout=10)
 
     def order(
-        self, user: str, product: str, quantity: int = 1, request_id: str = "", card: str = APPROVING_CARD
+        self, product: str, quantity: int = 1, request_id: str = "", card: str = APPROVING_CARD
     ) -> order_pb.Order:
+        """An order placed by the caller."""
         request = order_pb.CreateOrderRequest(
             request_id=request_id or str(uuid.uuid4()),
-            order=order_pb.Order(user=user, items=[order_pb.OrderItem(product=product, quantity=quantity)]),
+            order=order_pb.Order(items=[order_pb.OrderItem(product=product, quantity=quantity)]),
             payment=payment_pb.PaymentCard(card_number=card, exp_month=12, exp_year=EXP_YEAR, cvc="123"),
         )
         return self.orders.CreateOrder(request, timeout=30)
+
+
+@dataclass(frozen=True)
+class Account:
+    user: user_pb.User
+    token: str
+    api: Stubs

@@ -142,11 +142,12 @@ def _chaos(mesh: RunningMesh, postgres: PostgresServer, stop: threading.Event, k
 
 
 def test_chaos_keeps_serving_and_the_books_balance(chaos_mesh: RunningMesh, postgres: PostgresServer) -> None:
-    api = Stubs(chaos_mesh.channel)
-    products = [api.product(stock=100_000).name for _ in range(4)]
+    admin = Stubs(chaos_mesh.channel, chaos_mesh.admin_token)
+    products = [admin.product(stock=100_000).name for _ in range(4)]
     initial = {name.removeprefix("products/"): 100_000 for name in products}
     tally, stop, killed = Tally(), threading.Event(), []
-    shoppers = [Shopper(api, api.user().name, products, tally, stop) for _ in range(WORKERS)]
+    accounts = [Stubs(chaos_mesh.channel).signup() for _ in range(WORKERS)]
+    shoppers = [Shopper(a.api, a.user.name, products, tally, stop) for a in accounts]
     threads = [threading.Thread(target=s.run) for s in shoppers]
     chaos = threading.Thread(target=_chaos, args=(chaos_mesh, postgres, stop, killed))
     for thread in [*threads, chaos]:

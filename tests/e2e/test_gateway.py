@@ -16,12 +16,14 @@ from shopmesh.product.v1 import product_service_pb2_grpc as product_grpc
 from meshctl import envoy_config
 from tests.e2e.conftest import RunningMesh
 from tests.e2e.flows import rest_order_body, rest_product, rest_user
+from tests.support.grpc_testing import with_token
 
 INTERNAL_RPCS = [
     "/shopmesh.product.v1.ProductService/ReserveStock",
     "/shopmesh.product.v1.ProductService/ReleaseStock",
     "/shopmesh.payment.v1.PaymentService/Charge",
     "/shopmesh.payment.v1.PaymentService/Refund",
+    "/shopmesh.payment.v1.PaymentService/VoidCharge",
 ]
 
 
@@ -36,8 +38,10 @@ def _raw_call(channel: grpc.Channel, method: str) -> grpc.StatusCode:
 
 @pytest.mark.parametrize("method", INTERNAL_RPCS)
 def test_internal_rpcs_are_not_reachable_on_the_public_listener(mesh: RunningMesh, method: str) -> None:
-    assert _raw_call(mesh.channel, method) == grpc.StatusCode.UNIMPLEMENTED
-    reply = mesh.rest.post(method, {})
+    # Even an admin's token gets no route to them, over gRPC or REST; without a token Envoy stops earlier.
+    assert _raw_call(with_token(mesh.channel, mesh.admin_token), method) == grpc.StatusCode.UNIMPLEMENTED
+    assert _raw_call(mesh.channel, method) == grpc.StatusCode.UNAUTHENTICATED
+    reply = mesh.admin.post(method, {})
     assert reply.status == 404, reply.text
 
 
@@ -83,8 +87,8 @@ def test_jwks_is_served_as_a_plain_jwk_set(mesh: RunningMesh) -> None:
 
 
 def test_update_product_over_rest_patch(mesh: RunningMesh) -> None:
-    product = rest_product(mesh.rest, stock=3)
-    reply = mesh.rest.patch(
+    product = rest_product(mesh.admin, stock=3)
+    reply = mesh.admin.patch(
         f"/v1/{product['name']}?update_mask=title,stock", {"title": "Teapot", "stock": 9, "sku": "ignored"}
     )
     assert reply.status == 200, reply.text
@@ -121,11 +125,12 @@ def test_grpcurl_describes_a_message(mesh: RunningMesh, grpcurl: Path) -> None:
 
 
 def test_grpcurl_places_and_reads_an_order(mesh: RunningMesh, grpcurl: Path) -> None:
-    user, product = rest_user(mesh.rest), rest_product(mesh.rest, stock=2)
+    user, product = rest_user(mesh.rest), rest_product(mesh.admin, stock=2)
 
     def call(method: str, body: dict[str, object]) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [str(grpcurl), "-plaintext", "-d", json.dumps(body), mesh.endpoints.gateway, method],
+            [str(grpcurl), "-plaintext", "-H", f"authorization: Bearer {user['token']}", "-d", json.dumps(body),
+             mesh.endpoints.gateway, method],
             capture_output=True, text=True, timeout=60,
         )  # fmt: skip
 
@@ -146,8 +151,8 @@ def test_grpcurl_places_and_reads_an_order(mesh: RunningMesh, grpcurl: Path) -> 
 
 def test_grpcurl_cannot_call_internal_rpcs(mesh: RunningMesh, grpcurl: Path) -> None:
     result = subprocess.run(
-        [str(grpcurl), "-plaintext", "-d", '{"reservation_id": "x"}', mesh.endpoints.gateway,
-         "shopmesh.product.v1.ProductService/ReleaseStock"],
+        [str(grpcurl), "-plaintext", "-H", f"authorization: Bearer {mesh.admin_token}",
+         "-d", '{"reservation_id": "x"}', mesh.endpoints.gateway, "shopmesh.product.v1.ProductService/ReleaseStock"],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert result.returncode != 0

@@ -7,9 +7,11 @@ import os
 import random
 import re
 import signal
+import ssl
 import subprocess
 import sys
 import time
+import urllib.error
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -50,12 +52,12 @@ def _processes_using(data_dir: Path) -> list[int]:
 
 
 @contextmanager
-def meshctl_up(run_dir: Path, offset: int) -> Iterator[tuple[subprocess.Popen[str], str]]:
+def meshctl_up(run_dir: Path, offset: int, *flags: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
     """Runs `meshctl up` until it prints its walkthrough; yields the process and that text."""
     env = {k: v for k, v in os.environ.items() if not k.endswith("_DATABASE_URL")}
     env["SHOPMESH_DATA_DIR"] = str(run_dir / "data")
     process = subprocess.Popen(
-        [sys.executable, "-m", "meshctl", "up", "--run-dir", str(run_dir), "--port-offset", str(offset)],
+        [sys.executable, "-m", "meshctl", "up", "--run-dir", str(run_dir), "--port-offset", str(offset), *flags],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     assert process.stdout is not None
@@ -88,25 +90,30 @@ def _stop(process: subprocess.Popen[str], signum: int) -> str:
     return rest
 
 
+def _run_walkthrough(output: str) -> str:
+    """Both printed walkthroughs, run as printed in one shell: a confirmed order read back and cancelled over
+    REST, then a second order placed and read over gRPC with the same token. Returns their output."""
+    rest_block = output.split("A purchase over REST (curl)")[1].split("The same over gRPC")[0]
+    grpc_block = output.split("The same over gRPC (grpcurl):")[1].split("Traces:")[0]
+    lines = [line.strip() for line in (rest_block.splitlines()[1:] + grpc_block.splitlines()) if line.strip()]
+    script = "set -e\n" + "\n".join(lines[:7]) + '\necho "ORDER=$ORDER"\n' + "\n".join(lines[7:]) + "\n"
+    walk = subprocess.run(["bash", "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert walk.returncode == 0, walk.stderr
+    assert re.search(r"ORDER=orders/[0-9a-f]{32}", walk.stdout), walk.stdout
+    assert '"status":"CONFIRMED"' in walk.stdout and '"status":"CANCELLED"' in walk.stdout
+    assert "now has the roles: admin" in walk.stdout
+    assert "shopmesh.order.v1.OrderService" in walk.stdout  # grpcurl list
+    # grpcurl's CreateOrder confirms a second order; its GetOrder reads the first, cancelled over REST.
+    assert '"status": "CONFIRMED"' in walk.stdout and '"status": "CANCELLED"' in walk.stdout, walk.stdout
+    return walk.stdout
+
+
 def test_up_serves_prints_working_commands_keeps_data_and_stops_clean(tmp_path: Path) -> None:
     offset = _free_offset()
     gateway = f"127.0.0.1:{8080 + offset}"
     with meshctl_up(tmp_path, offset) as (process, output):
         assert f"Gateway (gRPC and REST): {gateway}" in output
-        # The printed REST walkthrough, run as printed, places and reads a confirmed order.
-        block = output.split("A purchase over REST (curl):")[1].split("The same over gRPC")[0]
-        commands = [line.strip() for line in block.strip().splitlines()]
-        script = "set -e\n" + "\n".join(commands[:3]) + '\necho "ORDER=$ORDER"\n' + commands[3] + "\n"
-        walk = subprocess.run(["bash", "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
-        assert walk.returncode == 0, walk.stderr
-        assert re.search(r"ORDER=orders/[0-9a-f]{32}", walk.stdout), walk.stdout
-        assert '"status":"CONFIRMED"' in walk.stdout
-        # The printed grpcurl lines work too (list and ListProducts need no variables).
-        grpc_block = output.split("The same over gRPC (grpcurl):")[1].strip().splitlines()
-        listed = subprocess.run(
-            ["bash", "-c", grpc_block[0].strip()], cwd=ROOT, capture_output=True, text=True, timeout=60
-        )
-        assert "shopmesh.order.v1.OrderService" in listed.stdout, listed.stderr
+        _run_walkthrough(output)
         product = Rest(f"http://{gateway}").get("/v1/products?page_size=1").json["products"][0]
         assert _processes_using(tmp_path / "data")
         tail = _stop(process, signal.SIGINT)
@@ -114,8 +121,19 @@ def test_up_serves_prints_working_commands_keeps_data_and_stops_clean(tmp_path: 
     assert _processes_using(tmp_path / "data") == []
     assert nobody_listens(8080 + offset)
 
-    with meshctl_up(tmp_path, offset) as (process, _):
-        again = Rest(f"http://{gateway}").get(f"/v1/{product['name']}")
+    # Again, over TLS this time (`make up UP_ARGS=--tls`): same data, the walkthrough pins the certificate.
+    with meshctl_up(tmp_path, offset, "--tls") as (process, output):
+        assert f"Gateway (gRPC and REST): https://{gateway} (TLS, self-signed)" in output
+        certificate = tmp_path / "tls" / "gateway.crt"
+        assert f"--cacert {certificate}" in output
+        pinned = ssl.create_default_context(cafile=str(certificate))
+        again = Rest(f"https://{gateway}", context=pinned).get(f"/v1/{product['name']}")
         assert again.status == 200 and again.json["sku"] == product["sku"]
+        _run_walkthrough(output)
+        with pytest.raises(urllib.error.URLError) as untrusted:  # an unpinned client does not trust it
+            Rest(f"https://{gateway}", context=ssl.create_default_context()).get("/v1/products")
+        assert isinstance(untrusted.value.reason, ssl.SSLCertVerificationError)
+        with pytest.raises((urllib.error.URLError, ConnectionError)):  # no plaintext on the TLS listener
+            Rest(f"http://{gateway}").get("/v1/products")
         _stop(process, signal.SIGTERM)
     assert _processes_using(tmp_path / "data") == []

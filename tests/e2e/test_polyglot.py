@@ -2,8 +2,10 @@
 
 Each example in examples/ is built with its own ecosystem's tool (go build; npm ci + tsc; mvn package,
 which also builds gen/java) and then runs the purchase flow against the mesh over gRPC: create a user, log
-in, create a product, order two, read the order back, cancel it. The test reads the services' databases to
-check that the flow really happened. A language whose client fails to build or to buy fails the suite.
+in, create a product (with the admin token it is handed in SHOPMESH_ADMIN_TOKEN), order two, read the order
+back, cancel it. Before ordering, each checks the request with its language's protovalidate library and
+shows that a quantity of 0 is refused client-side. The test reads the services' databases to check that the
+flow really happened. A language whose client fails to build or to buy fails the suite.
 
 Builds are skipped when none of their inputs changed since the last successful one (a digest of the
 inputs is kept beside the build output), so a warm rerun costs only the runs themselves.
@@ -16,13 +18,19 @@ import json
 import os
 import shutil
 import subprocess
+import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
+from shopmesh.order.v1 import order_service_pb2 as order_pb
+from shopmesh.payment.v1 import payment_service_pb2 as payment_pb
 
 from tests.e2e.conftest import RunningMesh
+from tests.e2e.flows import APPROVING_CARD, EXP_YEAR, Stubs
+from tests.support.grpc_testing import assert_error, call_error, details
 from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -118,6 +126,7 @@ def build_java(scratch: Path) -> list[str]:
 
 BUILDERS: dict[str, Callable[[Path], list[str]]] = {"go": build_go, "ts": build_ts, "java": build_java}
 EMAIL_PREFIX = {"go": "go-", "ts": "ts-", "java": "java-"}
+QUANTITY = "order.items[0].quantity"  # the field each client zeroes in the copy it validates but never sends
 
 
 @pytest.fixture(scope="module", params=sorted(BUILDERS))
@@ -125,6 +134,22 @@ def client(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     """(language, the command running its built client, which takes the gateway address as argument)."""
     language: str = request.param
     return language, BUILDERS[language](tmp_path_factory.mktemp(f"client-{language}"))
+
+
+@pytest.fixture(scope="module")
+def server_verdict(mesh: RunningMesh) -> dict[str, str]:
+    """The order service's answer (bad field: message) to the request the clients check but never send."""
+    account = Stubs(mesh.channel).signup()
+    request = order_pb.CreateOrderRequest(
+        request_id=str(uuid.uuid4()),
+        order=order_pb.Order(items=[order_pb.OrderItem(product="products/0", quantity=0)]),
+        payment=payment_pb.PaymentCard(
+            card_number=APPROVING_CARD, exp_month=12, exp_year=EXP_YEAR, cvc="123"
+        ),
+    )
+    error = call_error(account.api.orders.CreateOrder, request)
+    assert_error(error, grpc.StatusCode.INVALID_ARGUMENT, fields={QUANTITY})
+    return dict(details(error)["fields"])
 
 
 def _summary(stdout: str) -> dict[str, str]:
@@ -145,21 +170,42 @@ def _row(mesh: RunningMesh, service: str, query: str, **params: str) -> tuple[An
     return tuple(rows[0])
 
 
-def test_client_buys_through_the_gateway(mesh: RunningMesh, client: tuple[str, list[str]]) -> None:
-    language, command = client
-    env = {k: v for k, v in os.environ.items() if k != "SHOPMESH_GATEWAY"}
-    result = subprocess.run(
-        [*command, mesh.endpoints.gateway],
+def _client_env(admin_token: str | None) -> dict[str, str]:
+    """The environment without the developer's own gateway or token, plus `admin_token` if given."""
+    env = {k: v for k, v in os.environ.items() if k not in {"SHOPMESH_GATEWAY", "SHOPMESH_ADMIN_TOKEN"}}
+    if admin_token is not None:
+        env["SHOPMESH_ADMIN_TOKEN"] = admin_token
+    return env
+
+
+def _run_client(
+    command: list[str], gateway: str, admin_token: str | None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*command, gateway],
         capture_output=True,
         text=True,
         timeout=RUN_TIMEOUT,
-        env=env,
+        env=_client_env(admin_token),
         check=False,
     )
+
+
+def test_client_buys_through_the_gateway(
+    mesh: RunningMesh, client: tuple[str, list[str]], server_verdict: dict[str, str]
+) -> None:
+    language, command = client
+    result = _run_client(command, mesh.endpoints.gateway, mesh.admin_token)
     assert result.returncode == 0, f"{language} client failed:\n{result.stdout}\n{result.stderr}"
     summary = _summary(result.stdout)
     assert summary["client"] == language
     assert (summary["status"], summary["total"]) == ("CANCELLED", "25.00 USD")
+
+    # The contract's rule (quantity 1 to 1000), checked by the language's own protovalidate library on a
+    # request that was never sent, finds what the service finds in the same request: one violation, on
+    # the same field, in the same words.
+    rejected = [line for line in result.stdout.splitlines() if line.startswith("client-side validation: ")]
+    assert rejected == [f"client-side validation: {QUANTITY}: {server_verdict[QUANTITY]}"], result.stdout
 
     # The services' own books agree with what the client printed.
     user_id = _id(summary["user"], "users")
@@ -187,13 +233,18 @@ def test_client_buys_through_the_gateway(mesh: RunningMesh, client: tuple[str, l
 
 def test_client_exits_non_zero_when_the_gateway_is_unreachable(client: tuple[str, list[str]]) -> None:
     language, command = client
-    result = subprocess.run(
-        [*command, f"127.0.0.1:{free_port()}"],
-        capture_output=True,
-        text=True,
-        timeout=RUN_TIMEOUT,
-        check=False,
-    )
+    # A token that is never checked: the client must get as far as dialling the gateway.
+    result = _run_client(command, f"127.0.0.1:{free_port()}", "not-a-real-token")
     assert result.returncode != 0, f"{language} client succeeded without a gateway:\n{result.stdout}"
     assert "purchase failed" in result.stderr
+    assert "SHOPMESH_ADMIN_TOKEN" not in result.stderr, result.stderr
+    assert "summary: " not in result.stdout
+
+
+def test_client_refuses_to_run_without_an_admin_token(client: tuple[str, list[str]]) -> None:
+    language, command = client
+    # No gateway either: the check comes before any call.
+    result = _run_client(command, f"127.0.0.1:{free_port()}", None)
+    assert result.returncode != 0, f"{language} client succeeded without an admin token:\n{result.stdout}"
+    assert "purchase failed" in result.stderr and "SHOPMESH_ADMIN_TOKEN" in result.stderr, result.stderr
     assert "summary: " not in result.stdout

@@ -35,7 +35,7 @@ PRODUCT_SERVICE = "shopmesh.product.v1.ProductService"
 
 def test_a_killed_replica_loses_no_read_and_its_traffic_moves_at_once(mesh: RunningMesh) -> None:
     api = Stubs(mesh.channel)
-    name = api.product().name
+    name = Stubs(mesh.channel, mesh.admin_token).product().name
     latencies: list[float] = []
     failures: list[str] = []
     stop = threading.Event()
@@ -74,13 +74,14 @@ def test_a_killed_replica_loses_no_read_and_its_traffic_moves_at_once(mesh: Runn
 def test_payments_down_fails_checkout_fast_and_clean_while_the_catalog_keeps_working(
     mesh: RunningMesh,
 ) -> None:
-    user, product = rest_user(mesh.rest), rest_product(mesh.rest, stock=5)
+    user, product = rest_user(mesh.rest), rest_product(mesh.admin, stock=5)
+    me = mesh.rest.as_user(user["token"])
     body = rest_order_body(user["name"], product["name"], quantity=2)
     for replica in ("payments-0", "payments-1"):
         mesh.launcher.kill(replica)
     try:
         started = time.monotonic()
-        reply = mesh.rest.post("/v1/orders", body)
+        reply = me.post("/v1/orders", body)
         elapsed = time.monotonic() - started
         assert reply.status == 503, reply.text
         assert reply.json["code"] == 14 and "payments service" in reply.json["message"]
@@ -96,7 +97,7 @@ def test_payments_down_fails_checkout_fast_and_clean_while_the_catalog_keeps_wor
     # request_id goes through.
     deadline = time.monotonic() + 30
     while True:
-        retried = mesh.rest.post("/v1/orders", body)
+        retried = me.post("/v1/orders", body)
         if retried.status == 200 or time.monotonic() > deadline:
             break
         time.sleep(0.5)
@@ -279,7 +280,7 @@ def _status_and_body(request: urllib.request.Request) -> tuple[int, dict[str, An
 
 def test_logins_work_while_orders_is_down(mesh: RunningMesh) -> None:
     api = Stubs(mesh.channel)
-    user = api.user()
+    user = api.signup().user
     for replica in ("orders-0", "orders-1"):
         mesh.launcher.kill(replica)
     try:

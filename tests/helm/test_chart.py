@@ -107,9 +107,15 @@ def _host(service: str, namespace: str = NAMESPACE, domain: str = "cluster.local
     return f"{FULLNAME}-{service}.{namespace}.svc.{domain}"
 
 
-def _transcoder(config: dict[str, Any]) -> dict[str, Any]:
-    (found,) = [n for n in kubernetes._walk(config) if n.get("@type") == kubernetes.TRANSCODER_TYPE]
+def _transcoders(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """The public listener's transcoder, then the internal one's (it serves the JWKS to jwt_authn)."""
+    found = [n for n in kubernetes._walk(config) if n.get("@type") == kubernetes.TRANSCODER_TYPE]
+    assert len(found) == 2, found
     return found
+
+
+def _transcoder(config: dict[str, Any]) -> dict[str, Any]:
+    return _transcoders(config)[0]
 
 
 @pytest.mark.parametrize("name", ["default", "replicas-3"])
@@ -142,9 +148,13 @@ def test_envoy_config_routes_every_public_rpc_and_clusters_every_service(
     assert public == envoy_config.public_methods(kubernetes.DEFAULT_DESCRIPTOR)
 
     listeners = {x["name"]: x for x in config["staticResources"]["listeners"]}
-    assert set(listeners) == {"public", "internal"}
-    for listener in listeners.values():
-        assert listener["address"]["socketAddress"]["address"] == "0.0.0.0"
+    assert set(listeners) == {
+        "public",
+        "internal",
+        "metrics",
+    }  # metrics: tests/helm/test_observability_chart.py
+    for name in ("public", "internal"):
+        assert listeners[name]["address"]["socketAddress"]["address"] == "0.0.0.0"
     assert listeners["public"]["address"]["socketAddress"]["portValue"] == MESH["gateway"]["publicPort"]
     assert listeners["internal"]["address"]["socketAddress"]["portValue"] == MESH["gateway"]["internalPort"]
     assert config["admin"]["address"]["socketAddress"] == {
@@ -177,7 +187,11 @@ def test_envoy_config_routes_every_public_rpc_and_clusters_every_service(
             assert route["route"]["retryPolicy"]["numRetries"] >= 1
 
     clusters = {c["name"]: c for c in config["staticResources"]["clusters"]}
-    assert set(clusters) == set(SERVICES)
+    # Besides the services: in-pod loopback clusters for the JWKS fetch and the metrics listener.
+    assert set(clusters) == {*SERVICES, "jwks", "envoy_admin"}
+    (jwks,) = clusters["jwks"]["loadAssignment"]["endpoints"][0]["lbEndpoints"]
+    jwks_at = jwks["endpoint"]["address"]["socketAddress"]
+    assert jwks_at == {"address": "127.0.0.1", "portValue": MESH["gateway"]["internalPort"]}
     for service in TOPOLOGY.services:
         cluster = clusters[service.name]
         assert cluster["clusterType"]["name"] == "envoy.clusters.dns"  # pods behind the headless Service
@@ -193,9 +207,11 @@ def test_envoy_config_routes_every_public_rpc_and_clusters_every_service(
 
 def test_descriptor_is_inlined_and_fits_a_configmap(default_docs: list[dict[str, Any]]) -> None:
     config = _chart_envoy_config(default_docs)
-    transcoder = _transcoder(config)
-    assert "protoDescriptor" not in transcoder  # no path that exists only on the machine that rendered it
-    assert base64.b64decode(transcoder["protoDescriptorBin"]) == kubernetes.DEFAULT_DESCRIPTOR.read_bytes()
+    for transcoder in _transcoders(config):
+        assert "protoDescriptor" not in transcoder  # no path that exists only on the machine that rendered it
+        assert (
+            base64.b64decode(transcoder["protoDescriptorBin"]) == kubernetes.DEFAULT_DESCRIPTOR.read_bytes()
+        )
     size = len(find(default_docs, "ConfigMap", f"{FULLNAME}-envoy")["data"]["envoy.json"].encode())
     assert size < 512 * 1024, f"Envoy's ConfigMap is {size} bytes; ConfigMaps stop at 1 MiB"
 
@@ -209,7 +225,9 @@ def test_hosts_follow_release_namespace_and_cluster_domain() -> None:
         ]["address"]
         for c in config["staticResources"]["clusters"]
     }
-    assert hosts == {s: _host(s, domain="k8s.example") for s in SERVICES}
+    assert {s: hosts.pop(s) for s in SERVICES} == {s: _host(s, domain="k8s.example") for s in SERVICES}
+    # The rest (envoy_admin behind the metrics listener) is in the pod.
+    assert set(hosts.values()) <= {"127.0.0.1"}
     for service in SERVICES:  # and each names a headless Service the chart creates
         svc = find(docs, "Service", f"{FULLNAME}-{service}")
         assert svc["spec"]["clusterIP"] == "None"
@@ -366,7 +384,11 @@ def test_envoy_workload(default_docs: list[dict[str, Any]]) -> None:
     (volume,) = [v for v in pod["volumes"] if v["name"] == "config"]
     assert volume["configMap"]["name"] == f"{FULLNAME}-envoy"
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
-    assert ports == {"public": MESH["gateway"]["publicPort"], "internal": MESH["gateway"]["internalPort"]}
+    assert ports == {
+        "public": MESH["gateway"]["publicPort"],
+        "internal": MESH["gateway"]["internalPort"],
+        "metrics": MESH["gateway"]["metricsPort"],  # /stats/prometheus and /ready only
+    }
     # admin is loopback-only: readiness asks it from inside the container, liveness is a TCP probe
     assert "127.0.0.1:9901/ready" in container["readinessProbe"]["exec"]["command"][-1]
     assert container["livenessProbe"]["tcpSocket"] == {"port": "public"}

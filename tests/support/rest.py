@@ -21,16 +21,35 @@ class Response:
 
 
 class Rest:
-    def __init__(self, base: str) -> None:
-        self.base = base.rstrip("/")
+    """REST calls to one base URL, optionally as a user (a bearer token sent with every call)."""
 
-    def request(self, method: str, path: str, body: Any = None, *, raw: bytes | None = None) -> Response:
+    def __init__(self, base: str, token: str | None = None, context: Any = None) -> None:
+        self.base = base.rstrip("/")
+        self.token = token
+        self.context = context  # an ssl.SSLContext for https
+
+    def as_user(self, token: str | None) -> Rest:
+        return Rest(self.base, token, self.context)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        raw: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Response:
         data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
         request = urllib.request.Request(self.base + path, data=data, method=method)
         if data is not None:
             request.add_header("content-type", "application/json")
+        if self.token:
+            request.add_header("authorization", f"Bearer {self.token}")
+        for key, value in (headers or {}).items():
+            request.add_header(key, value)
         try:
-            with urllib.request.urlopen(request, timeout=30) as reply:
+            with urllib.request.urlopen(request, timeout=30, context=self.context) as reply:
                 return Response(reply.status, dict(reply.headers), reply.read().decode())
         except urllib.error.HTTPError as err:
             return Response(err.code, dict(err.headers), err.read().decode())

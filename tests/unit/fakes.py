@@ -77,7 +77,9 @@ class FakePayments:
     lose_replies: bool = False
     fail_with: ServiceError | None = None
 
-    def charge(self, request_id: str, order_name: str, amount: Money, card: Card) -> ChargeResult:
+    def charge(
+        self, request_id: str, order_name: str, amount: Money, card: Card, user_id: str = ""
+    ) -> ChargeResult:
         if self.down:
             raise _outage("payments")
         if self.fail_with:

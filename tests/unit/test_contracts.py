@@ -16,7 +16,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import google.api.annotations_pb2
 import pytest
 from google.protobuf import descriptor_pb2
 
@@ -36,13 +35,8 @@ def repo(tmp_path: Path) -> Path:
     (tmp_path / "gen").mkdir()
     shutil.copy2(BASELINE, tmp_path / "gen" / "baseline.binpb")
     (tmp_path / ".venv").symlink_to(ROOT / ".venv")
-    # The googleapis imports, from the pinned wheel, as tools/gen.sh lays them out.
-    wheel = Path(google.api.annotations_pb2.__file__).parents[2]
-    for pkg in ("api", "type", "rpc"):
-        target = tmp_path / "build" / "protodeps" / "google" / pkg
-        target.mkdir(parents=True)
-        for proto in (wheel / "google" / pkg).glob("*.proto"):
-            shutil.copy2(proto, target)
+    # The imported protos (googleapis, protovalidate), laid out as tools/gen.sh does.
+    subprocess.run([str(ROOT / "tools" / "protodeps.sh"), str(tmp_path / "build" / "protodeps")], check=True)
     return tmp_path
 
 

@@ -93,12 +93,13 @@ def test_public_listener_routes_only_public_methods_and_reflection(
         for grpc in svc.grpc_services
         for method in envoy_config.public_methods(DEFAULT_DESCRIPTOR)[grpc]
     }
-    assert paths == expected
+    health_check = "/grpc.health.v1.Health/Check"
+    assert paths == {**expected, health_check: topology.gateway.reflection_service}
     assert "/shopmesh.product.v1.ProductService/GetProduct" in paths
     for service, internal in INTERNAL_METHODS.items():
         assert not {f"/{service}/{m}" for m in internal} & set(paths)
 
-    assert sorted(prefixes) == REFLECTION
+    assert sorted(prefixes) == sorted([*REFLECTION, "/grpc.health.v1.Health/"])  # Watch: a stream
     for action in prefixes.values():
         assert action == {"cluster": topology.gateway.reflection_service, "timeout": "0s"}
 
@@ -142,9 +143,10 @@ def test_public_listener_filters(config: dict[str, Any], topology: Topology) -> 
     assert hcm["statPrefix"] == "public"
     assert hcm["useRemoteAddress"] is True
     assert hcm.get("codecType", "AUTO") == "AUTO"  # AUTO is the default, so proto3 JSON omits it
-    transcoder, router = hcm["httpFilters"]
-    assert router["name"] == "envoy.filters.http.router"
-    assert transcoder["name"] == "envoy.filters.http.grpc_json_transcoder"
+    names = [f["name"] for f in hcm["httpFilters"]]
+    # grpc_stats (envoy_observability) right before the router, after the transcoder.
+    assert names[-2:] == ["envoy.filters.http.grpc_stats", "envoy.filters.http.router"]
+    transcoder = hcm["httpFilters"][names.index("envoy.filters.http.grpc_json_transcoder")]
     t = transcoder["typedConfig"]
     assert t["protoDescriptor"] == str(DEFAULT_DESCRIPTOR.resolve())
     assert t["services"] == [g for s in topology.services for g in s.grpc_services]
@@ -157,6 +159,44 @@ def test_public_listener_filters(config: dict[str, Any], topology: Topology) -> 
         "rejectBindingBodyFieldCollisions": True,
     }
     assert (t["maxRequestBodySize"], t["maxResponseBodySize"]) == (1 << 20, 4 << 20)
+
+
+def _jwt_providers(config: dict[str, Any]) -> list[dict[str, Any]]:
+    filters = _hcm(config, "public")["httpFilters"]
+    (jwt,) = [f for f in filters if f["name"] == "envoy.filters.http.jwt_authn"]
+    return list(jwt["typedConfig"]["providers"].values())
+
+
+def test_public_security_filters_in_order(config: dict[str, Any], topology: Topology) -> None:
+    filters = _hcm(config, "public")["httpFilters"]
+    names = [f["name"] for f in filters]
+    # Strip forged identity first; cap bodies before transcoding; rate limit before paying for signatures.
+    order = [
+        "envoy.filters.http.header_mutation",
+        "envoy.filters.http.buffer",
+        "envoy.filters.http.grpc_json_transcoder",
+        "envoy.filters.http.local_ratelimit",
+        "envoy.filters.http.jwt_authn",
+    ]
+    assert [n for n in names if n in order] == order
+    strip = filters[0]["typedConfig"]["mutations"]["requestMutations"]
+    assert strip == [{"removeOnMatch": {"keyMatcher": {"prefix": "x-shopmesh-"}}}]
+    buffer = filters[1]["typedConfig"]
+    assert buffer["extensionConfig"]["typedConfig"]["maxRequestBytes"] == topology.gateway.max_request_bytes
+    (skip,) = buffer["xdsMatcher"]["matcherList"]["matchers"]
+    assert skip["predicate"]["singlePredicate"]["valueMatch"] == {
+        "prefix": "application/grpc"
+    }  # gRPC skips it
+    (provider,) = _jwt_providers(config)
+    assert (provider["issuer"], provider["audiences"]) == (
+        topology.gateway.jwt_issuer,
+        [topology.gateway.jwt_audience],
+    )
+    assert provider["forwardPayloadHeader"] == "x-shopmesh-jwt-payload" and not provider.get("forward")
+    rules = filters[names.index("envoy.filters.http.jwt_authn")]["typedConfig"]["rules"]
+    open_paths = {r["match"]["path"] for r in rules if "path" in r["match"] and "requires" not in r}
+    assert open_paths == {f"/{rpc}" for rpc in topology.gateway.open_rpcs}
+    assert rules[-1] == {"match": {"prefix": "/"}, "requires": {"providerName": "shopmesh"}}
 
 
 REST_ONLY = {
@@ -209,10 +249,30 @@ def test_breaker_and_no_healthy_upstream_replies_are_readable(config: dict[str, 
     assert len(_readable_mappers(internal, rest=False)) == len(internal)
 
 
+def test_every_refused_token_is_a_401(config: dict[str, Any]) -> None:
+    # jwt_authn's 403 (wrong audience) included: both mappers key on its failure metadata.
+    rest_json, grpc_mapper = _hcm(config, "public")["localReplyConfig"]["mappers"][4:6]
+    refused = {
+        "metadataFilter": {
+            "matcher": {
+                "filter": "envoy.filters.http.jwt_authn",
+                "path": [{"key": "jwt_failure"}],
+                "value": {"presentMatch": True},
+            },
+            "matchIfKeyNotFound": False,
+        }
+    }
+    assert rest_json["filter"]["andFilter"]["filters"] == [refused, REST_ONLY]
+    assert rest_json["statusCode"] == 401 and rest_json["bodyFormatOverride"]["jsonFormat"]["code"] == 16
+    assert grpc_mapper == {"filter": refused, "statusCode": 401}
+    (provider,) = _jwt_providers(config)
+    assert provider["failedStatusInMetadata"] == "jwt_failure"
+
+
 def test_public_local_replies_to_rest_become_json_status(config: dict[str, Any]) -> None:
     local_reply = _hcm(config, "public")["localReplyConfig"]
     assert "bodyFormat" not in local_reply  # unmatched (gRPC) local replies keep Envoy's default
-    *by_status, fallback = local_reply["mappers"][4:]
+    *by_status, fallback = local_reply["mappers"][6:]
     codes = {}
     for mapper in by_status:
         status_filter, rest = mapper["filter"]["andFilter"]["filters"]
@@ -225,7 +285,7 @@ def test_public_local_replies_to_rest_become_json_status(config: dict[str, Any])
     assert not {13, 2} & {codes[s] for s in codes if s < 500}  # a client's mistake is never INTERNAL/UNKNOWN
     assert fallback["filter"] == REST_ONLY
     assert fallback["bodyFormatOverride"]["jsonFormat"]["code"] == 2
-    for mapper in local_reply["mappers"][4:]:
+    for mapper in local_reply["mappers"][6:]:
         assert "statusCode" not in mapper  # the HTTP status is kept
         body = mapper["bodyFormatOverride"]
         assert body["contentType"] == "application/json"
@@ -238,7 +298,10 @@ def test_public_local_replies_to_rest_become_json_status(config: dict[str, Any])
 
 def test_internal_listener_routes_every_rpc(config: dict[str, Any], topology: Topology) -> None:
     hcm = _hcm(config, "internal")
-    assert [f["name"] for f in hcm["httpFilters"]] == ["envoy.filters.http.router"]
+    assert [f["name"] for f in hcm["httpFilters"]][-2:] == [
+        "envoy.filters.http.grpc_stats",
+        "envoy.filters.http.router",
+    ]
     routes = _routes(config, "internal")
     every = envoy_config.rpc_methods(DEFAULT_DESCRIPTOR)
     assert {r["match"]["path"]: r["route"]["cluster"] for r in routes} == {
@@ -251,7 +314,8 @@ def test_internal_listener_routes_every_rpc(config: dict[str, Any], topology: To
 
 
 def test_clusters(config: dict[str, Any], topology: Topology) -> None:
-    assert [c["name"] for c in config["staticResources"]["clusters"]] == [s.name for s in topology.services]
+    names = [c["name"] for c in config["staticResources"]["clusters"]]
+    assert names == [*(s.name for s in topology.services), "jwks"]  # jwks: Envoy's own internal listener
     products = _cluster(config, "products")
     assert products["type"] == "STATIC"
     assert products["connectTimeout"] == "1s"

@@ -17,6 +17,7 @@ from shopmesh.payment.v1 import payment_service_pb2 as payment_pb
 from meshkit.cards import Card
 from meshkit.db import open_database
 from meshkit.errors import AlreadyExists, DependencyFailed, FailedPrecondition, NotFound, Unavailable
+from meshkit.identity import Identity
 from meshkit.money import Money
 from meshkit.server import ServiceServer
 from svc_order import domain
@@ -24,9 +25,10 @@ from svc_order import settings as order_settings
 from svc_order.models import MIGRATIONS, metadata
 from svc_order.servicer import OrderServicer
 from svc_order.services import Checkout
-from tests.support.grpc_testing import assert_error, call_error, serving
+from tests.support.grpc_testing import as_user, assert_error, call_error, serving, with_metadata
 from tests.unit.fakes import FakeCatalog, FakeDirectory, FakePayments
 
+U1 = Identity(user_id="u1")
 GOOD_CARD = Card("4242424242424242", 12, 2099, "123")
 DECLINING_CARD = Card("4000000000000002", 12, 2099, "123")
 
@@ -52,6 +54,8 @@ class World:
     directory: FakeDirectory
     engine: sa.Engine
     clock: Clock
+    channel: grpc.Channel | None = None
+    """The in-process server's channel, once the stub fixture started it."""
 
     def rows(self, table: str) -> int:
         with self.engine.connect() as conn:
@@ -87,7 +91,7 @@ def test_confirmed_order_is_priced_by_the_catalog(world: World) -> None:
     }
     assert world.catalog.stock["mug"] == 3
     assert world.payments.amounts[order.payment_id] == Money.of("USD", 34)
-    assert world.checkout.get_order(order.id) == order
+    assert world.checkout.get_order(order.id, U1) == order
 
 
 def test_declined_card_fails_the_order_and_releases_stock(world: World) -> None:
@@ -218,7 +222,7 @@ def test_recovery_confirms_an_order_that_was_charged_before_the_crash(world: Wor
     order = _strand(world, charged=True)
     world.clock.advance(21)
     assert world.checkout.recover_stranded() == 1
-    recovered = world.checkout.get_order(order.id)
+    recovered = world.checkout.get_order(order.id, U1)
     assert recovered.status == domain.CONFIRMED and recovered.payment_id
     assert world.catalog.stock["tea"] == 96
 
@@ -245,33 +249,33 @@ def test_an_interrupted_cancel_is_finished_by_recovery(world: World) -> None:
     order = place(world, ("mug", 2))
     world.catalog.down = True
     with pytest.raises(Unavailable):
-        world.checkout.cancel_order(order.id)
-    half = world.checkout.get_order(order.id)
+        world.checkout.cancel_order(order.id, U1)
+    half = world.checkout.get_order(order.id, U1)
     assert half.status == domain.CONFIRMED and half.cancel_requested
     world.catalog.down = False
     world.clock.advance(21)
     assert world.checkout.recover_stranded() == 1
-    assert world.checkout.get_order(order.id).status == domain.CANCELLED
+    assert world.checkout.get_order(order.id, U1).status == domain.CANCELLED
     assert world.catalog.stock["mug"] == 5
     assert world.payments.refunded == [order.payment_id]
 
 
 def test_cancel_refunds_releases_and_is_idempotent(world: World) -> None:
     order = place(world, ("mug", 2))
-    cancelled = world.checkout.cancel_order(order.id)
+    cancelled = world.checkout.cancel_order(order.id, U1)
     assert cancelled.status == domain.CANCELLED
     assert world.payments.refunded == [order.payment_id]
     assert world.catalog.stock["mug"] == 5
-    assert world.checkout.cancel_order(order.id) == cancelled
+    assert world.checkout.cancel_order(order.id, U1) == cancelled
     assert world.payments.refunded == [order.payment_id]
 
 
 def test_only_confirmed_orders_can_be_cancelled(world: World) -> None:
     failed = place(world, ("mug", 1), card=DECLINING_CARD)
     with pytest.raises(FailedPrecondition, match="FAILED"):
-        world.checkout.cancel_order(failed.id)
+        world.checkout.cancel_order(failed.id, U1)
     with pytest.raises(NotFound):
-        world.checkout.cancel_order("0123abcd")
+        world.checkout.cancel_order("0123abcd", U1)
 
 
 def test_list_is_newest_first_per_user_with_keyset_pages(world: World) -> None:
@@ -299,7 +303,8 @@ def stub(world: World, service_env: dict[str, str]) -> Iterator[pb_grpc.OrderSer
         register=lambda s: pb_grpc.add_OrderServiceServicer_to_server(servicer, s),
     )
     with serving(server) as channel:
-        yield pb_grpc.OrderServiceStub(channel)
+        world.channel = channel
+        yield pb_grpc.OrderServiceStub(with_metadata(channel, as_user("u1")))
 
 
 def order_request(quantity: int = 1) -> pb.CreateOrderRequest:
@@ -337,19 +342,61 @@ def test_every_bad_field_is_named(stub: pb_grpc.OrderServiceStub, world: World) 
     assert_error(
         call_error(stub.CreateOrder, request),
         grpc.StatusCode.INVALID_ARGUMENT,
+        # The contract's rules; the duplicate product, the Luhn check and the expiry come once those hold.
         fields={
             "request_id",
             "order.user",
             "order.items[0].quantity",
-            "order.items[1].product",
             "order.items[1].quantity",
             "order.items[2].product",
-            "payment.card_number",
-            "payment.exp_year",
             "payment.cvc",
         },
     )
     assert world.rows("orders") == 0
+
+
+def test_a_card_that_fails_the_luhn_check_or_expired_is_named(stub: pb_grpc.OrderServiceStub) -> None:
+    request = order_request()
+    request.payment.card_number, request.payment.exp_month, request.payment.exp_year = (
+        "4242424242424241",
+        5,
+        2026,
+    )
+    assert_error(
+        call_error(stub.CreateOrder, request),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        fields={"payment.card_number", "payment.exp_year"},
+    )
+
+
+def test_the_buyer_is_the_caller(stub: pb_grpc.OrderServiceStub, world: World) -> None:
+    request = order_request()
+    request.order.user = ""
+    assert stub.CreateOrder(request).user == "users/u1"
+    request = order_request()
+    request.order.user = "users/u2"
+    assert_error(
+        call_error(stub.CreateOrder, request), grpc.StatusCode.PERMISSION_DENIED, reason="NOT_YOUR_ORDER"
+    )
+    anonymous = pb_grpc.OrderServiceStub(world.channel)
+    assert_error(call_error(anonymous.CreateOrder, order_request()), grpc.StatusCode.UNAUTHENTICATED)
+
+
+def test_another_users_order_is_not_found(stub: pb_grpc.OrderServiceStub) -> None:
+    order = stub.CreateOrder(order_request())
+    stranger = as_user("u2")
+    for method, request in (
+        (stub.GetOrder, pb.GetOrderRequest(name=order.name)),
+        (stub.CancelOrder, pb.CancelOrderRequest(name=order.name)),
+    ):
+        assert_error(
+            call_error(method, request, stranger), grpc.StatusCode.NOT_FOUND, reason="ORDER_NOT_FOUND"
+        )
+    assert_error(
+        call_error(stub.ListOrders, pb.ListOrdersRequest(user="users/u1"), stranger),
+        grpc.StatusCode.PERMISSION_DENIED,
+    )
+    assert stub.GetOrder(pb.GetOrderRequest(name=order.name), metadata=as_user("boss", "admin")) == order
 
 
 def test_missing_items_and_payment_are_invalid(stub: pb_grpc.OrderServiceStub) -> None:
@@ -375,7 +422,9 @@ def test_list_orders_rejects_a_token_from_another_filter(stub: pb_grpc.OrderServ
     page = stub.ListOrders(pb.ListOrdersRequest(user="users/u1", page_size=1))
     assert len(page.orders) == 1 and page.next_page_token
     error = call_error(
-        stub.ListOrders, pb.ListOrdersRequest(user="users/u2", page_token=page.next_page_token)
+        stub.ListOrders,
+        pb.ListOrdersRequest(user="users/u2", page_token=page.next_page_token),
+        as_user("boss", "admin"),  # may list anyone's orders
     )
     assert_error(error, grpc.StatusCode.INVALID_ARGUMENT, fields={"page_token"})
 

@@ -151,6 +151,8 @@ The database URL is built from the Secret at run time ($(VAR) expansion), so no 
   value: {{ $values.workers | quote }}
 - name: {{ $prefix }}_GRACE_SECONDS
   value: {{ $values.drainSeconds | quote }}
+- name: {{ $prefix }}_METRICS_PORT
+  value: {{ $root.Values.observability.prometheus.port | quote }}
 - name: POD_NAME
   valueFrom:
     fieldRef:

@@ -7,6 +7,7 @@
 package orderv1
 
 import (
+	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	money "google.golang.org/genproto/googleapis/type/money"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
@@ -91,9 +92,10 @@ type Order struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The resource name, `orders/{order}`.
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	// The buyer, `users/{user}`.
+	// The buyer, `users/{user}`: the caller. CreateOrder takes it from the
+	// access token; when set in the request it must name the caller.
 	User string `protobuf:"bytes,2,opt,name=user,proto3" json:"user,omitempty"`
-	// What was bought; each product at most once.
+	// What was bought, 1 to 100 items; each product at most once.
 	Items []*OrderItem `protobuf:"bytes,3,rep,name=items,proto3" json:"items,omitempty"`
 	// The sum of quantity times unit price over all items.
 	Total *money.Money `protobuf:"bytes,4,opt,name=total,proto3" json:"total,omitempty"`
@@ -283,11 +285,11 @@ type CreateOrderRequest struct {
 	// Idempotency key (a UUID is a good choice), 1 to 128 characters of
 	// letters, digits and `-_.:`. Repeating a request with the same id returns
 	// the first order; reusing an id for a different order fails with
-	// ALREADY_EXISTS. When empty the server picks one, and the call is not
-	// idempotent.
+	// ALREADY_EXISTS. When empty, the gateway's request id makes its own
+	// retries safe, but a client's retry places a second order.
 	RequestId string `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
-	// The order: `user` and `items` (product and quantity). Every other field
-	// is set by the server.
+	// The order: its `items` (product and quantity). Every other field is set
+	// by the server; the buyer is the caller.
 	Order *Order `protobuf:"bytes,2,opt,name=order,proto3" json:"order,omitempty"`
 	// The card to charge. Only its last four digits are kept.
 	Payment       *v1.PaymentCard `protobuf:"bytes,3,opt,name=payment,proto3" json:"payment,omitempty"`
@@ -395,7 +397,8 @@ func (x *GetOrderRequest) GetName() string {
 // The request for ListOrders.
 type ListOrdersRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Only this user's orders, `users/{user}`. Empty means every user's.
+	// Only this user's orders, `users/{user}`. Empty means the caller's; only
+	// an admin may list another user's orders.
 	User string `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
 	// At most this many orders are returned. 0 means the default, 50; values
 	// above 1000 are treated as 1000; negative values are rejected.
@@ -562,12 +565,12 @@ var File_shopmesh_order_v1_order_service_proto protoreflect.FileDescriptor
 
 const file_shopmesh_order_v1_order_service_proto_rawDesc = "" +
 	"\n" +
-	"%shopmesh/order/v1/order_service.proto\x12\x11shopmesh.order.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\x1a)shopmesh/payment/v1/payment_service.proto\"\xe8\x04\n" +
+	"%shopmesh/order/v1/order_service.proto\x12\x11shopmesh.order.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\x1a)shopmesh/payment/v1/payment_service.proto\"\x97\x05\n" +
 	"\x05Order\x12\x18\n" +
-	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\bR\x04name\x12.\n" +
-	"\x04user\x18\x02 \x01(\tB\x1a\xe2A\x01\x02\xfaA\x13\n" +
-	"\x11shopmesh.dev/UserR\x04user\x128\n" +
-	"\x05items\x18\x03 \x03(\v2\x1c.shopmesh.order.v1.OrderItemB\x04\xe2A\x01\x02R\x05items\x12.\n" +
+	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\bR\x04name\x12S\n" +
+	"\x04user\x18\x02 \x01(\tB?\xfaA\x13\n" +
+	"\x11shopmesh.dev/User\xbaH&\xd8\x01\x01r!2\x1f^users/[a-z0-9][a-z0-9-]{0,63}$R\x04user\x12B\n" +
+	"\x05items\x18\x03 \x03(\v2\x1c.shopmesh.order.v1.OrderItemB\x0e\xe2A\x01\x02\xbaH\a\x92\x01\x04\b\x01\x10dR\x05items\x12.\n" +
 	"\x05total\x18\x04 \x01(\v2\x12.google.type.MoneyB\x04\xe2A\x01\x03R\x05total\x12=\n" +
 	"\x06status\x18\x05 \x01(\x0e2\x1f.shopmesh.order.v1.Order.StatusB\x04\xe2A\x01\x03R\x06status\x127\n" +
 	"\apayment\x18\x06 \x01(\tB\x1d\xe2A\x01\x03\xfaA\x16\n" +
@@ -584,34 +587,35 @@ const file_shopmesh_order_v1_order_service_proto_rawDesc = "" +
 	"\n" +
 	"\x06FAILED\x10\x03\x12\r\n" +
 	"\tCANCELLED\x10\x04:'\xeaA$\n" +
-	"\x12shopmesh.dev/Order\x12\x0eorders/{order}\"\xbb\x01\n" +
-	"\tOrderItem\x127\n" +
-	"\aproduct\x18\x01 \x01(\tB\x1d\xe2A\x01\x02\xfaA\x16\n" +
-	"\x14shopmesh.dev/ProductR\aproduct\x12 \n" +
-	"\bquantity\x18\x02 \x01(\x05B\x04\xe2A\x01\x02R\bquantity\x127\n" +
+	"\x12shopmesh.dev/Order\x12\x0eorders/{order}\"\xee\x01\n" +
+	"\tOrderItem\x12`\n" +
+	"\aproduct\x18\x01 \x01(\tBF\xe2A\x01\x02\xfaA\x16\n" +
+	"\x14shopmesh.dev/Product\xbaH&r$2\"^products/[a-z0-9][a-z0-9-]{0,63}$R\aproduct\x12*\n" +
+	"\bquantity\x18\x02 \x01(\x05B\x0e\xe2A\x01\x02\xbaH\a\x1a\x05\x18\xe8\a(\x01R\bquantity\x127\n" +
 	"\n" +
 	"unit_price\x18\x03 \x01(\v2\x12.google.type.MoneyB\x04\xe2A\x01\x03R\tunitPrice\x12\x1a\n" +
-	"\x05title\x18\x04 \x01(\tB\x04\xe2A\x01\x03R\x05title\"\xac\x01\n" +
-	"\x12CreateOrderRequest\x12\x1d\n" +
+	"\x05title\x18\x04 \x01(\tB\x04\xe2A\x01\x03R\x05title\"\xdc\x01\n" +
+	"\x12CreateOrderRequest\x12A\n" +
 	"\n" +
-	"request_id\x18\x01 \x01(\tR\trequestId\x124\n" +
-	"\x05order\x18\x02 \x01(\v2\x18.shopmesh.order.v1.OrderB\x04\xe2A\x01\x02R\x05order\x12A\n" +
-	"\apayment\x18\x03 \x01(\v2 .shopmesh.payment.v1.PaymentCardB\x05\xe2A\x02\x02\x04R\apayment\"B\n" +
-	"\x0fGetOrderRequest\x12/\n" +
-	"\x04name\x18\x01 \x01(\tB\x1b\xe2A\x01\x02\xfaA\x14\n" +
-	"\x12shopmesh.dev/OrderR\x04name\"{\n" +
-	"\x11ListOrdersRequest\x12*\n" +
-	"\x04user\x18\x01 \x01(\tB\x16\xfaA\x13\n" +
-	"\x11shopmesh.dev/UserR\x04user\x12\x1b\n" +
-	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"request_id\x18\x01 \x01(\tB\"\xbaH\x1f\xd8\x01\x01r\x1a2\x18^[A-Za-z0-9_.:-]{1,128}$R\trequestId\x12:\n" +
+	"\x05order\x18\x02 \x01(\v2\x18.shopmesh.order.v1.OrderB\n" +
+	"\xe2A\x01\x02\xbaH\x03\xc8\x01\x01R\x05order\x12G\n" +
+	"\apayment\x18\x03 \x01(\v2 .shopmesh.payment.v1.PaymentCardB\v\xe2A\x02\x02\x04\xbaH\x03\xc8\x01\x01R\apayment\"i\n" +
+	"\x0fGetOrderRequest\x12V\n" +
+	"\x04name\x18\x01 \x01(\tBB\xe2A\x01\x02\xfaA\x14\n" +
+	"\x12shopmesh.dev/Order\xbaH$r\"2 ^orders/[a-z0-9][a-z0-9-]{0,63}$R\x04name\"\xb7\x01\n" +
+	"\x11ListOrdersRequest\x12S\n" +
+	"\x04user\x18\x01 \x01(\tB?\xfaA\x13\n" +
+	"\x11shopmesh.dev/User\xbaH&\xd8\x01\x01r!2\x1f^users/[a-z0-9][a-z0-9-]{0,63}$R\x04user\x12$\n" +
+	"\tpage_size\x18\x02 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
 	"\n" +
-	"page_token\x18\x03 \x01(\tR\tpageToken\"n\n" +
+	"page_token\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x04R\tpageToken\"n\n" +
 	"\x12ListOrdersResponse\x120\n" +
 	"\x06orders\x18\x01 \x03(\v2\x18.shopmesh.order.v1.OrderR\x06orders\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"E\n" +
-	"\x12CancelOrderRequest\x12/\n" +
-	"\x04name\x18\x01 \x01(\tB\x1b\xe2A\x01\x02\xfaA\x14\n" +
-	"\x12shopmesh.dev/OrderR\x04name2\xc2\x03\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"l\n" +
+	"\x12CancelOrderRequest\x12V\n" +
+	"\x04name\x18\x01 \x01(\tBB\xe2A\x01\x02\xfaA\x14\n" +
+	"\x12shopmesh.dev/Order\xbaH$r\"2 ^orders/[a-z0-9][a-z0-9-]{0,63}$R\x04name2\xc2\x03\n" +
 	"\fOrderService\x12e\n" +
 	"\vCreateOrder\x12%.shopmesh.order.v1.CreateOrderRequest\x1a\x18.shopmesh.order.v1.Order\"\x15\x82\xd3\xe4\x93\x02\x0f:\x01*\"\n" +
 	"/v1/orders\x12e\n" +

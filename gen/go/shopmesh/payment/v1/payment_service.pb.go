@@ -7,6 +7,7 @@
 package paymentv1
 
 import (
+	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	money "google.golang.org/genproto/googleapis/type/money"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
@@ -85,7 +86,8 @@ func (Payment_Status) EnumDescriptor() ([]byte, []int) {
 // last four digits are kept.
 type PaymentCard struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// 12 to 19 digits passing the Luhn check; spaces and dashes are ignored.
+	// 12 to 19 digits passing the Luhn check; single spaces or dashes between
+	// digits are ignored.
 	CardNumber string `protobuf:"bytes,1,opt,name=card_number,json=cardNumber,proto3" json:"card_number,omitempty"`
 	// Expiry month, 1 to 12.
 	ExpMonth int32 `protobuf:"varint,2,opt,name=exp_month,json=expMonth,proto3" json:"exp_month,omitempty"`
@@ -174,7 +176,9 @@ type Payment struct {
 	// When the charge was made.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// When the status last changed.
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// The buyer, `users/{user}`: the only user (besides admins) who may read it.
+	User          string `protobuf:"bytes,9,opt,name=user,proto3" json:"user,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -265,6 +269,13 @@ func (x *Payment) GetUpdateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Payment) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
 // The request for GetPayment.
 type GetPaymentRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -321,7 +332,9 @@ type ChargeRequest struct {
 	// The amount to charge; more than zero.
 	Amount *money.Money `protobuf:"bytes,3,opt,name=amount,proto3" json:"amount,omitempty"`
 	// The card to charge.
-	Card          *PaymentCard `protobuf:"bytes,4,opt,name=card,proto3" json:"card,omitempty"`
+	Card *PaymentCard `protobuf:"bytes,4,opt,name=card,proto3" json:"card,omitempty"`
+	// The buyer, `users/{user}`, recorded so that only they can read the payment.
+	User          string `protobuf:"bytes,5,opt,name=user,proto3" json:"user,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -382,6 +395,13 @@ func (x *ChargeRequest) GetCard() *PaymentCard {
 		return x.Card
 	}
 	return nil
+}
+
+func (x *ChargeRequest) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
 }
 
 // The request for VoidCharge.
@@ -527,13 +547,13 @@ var File_shopmesh_payment_v1_payment_service_proto protoreflect.FileDescriptor
 
 const file_shopmesh_payment_v1_payment_service_proto_rawDesc = "" +
 	"\n" +
-	")shopmesh/payment/v1/payment_service.proto\x12\x13shopmesh.payment.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\"\x90\x01\n" +
-	"\vPaymentCard\x12%\n" +
-	"\vcard_number\x18\x01 \x01(\tB\x04\xe2A\x01\x04R\n" +
-	"cardNumber\x12!\n" +
-	"\texp_month\x18\x02 \x01(\x05B\x04\xe2A\x01\x04R\bexpMonth\x12\x1f\n" +
-	"\bexp_year\x18\x03 \x01(\x05B\x04\xe2A\x01\x04R\aexpYear\x12\x16\n" +
-	"\x03cvc\x18\x04 \x01(\tB\x04\xe2A\x01\x04R\x03cvc\"\x82\x04\n" +
+	")shopmesh/payment/v1/payment_service.proto\x12\x13shopmesh.payment.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\"\xda\x01\n" +
+	"\vPaymentCard\x12H\n" +
+	"\vcard_number\x18\x01 \x01(\tB'\xe2A\x01\x04\xbaH r\x1e2\x1c^(?:[0-9][ -]?){11,18}[0-9]$R\n" +
+	"cardNumber\x12*\n" +
+	"\texp_month\x18\x02 \x01(\x05B\r\xe2A\x01\x04\xbaH\x06\x1a\x04\x18\f(\x01R\bexpMonth\x12*\n" +
+	"\bexp_year\x18\x03 \x01(\x05B\x0f\xe2A\x01\x04\xbaH\b\x1a\x06\x18\x8fN(\xe8\aR\aexpYear\x12)\n" +
+	"\x03cvc\x18\x04 \x01(\tB\x17\xe2A\x01\x04\xbaH\x10r\x0e2\f^[0-9]{3,4}$R\x03cvc\"\xb2\x04\n" +
 	"\aPayment\x12\x18\n" +
 	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\bR\x04name\x12-\n" +
 	"\x05order\x18\x02 \x01(\tB\x17\xfaA\x14\n" +
@@ -546,30 +566,36 @@ const file_shopmesh_payment_v1_payment_service_proto_rawDesc = "" +
 	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x03R\n" +
 	"createTime\x12A\n" +
 	"\vupdate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x03R\n" +
-	"updateTime\"J\n" +
+	"updateTime\x12.\n" +
+	"\x04user\x18\t \x01(\tB\x1a\xe2A\x01\x03\xfaA\x13\n" +
+	"\x11shopmesh.dev/UserR\x04user\"J\n" +
 	"\x06Status\x12\x16\n" +
 	"\x12STATUS_UNSPECIFIED\x10\x00\x12\f\n" +
 	"\bCAPTURED\x10\x01\x12\f\n" +
 	"\bDECLINED\x10\x02\x12\f\n" +
 	"\bREFUNDED\x10\x03:-\xeaA*\n" +
-	"\x14shopmesh.dev/Payment\x12\x12payments/{payment}\"F\n" +
-	"\x11GetPaymentRequest\x121\n" +
-	"\x04name\x18\x01 \x01(\tB\x1d\xe2A\x01\x02\xfaA\x16\n" +
-	"\x14shopmesh.dev/PaymentR\x04name\"\xbe\x01\n" +
-	"\rChargeRequest\x12#\n" +
+	"\x14shopmesh.dev/Payment\x12\x12payments/{payment}\"o\n" +
+	"\x11GetPaymentRequest\x12Z\n" +
+	"\x04name\x18\x01 \x01(\tBF\xe2A\x01\x02\xfaA\x16\n" +
+	"\x14shopmesh.dev/Payment\xbaH&r$2\"^payments/[a-z0-9][a-z0-9-]{0,63}$R\x04name\"\x83\x05\n" +
+	"\rChargeRequest\x12B\n" +
 	"\n" +
-	"request_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\trequestId\x12\x1a\n" +
-	"\x05order\x18\x02 \x01(\tB\x04\xe2A\x01\x02R\x05order\x120\n" +
-	"\x06amount\x18\x03 \x01(\v2\x12.google.type.MoneyB\x04\xe2A\x01\x02R\x06amount\x12:\n" +
-	"\x04card\x18\x04 \x01(\v2 .shopmesh.payment.v1.PaymentCardB\x04\xe2A\x01\x02R\x04card\"8\n" +
-	"\x11VoidChargeRequest\x12#\n" +
+	"request_id\x18\x01 \x01(\tB#\xe2A\x01\x02\xbaH\x1cr\x1a2\x18^[A-Za-z0-9_.:-]{1,128}$R\trequestId\x12A\n" +
+	"\x05order\x18\x02 \x01(\tB+\xe2A\x01\x02\xbaH$r\"2 ^orders/[a-z0-9][a-z0-9-]{0,63}$R\x05order\x12\xe9\x02\n" +
+	"\x06amount\x18\x03 \x01(\v2\x12.google.type.MoneyB\xbc\x02\xe2A\x01\x02\xbaH\xb4\x02\xba\x01\x7f\n" +
+	"\x13money.currency_code\x12>currency_code must be a three-letter ISO 4217 code such as USD\x1a(this.currency_code.matches('^[A-Z]{3}$')\xba\x01\xab\x01\n" +
+	"\x0emoney.positive\x124must be more than zero, with nanos in [0, 999999999]\x1acthis.units >= 0 && this.nanos >= 0 && this.nanos <= 999999999 && (this.units > 0 || this.nanos > 0)\xc8\x01\x01R\x06amount\x12@\n" +
+	"\x04card\x18\x04 \x01(\v2 .shopmesh.payment.v1.PaymentCardB\n" +
+	"\xe2A\x01\x02\xbaH\x03\xc8\x01\x01R\x04card\x12=\n" +
+	"\x04user\x18\x05 \x01(\tB)\xbaH&\xd8\x01\x01r!2\x1f^users/[a-z0-9][a-z0-9-]{0,63}$R\x04user\"W\n" +
+	"\x11VoidChargeRequest\x12B\n" +
 	"\n" +
-	"request_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\trequestId\"L\n" +
+	"request_id\x18\x01 \x01(\tB#\xe2A\x01\x02\xbaH\x1cr\x1a2\x18^[A-Za-z0-9_.:-]{1,128}$R\trequestId\"L\n" +
 	"\x12VoidChargeResponse\x126\n" +
-	"\apayment\x18\x01 \x01(\v2\x1c.shopmesh.payment.v1.PaymentR\apayment\"B\n" +
-	"\rRefundRequest\x121\n" +
-	"\x04name\x18\x01 \x01(\tB\x1d\xe2A\x01\x02\xfaA\x16\n" +
-	"\x14shopmesh.dev/PaymentR\x04name2\xfa\x02\n" +
+	"\apayment\x18\x01 \x01(\v2\x1c.shopmesh.payment.v1.PaymentR\apayment\"k\n" +
+	"\rRefundRequest\x12Z\n" +
+	"\x04name\x18\x01 \x01(\tBF\xe2A\x01\x02\xfaA\x16\n" +
+	"\x14shopmesh.dev/Payment\xbaH&r$2\"^payments/[a-z0-9][a-z0-9-]{0,63}$R\x04name2\xfa\x02\n" +
 	"\x0ePaymentService\x12q\n" +
 	"\n" +
 	"GetPayment\x12&.shopmesh.payment.v1.GetPaymentRequest\x1a\x1c.shopmesh.payment.v1.Payment\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/{name=payments/*}\x12J\n" +

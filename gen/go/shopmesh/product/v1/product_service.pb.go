@@ -7,6 +7,7 @@
 package productv1
 
 import (
+	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	money "google.golang.org/genproto/googleapis/type/money"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
@@ -86,7 +87,7 @@ type Product struct {
 	// Stock keeping unit: 1 to 64 characters of letters, digits, `-`, `_` and
 	// `.`, starting with a letter or digit. Unique; immutable once created.
 	Sku string `protobuf:"bytes,2,opt,name=sku,proto3" json:"sku,omitempty"`
-	// Display title, 1 to 200 characters.
+	// Display title, 1 to 200 characters, not all blank.
 	Title string `protobuf:"bytes,3,opt,name=title,proto3" json:"title,omitempty"`
 	// Free text, up to 5000 characters.
 	Description string `protobuf:"bytes,4,opt,name=description,proto3" json:"description,omitempty"`
@@ -612,7 +613,7 @@ type ReserveStockRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Idempotency key, 1 to 128 characters of letters, digits and `-_.:`.
 	ReservationId string `protobuf:"bytes,1,opt,name=reservation_id,json=reservationId,proto3" json:"reservation_id,omitempty"`
-	// The items to take; each product at most once.
+	// The items to take, 1 to 100; each product at most once.
 	Items         []*ReservationItem `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -712,41 +713,47 @@ var File_shopmesh_product_v1_product_service_proto protoreflect.FileDescriptor
 
 const file_shopmesh_product_v1_product_service_proto_rawDesc = "" +
 	"\n" +
-	")shopmesh/product/v1/product_service.proto\x12\x13shopmesh.product.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\"\xf5\x02\n" +
+	")shopmesh/product/v1/product_service.proto\x12\x13shopmesh.product.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\"\xce\x05\n" +
 	"\aProduct\x12\x18\n" +
-	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\bR\x04name\x12\x17\n" +
-	"\x03sku\x18\x02 \x01(\tB\x05\xe2A\x02\x02\x05R\x03sku\x12\x1a\n" +
-	"\x05title\x18\x03 \x01(\tB\x04\xe2A\x01\x02R\x05title\x12 \n" +
-	"\vdescription\x18\x04 \x01(\tR\vdescription\x12.\n" +
-	"\x05price\x18\x05 \x01(\v2\x12.google.type.MoneyB\x04\xe2A\x01\x02R\x05price\x12\x14\n" +
-	"\x05stock\x18\x06 \x01(\x05R\x05stock\x12A\n" +
+	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\bR\x04name\x12B\n" +
+	"\x03sku\x18\x02 \x01(\tB0\xe2A\x02\x02\x05\xbaH(\xd8\x01\x01r#2!^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$R\x03sku\x12\"\n" +
+	"\x05title\x18\x03 \x01(\tB\f\xe2A\x01\x02\xbaH\x05r\x03\x18\xc8\x01R\x05title\x12*\n" +
+	"\vdescription\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\x88'R\vdescription\x12\xc0\x02\n" +
+	"\x05price\x18\x05 \x01(\v2\x12.google.type.MoneyB\x95\x02\xe2A\x01\x02\xbaH\x8d\x02\xba\x01\x7f\n" +
+	"\x13money.currency_code\x12>currency_code must be a three-letter ISO 4217 code such as USD\x1a(this.currency_code.matches('^[A-Z]{3}$')\xba\x01\x87\x01\n" +
+	"\x12money.not_negative\x122must be zero or more, with nanos in [0, 999999999]\x1a=this.units >= 0 && this.nanos >= 0 && this.nanos <= 999999999R\x05price\x12\x1d\n" +
+	"\x05stock\x18\x06 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\x05stock\x12A\n" +
 	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x03R\n" +
 	"createTime\x12A\n" +
 	"\vupdate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x03R\n" +
 	"updateTime:-\xeaA*\n" +
-	"\x14shopmesh.dev/Product\x12\x12products/{product}\"s\n" +
-	"\x14CreateProductRequest\x12<\n" +
-	"\aproduct\x18\x01 \x01(\v2\x1c.shopmesh.product.v1.ProductB\x04\xe2A\x01\x02R\aproduct\x12\x1d\n" +
+	"\x14shopmesh.dev/Product\x12\x12products/{product}\"\xd9\x02\n" +
+	"\x14CreateProductRequest\x12\xfd\x01\n" +
+	"\aproduct\x18\x01 \x01(\v2\x1c.shopmesh.product.v1.ProductB\xc4\x01\xe2A\x01\x02\xbaH\xbc\x01\xba\x017\n" +
+	"\x14product.sku_required\x12\x0fsku is required\x1a\x0ethis.sku != ''\xba\x01=\n" +
+	"\x16product.title_required\x12\x11title is required\x1a\x10this.title != ''\xba\x01<\n" +
+	"\x16product.price_required\x12\x11price is required\x1a\x0fhas(this.price)\xc8\x01\x01R\aproduct\x12A\n" +
 	"\n" +
-	"request_id\x18\x02 \x01(\tR\trequestId\"F\n" +
-	"\x11GetProductRequest\x121\n" +
-	"\x04name\x18\x01 \x01(\tB\x1d\xe2A\x01\x02\xfaA\x16\n" +
-	"\x14shopmesh.dev/ProductR\x04name\"Q\n" +
-	"\x13ListProductsRequest\x12\x1b\n" +
-	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"request_id\x18\x02 \x01(\tB\"\xbaH\x1f\xd8\x01\x01r\x1a2\x18^[A-Za-z0-9_.:-]{1,128}$R\trequestId\"o\n" +
+	"\x11GetProductRequest\x12Z\n" +
+	"\x04name\x18\x01 \x01(\tBF\xe2A\x01\x02\xfaA\x16\n" +
+	"\x14shopmesh.dev/Product\xbaH&r$2\"^products/[a-z0-9][a-z0-9-]{0,63}$R\x04name\"d\n" +
+	"\x13ListProductsRequest\x12$\n" +
+	"\tpage_size\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tR\tpageToken\"x\n" +
+	"page_token\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x04R\tpageToken\"x\n" +
 	"\x14ListProductsResponse\x128\n" +
 	"\bproducts\x18\x01 \x03(\v2\x1c.shopmesh.product.v1.ProductR\bproducts\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x91\x01\n" +
-	"\x14UpdateProductRequest\x12<\n" +
-	"\aproduct\x18\x01 \x01(\v2\x1c.shopmesh.product.v1.ProductB\x04\xe2A\x01\x02R\aproduct\x12;\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x85\x02\n" +
+	"\x14UpdateProductRequest\x12\xaf\x01\n" +
+	"\aproduct\x18\x01 \x01(\v2\x1c.shopmesh.product.v1.ProductBw\xe2A\x01\x02\xbaHp\xba\x01j\n" +
+	"\fproduct.name\x12!name must look like products/{id}\x1a7this.name.matches('^products/[a-z0-9][a-z0-9-]{0,63}$')\xc8\x01\x01R\aproduct\x12;\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
-	"updateMask\"\xb7\x01\n" +
-	"\x0fReservationItem\x123\n" +
-	"\aproduct\x18\x01 \x01(\tB\x19\xfaA\x16\n" +
-	"\x14shopmesh.dev/ProductR\aproduct\x12\x1a\n" +
-	"\bquantity\x18\x02 \x01(\x05R\bquantity\x127\n" +
+	"updateMask\"\xe9\x01\n" +
+	"\x0fReservationItem\x12\\\n" +
+	"\aproduct\x18\x01 \x01(\tBB\xfaA\x16\n" +
+	"\x14shopmesh.dev/Product\xbaH&r$2\"^products/[a-z0-9][a-z0-9-]{0,63}$R\aproduct\x12#\n" +
+	"\bquantity\x18\x02 \x01(\x05B\a\xbaH\x04\x1a\x02 \x00R\bquantity\x127\n" +
 	"\n" +
 	"unit_price\x18\x03 \x01(\v2\x12.google.type.MoneyB\x04\xe2A\x01\x03R\tunitPrice\x12\x1a\n" +
 	"\x05title\x18\x04 \x01(\tB\x04\xe2A\x01\x03R\x05title\"\xa7\x02\n" +
@@ -759,12 +766,12 @@ const file_shopmesh_product_v1_product_service_proto_rawDesc = "" +
 	"\x05State\x12\x15\n" +
 	"\x11STATE_UNSPECIFIED\x10\x00\x12\f\n" +
 	"\bRESERVED\x10\x01\x12\f\n" +
-	"\bRELEASED\x10\x02\"\x84\x01\n" +
-	"\x13ReserveStockRequest\x12+\n" +
-	"\x0ereservation_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\rreservationId\x12@\n" +
-	"\x05items\x18\x02 \x03(\v2$.shopmesh.product.v1.ReservationItemB\x04\xe2A\x01\x02R\x05items\"B\n" +
-	"\x13ReleaseStockRequest\x12+\n" +
-	"\x0ereservation_id\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\rreservationId2\xba\x05\n" +
+	"\bRELEASED\x10\x02\"\xad\x01\n" +
+	"\x13ReserveStockRequest\x12J\n" +
+	"\x0ereservation_id\x18\x01 \x01(\tB#\xe2A\x01\x02\xbaH\x1cr\x1a2\x18^[A-Za-z0-9_.:-]{1,128}$R\rreservationId\x12J\n" +
+	"\x05items\x18\x02 \x03(\v2$.shopmesh.product.v1.ReservationItemB\x0e\xe2A\x01\x02\xbaH\a\x92\x01\x04\b\x01\x10dR\x05items\"a\n" +
+	"\x13ReleaseStockRequest\x12J\n" +
+	"\x0ereservation_id\x18\x01 \x01(\tB#\xe2A\x01\x02\xbaH\x1cr\x1a2\x18^[A-Za-z0-9_.:-]{1,128}$R\rreservationId2\xba\x05\n" +
 	"\x0eProductService\x12w\n" +
 	"\rCreateProduct\x12).shopmesh.product.v1.CreateProductRequest\x1a\x1c.shopmesh.product.v1.Product\"\x1d\x82\xd3\xe4\x93\x02\x17:\aproduct\"\f/v1/products\x12q\n" +
 	"\n" +

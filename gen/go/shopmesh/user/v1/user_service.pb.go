@@ -7,6 +7,7 @@
 package userv1
 
 import (
+	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
@@ -28,9 +29,10 @@ type User struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The resource name, `users/{user}`.
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	// The login email. Stored lower-cased; unique across accounts.
+	// The login email, at most 254 characters. Stored lower-cased; unique
+	// across accounts.
 	Email string `protobuf:"bytes,2,opt,name=email,proto3" json:"email,omitempty"`
-	// The name shown to people, 1 to 100 characters.
+	// The name shown to people, 1 to 100 characters, not all blank.
 	DisplayName string `protobuf:"bytes,3,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
 	// When the account was created.
 	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
@@ -525,25 +527,26 @@ var File_shopmesh_user_v1_user_service_proto protoreflect.FileDescriptor
 
 const file_shopmesh_user_v1_user_service_proto_rawDesc = "" +
 	"\n" +
-	"#shopmesh/user/v1/user_service.proto\x12\x10shopmesh.user.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xce\x01\n" +
+	"#shopmesh/user/v1/user_service.proto\x12\x10shopmesh.user.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe1\x01\n" +
 	"\x04User\x12\x18\n" +
-	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\bR\x04name\x12\x1a\n" +
-	"\x05email\x18\x02 \x01(\tB\x04\xe2A\x01\x02R\x05email\x12'\n" +
-	"\fdisplay_name\x18\x03 \x01(\tB\x04\xe2A\x01\x02R\vdisplayName\x12A\n" +
+	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\bR\x04name\x12$\n" +
+	"\x05email\x18\x02 \x01(\tB\x0e\xe2A\x01\x02\xbaH\ar\x05\x18\xfe\x01`\x01R\x05email\x120\n" +
+	"\fdisplay_name\x18\x03 \x01(\tB\r\xe2A\x01\x02\xbaH\x06r\x04\x10\x01\x18dR\vdisplayName\x12A\n" +
 	"\vcreate_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x03R\n" +
 	"createTime:$\xeaA!\n" +
-	"\x11shopmesh.dev/User\x12\fusers/{user}\"\x86\x01\n" +
-	"\x11CreateUserRequest\x120\n" +
-	"\x04user\x18\x01 \x01(\v2\x16.shopmesh.user.v1.UserB\x04\xe2A\x01\x02R\x04user\x12 \n" +
-	"\bpassword\x18\x02 \x01(\tB\x04\xe2A\x01\x02R\bpassword\x12\x1d\n" +
+	"\x11shopmesh.dev/User\x12\fusers/{user}\"\xba\x01\n" +
+	"\x11CreateUserRequest\x126\n" +
+	"\x04user\x18\x01 \x01(\v2\x16.shopmesh.user.v1.UserB\n" +
+	"\xe2A\x01\x02\xbaH\x03\xc8\x01\x01R\x04user\x12*\n" +
+	"\bpassword\x18\x02 \x01(\tB\x0e\xe2A\x01\x02\xbaH\ar\x05\x10\b\x18\x80\x02R\bpassword\x12A\n" +
 	"\n" +
-	"request_id\x18\x03 \x01(\tR\trequestId\"@\n" +
-	"\x0eGetUserRequest\x12.\n" +
-	"\x04name\x18\x01 \x01(\tB\x1a\xe2A\x01\x02\xfaA\x13\n" +
-	"\x11shopmesh.dev/UserR\x04name\"L\n" +
-	"\fLoginRequest\x12\x1a\n" +
-	"\x05email\x18\x01 \x01(\tB\x04\xe2A\x01\x02R\x05email\x12 \n" +
-	"\bpassword\x18\x02 \x01(\tB\x04\xe2A\x01\x02R\bpassword\"\x9c\x01\n" +
+	"request_id\x18\x03 \x01(\tB\"\xbaH\x1f\xd8\x01\x01r\x1a2\x18^[A-Za-z0-9_.:-]{1,128}$R\trequestId\"f\n" +
+	"\x0eGetUserRequest\x12T\n" +
+	"\x04name\x18\x01 \x01(\tB@\xe2A\x01\x02\xfaA\x13\n" +
+	"\x11shopmesh.dev/User\xbaH#r!2\x1f^users/[a-z0-9][a-z0-9-]{0,63}$R\x04name\"`\n" +
+	"\fLoginRequest\x12$\n" +
+	"\x05email\x18\x01 \x01(\tB\x0e\xe2A\x01\x02\xbaH\ar\x05\x10\x01\x18\xfe\x01R\x05email\x12*\n" +
+	"\bpassword\x18\x02 \x01(\tB\x0e\xe2A\x01\x02\xbaH\ar\x05\x10\x01\x18\x80\x02R\bpassword\"\x9c\x01\n" +
 	"\rLoginResponse\x12!\n" +
 	"\faccess_token\x18\x01 \x01(\tR\vaccessToken\x12\x1d\n" +
 	"\n" +

@@ -22,6 +22,7 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.api import resource_pb2 as google_dot_api_dot_resource__pb2
@@ -30,7 +31,7 @@ from google.type import money_pb2 as google_dot_type_dot_money__pb2
 from shopmesh.payment.v1 import payment_service_pb2 as shopmesh_dot_payment_dot_v1_dot_payment__service__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%shopmesh/order/v1/order_service.proto\x12\x11shopmesh.order.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\x1a)shopmesh/payment/v1/payment_service.proto\"\xe8\x04\n\x05Order\x12\x18\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08R\x04name\x12.\n\x04user\x18\x02 \x01(\tB\x1a\xe2\x41\x01\x02\xfa\x41\x13\n\x11shopmesh.dev/UserR\x04user\x12\x38\n\x05items\x18\x03 \x03(\x0b\x32\x1c.shopmesh.order.v1.OrderItemB\x04\xe2\x41\x01\x02R\x05items\x12.\n\x05total\x18\x04 \x01(\x0b\x32\x12.google.type.MoneyB\x04\xe2\x41\x01\x03R\x05total\x12=\n\x06status\x18\x05 \x01(\x0e\x32\x1f.shopmesh.order.v1.Order.StatusB\x04\xe2\x41\x01\x03R\x06status\x12\x37\n\x07payment\x18\x06 \x01(\tB\x1d\xe2\x41\x01\x03\xfa\x41\x16\n\x14shopmesh.dev/PaymentR\x07payment\x12+\n\x0e\x66\x61ilure_reason\x18\x07 \x01(\tB\x04\xe2\x41\x01\x03R\rfailureReason\x12\x41\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03R\ncreateTime\x12\x41\n\x0bupdate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03R\nupdateTime\"W\n\x06Status\x12\x16\n\x12STATUS_UNSPECIFIED\x10\x00\x12\x0b\n\x07PENDING\x10\x01\x12\r\n\tCONFIRMED\x10\x02\x12\n\n\x06\x46\x41ILED\x10\x03\x12\r\n\tCANCELLED\x10\x04:\'\xea\x41$\n\x12shopmesh.dev/Order\x12\x0eorders/{order}\"\xbb\x01\n\tOrderItem\x12\x37\n\x07product\x18\x01 \x01(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\n\x14shopmesh.dev/ProductR\x07product\x12 \n\x08quantity\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x02R\x08quantity\x12\x37\n\nunit_price\x18\x03 \x01(\x0b\x32\x12.google.type.MoneyB\x04\xe2\x41\x01\x03R\tunitPrice\x12\x1a\n\x05title\x18\x04 \x01(\tB\x04\xe2\x41\x01\x03R\x05title\"\xac\x01\n\x12\x43reateOrderRequest\x12\x1d\n\nrequest_id\x18\x01 \x01(\tR\trequestId\x12\x34\n\x05order\x18\x02 \x01(\x0b\x32\x18.shopmesh.order.v1.OrderB\x04\xe2\x41\x01\x02R\x05order\x12\x41\n\x07payment\x18\x03 \x01(\x0b\x32 .shopmesh.payment.v1.PaymentCardB\x05\xe2\x41\x02\x02\x04R\x07payment\"B\n\x0fGetOrderRequest\x12/\n\x04name\x18\x01 \x01(\tB\x1b\xe2\x41\x01\x02\xfa\x41\x14\n\x12shopmesh.dev/OrderR\x04name\"{\n\x11ListOrdersRequest\x12*\n\x04user\x18\x01 \x01(\tB\x16\xfa\x41\x13\n\x11shopmesh.dev/UserR\x04user\x12\x1b\n\tpage_size\x18\x02 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x03 \x01(\tR\tpageToken\"n\n\x12ListOrdersResponse\x12\x30\n\x06orders\x18\x01 \x03(\x0b\x32\x18.shopmesh.order.v1.OrderR\x06orders\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"E\n\x12\x43\x61ncelOrderRequest\x12/\n\x04name\x18\x01 \x01(\tB\x1b\xe2\x41\x01\x02\xfa\x41\x14\n\x12shopmesh.dev/OrderR\x04name2\xc2\x03\n\x0cOrderService\x12\x65\n\x0b\x43reateOrder\x12%.shopmesh.order.v1.CreateOrderRequest\x1a\x18.shopmesh.order.v1.Order\"\x15\x82\xd3\xe4\x93\x02\x0f\"\n/v1/orders:\x01*\x12\x65\n\x08GetOrder\x12\".shopmesh.order.v1.GetOrderRequest\x1a\x18.shopmesh.order.v1.Order\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/{name=orders/*}\x12m\n\nListOrders\x12$.shopmesh.order.v1.ListOrdersRequest\x1a%.shopmesh.order.v1.ListOrdersResponse\"\x12\x82\xd3\xe4\x93\x02\x0c\x12\n/v1/orders\x12u\n\x0b\x43\x61ncelOrder\x12%.shopmesh.order.v1.CancelOrderRequest\x1a\x18.shopmesh.order.v1.Order\"%\x82\xd3\xe4\x93\x02\x1f\"\x1a/v1/{name=orders/*}:cancel:\x01*B[\n\x15\x64\x65v.shopmesh.order.v1B\x11OrderServiceProtoP\x01Z-shopmesh.dev/gen/go/shopmesh/order/v1;orderv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%shopmesh/order/v1/order_service.proto\x12\x11shopmesh.order.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\x1a)shopmesh/payment/v1/payment_service.proto\"\x97\x05\n\x05Order\x12\x18\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08R\x04name\x12S\n\x04user\x18\x02 \x01(\tB?\xfa\x41\x13\n\x11shopmesh.dev/User\xbaH&r!2\x1f^users/[a-z0-9][a-z0-9-]{0,63}$\xd8\x01\x01R\x04user\x12\x42\n\x05items\x18\x03 \x03(\x0b\x32\x1c.shopmesh.order.v1.OrderItemB\x0e\xe2\x41\x01\x02\xbaH\x07\x92\x01\x04\x08\x01\x10\x64R\x05items\x12.\n\x05total\x18\x04 \x01(\x0b\x32\x12.google.type.MoneyB\x04\xe2\x41\x01\x03R\x05total\x12=\n\x06status\x18\x05 \x01(\x0e\x32\x1f.shopmesh.order.v1.Order.StatusB\x04\xe2\x41\x01\x03R\x06status\x12\x37\n\x07payment\x18\x06 \x01(\tB\x1d\xe2\x41\x01\x03\xfa\x41\x16\n\x14shopmesh.dev/PaymentR\x07payment\x12+\n\x0e\x66\x61ilure_reason\x18\x07 \x01(\tB\x04\xe2\x41\x01\x03R\rfailureReason\x12\x41\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03R\ncreateTime\x12\x41\n\x0bupdate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03R\nupdateTime\"W\n\x06Status\x12\x16\n\x12STATUS_UNSPECIFIED\x10\x00\x12\x0b\n\x07PENDING\x10\x01\x12\r\n\tCONFIRMED\x10\x02\x12\n\n\x06\x46\x41ILED\x10\x03\x12\r\n\tCANCELLED\x10\x04:\'\xea\x41$\n\x12shopmesh.dev/Order\x12\x0eorders/{order}\"\xee\x01\n\tOrderItem\x12`\n\x07product\x18\x01 \x01(\tBF\xe2\x41\x01\x02\xfa\x41\x16\n\x14shopmesh.dev/Product\xbaH&r$2\"^products/[a-z0-9][a-z0-9-]{0,63}$R\x07product\x12*\n\x08quantity\x18\x02 \x01(\x05\x42\x0e\xe2\x41\x01\x02\xbaH\x07\x1a\x05\x18\xe8\x07(\x01R\x08quantity\x12\x37\n\nunit_price\x18\x03 \x01(\x0b\x32\x12.google.type.MoneyB\x04\xe2\x41\x01\x03R\tunitPrice\x12\x1a\n\x05title\x18\x04 \x01(\tB\x04\xe2\x41\x01\x03R\x05title\"\xdc\x01\n\x12\x43reateOrderRequest\x12\x41\n\nrequest_id\x18\x01 \x01(\tB\"\xbaH\x1fr\x1a\x32\x18^[A-Za-z0-9_.:-]{1,128}$\xd8\x01\x01R\trequestId\x12:\n\x05order\x18\x02 \x01(\x0b\x32\x18.shopmesh.order.v1.OrderB\n\xe2\x41\x01\x02\xbaH\x03\xc8\x01\x01R\x05order\x12G\n\x07payment\x18\x03 \x01(\x0b\x32 .shopmesh.payment.v1.PaymentCardB\x0b\xe2\x41\x02\x02\x04\xbaH\x03\xc8\x01\x01R\x07payment\"i\n\x0fGetOrderRequest\x12V\n\x04name\x18\x01 \x01(\tBB\xe2\x41\x01\x02\xfa\x41\x14\n\x12shopmesh.dev/Order\xbaH$r\"2 ^orders/[a-z0-9][a-z0-9-]{0,63}$R\x04name\"\xb7\x01\n\x11ListOrdersRequest\x12S\n\x04user\x18\x01 \x01(\tB?\xfa\x41\x13\n\x11shopmesh.dev/User\xbaH&r!2\x1f^users/[a-z0-9][a-z0-9-]{0,63}$\xd8\x01\x01R\x04user\x12$\n\tpage_size\x18\x02 \x01(\x05\x42\x07\xbaH\x04\x1a\x02(\x00R\x08pageSize\x12\'\n\npage_token\x18\x03 \x01(\tB\x08\xbaH\x05r\x03\x18\x80\x04R\tpageToken\"n\n\x12ListOrdersResponse\x12\x30\n\x06orders\x18\x01 \x03(\x0b\x32\x18.shopmesh.order.v1.OrderR\x06orders\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"l\n\x12\x43\x61ncelOrderRequest\x12V\n\x04name\x18\x01 \x01(\tBB\xe2\x41\x01\x02\xfa\x41\x14\n\x12shopmesh.dev/Order\xbaH$r\"2 ^orders/[a-z0-9][a-z0-9-]{0,63}$R\x04name2\xc2\x03\n\x0cOrderService\x12\x65\n\x0b\x43reateOrder\x12%.shopmesh.order.v1.CreateOrderRequest\x1a\x18.shopmesh.order.v1.Order\"\x15\x82\xd3\xe4\x93\x02\x0f\"\n/v1/orders:\x01*\x12\x65\n\x08GetOrder\x12\".shopmesh.order.v1.GetOrderRequest\x1a\x18.shopmesh.order.v1.Order\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/{name=orders/*}\x12m\n\nListOrders\x12$.shopmesh.order.v1.ListOrdersRequest\x1a%.shopmesh.order.v1.ListOrdersResponse\"\x12\x82\xd3\xe4\x93\x02\x0c\x12\n/v1/orders\x12u\n\x0b\x43\x61ncelOrder\x12%.shopmesh.order.v1.CancelOrderRequest\x1a\x18.shopmesh.order.v1.Order\"%\x82\xd3\xe4\x93\x02\x1f\"\x1a/v1/{name=orders/*}:cancel:\x01*B[\n\x15\x64\x65v.shopmesh.order.v1B\x11OrderServiceProtoP\x01Z-shopmesh.dev/gen/go/shopmesh/order/v1;orderv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,9 +42,9 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ORDER'].fields_by_name['name']._loaded_options = None
   _globals['_ORDER'].fields_by_name['name']._serialized_options = b'\342A\001\010'
   _globals['_ORDER'].fields_by_name['user']._loaded_options = None
-  _globals['_ORDER'].fields_by_name['user']._serialized_options = b'\342A\001\002\372A\023\n\021shopmesh.dev/User'
+  _globals['_ORDER'].fields_by_name['user']._serialized_options = b'\372A\023\n\021shopmesh.dev/User\272H&r!2\037^users/[a-z0-9][a-z0-9-]{0,63}$\330\001\001'
   _globals['_ORDER'].fields_by_name['items']._loaded_options = None
-  _globals['_ORDER'].fields_by_name['items']._serialized_options = b'\342A\001\002'
+  _globals['_ORDER'].fields_by_name['items']._serialized_options = b'\342A\001\002\272H\007\222\001\004\010\001\020d'
   _globals['_ORDER'].fields_by_name['total']._loaded_options = None
   _globals['_ORDER'].fields_by_name['total']._serialized_options = b'\342A\001\003'
   _globals['_ORDER'].fields_by_name['status']._loaded_options = None
@@ -59,23 +60,29 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ORDER']._loaded_options = None
   _globals['_ORDER']._serialized_options = b'\352A$\n\022shopmesh.dev/Order\022\016orders/{order}'
   _globals['_ORDERITEM'].fields_by_name['product']._loaded_options = None
-  _globals['_ORDERITEM'].fields_by_name['product']._serialized_options = b'\342A\001\002\372A\026\n\024shopmesh.dev/Product'
+  _globals['_ORDERITEM'].fields_by_name['product']._serialized_options = b'\342A\001\002\372A\026\n\024shopmesh.dev/Product\272H&r$2\"^products/[a-z0-9][a-z0-9-]{0,63}$'
   _globals['_ORDERITEM'].fields_by_name['quantity']._loaded_options = None
-  _globals['_ORDERITEM'].fields_by_name['quantity']._serialized_options = b'\342A\001\002'
+  _globals['_ORDERITEM'].fields_by_name['quantity']._serialized_options = b'\342A\001\002\272H\007\032\005\030\350\007(\001'
   _globals['_ORDERITEM'].fields_by_name['unit_price']._loaded_options = None
   _globals['_ORDERITEM'].fields_by_name['unit_price']._serialized_options = b'\342A\001\003'
   _globals['_ORDERITEM'].fields_by_name['title']._loaded_options = None
   _globals['_ORDERITEM'].fields_by_name['title']._serialized_options = b'\342A\001\003'
+  _globals['_CREATEORDERREQUEST'].fields_by_name['request_id']._loaded_options = None
+  _globals['_CREATEORDERREQUEST'].fields_by_name['request_id']._serialized_options = b'\272H\037r\0322\030^[A-Za-z0-9_.:-]{1,128}$\330\001\001'
   _globals['_CREATEORDERREQUEST'].fields_by_name['order']._loaded_options = None
-  _globals['_CREATEORDERREQUEST'].fields_by_name['order']._serialized_options = b'\342A\001\002'
+  _globals['_CREATEORDERREQUEST'].fields_by_name['order']._serialized_options = b'\342A\001\002\272H\003\310\001\001'
   _globals['_CREATEORDERREQUEST'].fields_by_name['payment']._loaded_options = None
-  _globals['_CREATEORDERREQUEST'].fields_by_name['payment']._serialized_options = b'\342A\002\002\004'
+  _globals['_CREATEORDERREQUEST'].fields_by_name['payment']._serialized_options = b'\342A\002\002\004\272H\003\310\001\001'
   _globals['_GETORDERREQUEST'].fields_by_name['name']._loaded_options = None
-  _globals['_GETORDERREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\024\n\022shopmesh.dev/Order'
+  _globals['_GETORDERREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\024\n\022shopmesh.dev/Order\272H$r\"2 ^orders/[a-z0-9][a-z0-9-]{0,63}$'
   _globals['_LISTORDERSREQUEST'].fields_by_name['user']._loaded_options = None
-  _globals['_LISTORDERSREQUEST'].fields_by_name['user']._serialized_options = b'\372A\023\n\021shopmesh.dev/User'
+  _globals['_LISTORDERSREQUEST'].fields_by_name['user']._serialized_options = b'\372A\023\n\021shopmesh.dev/User\272H&r!2\037^users/[a-z0-9][a-z0-9-]{0,63}$\330\001\001'
+  _globals['_LISTORDERSREQUEST'].fields_by_name['page_size']._loaded_options = None
+  _globals['_LISTORDERSREQUEST'].fields_by_name['page_size']._serialized_options = b'\272H\004\032\002(\000'
+  _globals['_LISTORDERSREQUEST'].fields_by_name['page_token']._loaded_options = None
+  _globals['_LISTORDERSREQUEST'].fields_by_name['page_token']._serialized_options = b'\272H\005r\003\030\200\004'
   _globals['_CANCELORDERREQUEST'].fields_by_name['name']._loaded_options = None
-  _globals['_CANCELORDERREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\024\n\022shopmesh.dev/Order'
+  _globals['_CANCELORDERREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\024\n\022shopmesh.dev/Order\272H$r\"2 ^orders/[a-z0-9][a-z0-9-]{0,63}$'
   _globals['_ORDERSERVICE'].methods_by_name['CreateOrder']._loaded_options = None
   _globals['_ORDERSERVICE'].methods_by_name['CreateOrder']._serialized_options = b'\202\323\344\223\002\017\"\n/v1/orders:\001*'
   _globals['_ORDERSERVICE'].methods_by_name['GetOrder']._loaded_options = None
@@ -84,22 +91,22 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ORDERSERVICE'].methods_by_name['ListOrders']._serialized_options = b'\202\323\344\223\002\014\022\n/v1/orders'
   _globals['_ORDERSERVICE'].methods_by_name['CancelOrder']._loaded_options = None
   _globals['_ORDERSERVICE'].methods_by_name['CancelOrder']._serialized_options = b'\202\323\344\223\002\037\"\032/v1/{name=orders/*}:cancel:\001*'
-  _globals['_ORDER']._serialized_start=252
-  _globals['_ORDER']._serialized_end=868
-  _globals['_ORDER_STATUS']._serialized_start=740
-  _globals['_ORDER_STATUS']._serialized_end=827
-  _globals['_ORDERITEM']._serialized_start=871
-  _globals['_ORDERITEM']._serialized_end=1058
-  _globals['_CREATEORDERREQUEST']._serialized_start=1061
-  _globals['_CREATEORDERREQUEST']._serialized_end=1233
-  _globals['_GETORDERREQUEST']._serialized_start=1235
-  _globals['_GETORDERREQUEST']._serialized_end=1301
-  _globals['_LISTORDERSREQUEST']._serialized_start=1303
-  _globals['_LISTORDERSREQUEST']._serialized_end=1426
-  _globals['_LISTORDERSRESPONSE']._serialized_start=1428
-  _globals['_LISTORDERSRESPONSE']._serialized_end=1538
-  _globals['_CANCELORDERREQUEST']._serialized_start=1540
-  _globals['_CANCELORDERREQUEST']._serialized_end=1609
-  _globals['_ORDERSERVICE']._serialized_start=1612
-  _globals['_ORDERSERVICE']._serialized_end=2062
+  _globals['_ORDER']._serialized_start=281
+  _globals['_ORDER']._serialized_end=944
+  _globals['_ORDER_STATUS']._serialized_start=816
+  _globals['_ORDER_STATUS']._serialized_end=903
+  _globals['_ORDERITEM']._serialized_start=947
+  _globals['_ORDERITEM']._serialized_end=1185
+  _globals['_CREATEORDERREQUEST']._serialized_start=1188
+  _globals['_CREATEORDERREQUEST']._serialized_end=1408
+  _globals['_GETORDERREQUEST']._serialized_start=1410
+  _globals['_GETORDERREQUEST']._serialized_end=1515
+  _globals['_LISTORDERSREQUEST']._serialized_start=1518
+  _globals['_LISTORDERSREQUEST']._serialized_end=1701
+  _globals['_LISTORDERSRESPONSE']._serialized_start=1703
+  _globals['_LISTORDERSRESPONSE']._serialized_end=1813
+  _globals['_CANCELORDERREQUEST']._serialized_start=1815
+  _globals['_CANCELORDERREQUEST']._serialized_end=1923
+  _globals['_ORDERSERVICE']._serialized_start=1926
+  _globals['_ORDERSERVICE']._serialized_end=2376
 # @@protoc_insertion_point(module_scope)

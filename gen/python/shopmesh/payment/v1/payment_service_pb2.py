@@ -22,6 +22,7 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.api import resource_pb2 as google_dot_api_dot_resource__pb2
@@ -29,7 +30,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from google.type import money_pb2 as google_dot_type_dot_money__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)shopmesh/payment/v1/payment_service.proto\x12\x13shopmesh.payment.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\"\x90\x01\n\x0bPaymentCard\x12%\n\x0b\x63\x61rd_number\x18\x01 \x01(\tB\x04\xe2\x41\x01\x04R\ncardNumber\x12!\n\texp_month\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x04R\x08\x65xpMonth\x12\x1f\n\x08\x65xp_year\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x04R\x07\x65xpYear\x12\x16\n\x03\x63vc\x18\x04 \x01(\tB\x04\xe2\x41\x01\x04R\x03\x63vc\"\x82\x04\n\x07Payment\x12\x18\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08R\x04name\x12-\n\x05order\x18\x02 \x01(\tB\x17\xfa\x41\x14\n\x12shopmesh.dev/OrderR\x05order\x12*\n\x06\x61mount\x18\x03 \x01(\x0b\x32\x12.google.type.MoneyR\x06\x61mount\x12;\n\x06status\x18\x04 \x01(\x0e\x32#.shopmesh.payment.v1.Payment.StatusR\x06status\x12\x1d\n\ncard_last4\x18\x05 \x01(\tR\tcardLast4\x12%\n\x0e\x64\x65\x63line_reason\x18\x06 \x01(\tR\rdeclineReason\x12\x41\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03R\ncreateTime\x12\x41\n\x0bupdate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03R\nupdateTime\"J\n\x06Status\x12\x16\n\x12STATUS_UNSPECIFIED\x10\x00\x12\x0c\n\x08\x43\x41PTURED\x10\x01\x12\x0c\n\x08\x44\x45\x43LINED\x10\x02\x12\x0c\n\x08REFUNDED\x10\x03:-\xea\x41*\n\x14shopmesh.dev/Payment\x12\x12payments/{payment}\"F\n\x11GetPaymentRequest\x12\x31\n\x04name\x18\x01 \x01(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\n\x14shopmesh.dev/PaymentR\x04name\"\xbe\x01\n\rChargeRequest\x12#\n\nrequest_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02R\trequestId\x12\x1a\n\x05order\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02R\x05order\x12\x30\n\x06\x61mount\x18\x03 \x01(\x0b\x32\x12.google.type.MoneyB\x04\xe2\x41\x01\x02R\x06\x61mount\x12:\n\x04\x63\x61rd\x18\x04 \x01(\x0b\x32 .shopmesh.payment.v1.PaymentCardB\x04\xe2\x41\x01\x02R\x04\x63\x61rd\"8\n\x11VoidChargeRequest\x12#\n\nrequest_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02R\trequestId\"L\n\x12VoidChargeResponse\x12\x36\n\x07payment\x18\x01 \x01(\x0b\x32\x1c.shopmesh.payment.v1.PaymentR\x07payment\"B\n\rRefundRequest\x12\x31\n\x04name\x18\x01 \x01(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\n\x14shopmesh.dev/PaymentR\x04name2\xfa\x02\n\x0ePaymentService\x12q\n\nGetPayment\x12&.shopmesh.payment.v1.GetPaymentRequest\x1a\x1c.shopmesh.payment.v1.Payment\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/{name=payments/*}\x12J\n\x06\x43harge\x12\".shopmesh.payment.v1.ChargeRequest\x1a\x1c.shopmesh.payment.v1.Payment\x12J\n\x06Refund\x12\".shopmesh.payment.v1.RefundRequest\x1a\x1c.shopmesh.payment.v1.Payment\x12]\n\nVoidCharge\x12&.shopmesh.payment.v1.VoidChargeRequest\x1a\'.shopmesh.payment.v1.VoidChargeResponseBc\n\x17\x64\x65v.shopmesh.payment.v1B\x13PaymentServiceProtoP\x01Z1shopmesh.dev/gen/go/shopmesh/payment/v1;paymentv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)shopmesh/payment/v1/payment_service.proto\x12\x13shopmesh.payment.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\"\xda\x01\n\x0bPaymentCard\x12H\n\x0b\x63\x61rd_number\x18\x01 \x01(\tB\'\xe2\x41\x01\x04\xbaH r\x1e\x32\x1c^(?:[0-9][ -]?){11,18}[0-9]$R\ncardNumber\x12*\n\texp_month\x18\x02 \x01(\x05\x42\r\xe2\x41\x01\x04\xbaH\x06\x1a\x04\x18\x0c(\x01R\x08\x65xpMonth\x12*\n\x08\x65xp_year\x18\x03 \x01(\x05\x42\x0f\xe2\x41\x01\x04\xbaH\x08\x1a\x06\x18\x8fN(\xe8\x07R\x07\x65xpYear\x12)\n\x03\x63vc\x18\x04 \x01(\tB\x17\xe2\x41\x01\x04\xbaH\x10r\x0e\x32\x0c^[0-9]{3,4}$R\x03\x63vc\"\xb2\x04\n\x07Payment\x12\x18\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08R\x04name\x12-\n\x05order\x18\x02 \x01(\tB\x17\xfa\x41\x14\n\x12shopmesh.dev/OrderR\x05order\x12*\n\x06\x61mount\x18\x03 \x01(\x0b\x32\x12.google.type.MoneyR\x06\x61mount\x12;\n\x06status\x18\x04 \x01(\x0e\x32#.shopmesh.payment.v1.Payment.StatusR\x06status\x12\x1d\n\ncard_last4\x18\x05 \x01(\tR\tcardLast4\x12%\n\x0e\x64\x65\x63line_reason\x18\x06 \x01(\tR\rdeclineReason\x12\x41\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03R\ncreateTime\x12\x41\n\x0bupdate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03R\nupdateTime\x12.\n\x04user\x18\t \x01(\tB\x1a\xe2\x41\x01\x03\xfa\x41\x13\n\x11shopmesh.dev/UserR\x04user\"J\n\x06Status\x12\x16\n\x12STATUS_UNSPECIFIED\x10\x00\x12\x0c\n\x08\x43\x41PTURED\x10\x01\x12\x0c\n\x08\x44\x45\x43LINED\x10\x02\x12\x0c\n\x08REFUNDED\x10\x03:-\xea\x41*\n\x14shopmesh.dev/Payment\x12\x12payments/{payment}\"o\n\x11GetPaymentRequest\x12Z\n\x04name\x18\x01 \x01(\tBF\xe2\x41\x01\x02\xfa\x41\x16\n\x14shopmesh.dev/Payment\xbaH&r$2\"^payments/[a-z0-9][a-z0-9-]{0,63}$R\x04name\"\x83\x05\n\rChargeRequest\x12\x42\n\nrequest_id\x18\x01 \x01(\tB#\xe2\x41\x01\x02\xbaH\x1cr\x1a\x32\x18^[A-Za-z0-9_.:-]{1,128}$R\trequestId\x12\x41\n\x05order\x18\x02 \x01(\tB+\xe2\x41\x01\x02\xbaH$r\"2 ^orders/[a-z0-9][a-z0-9-]{0,63}$R\x05order\x12\xe9\x02\n\x06\x61mount\x18\x03 \x01(\x0b\x32\x12.google.type.MoneyB\xbc\x02\xe2\x41\x01\x02\xbaH\xb4\x02\xba\x01\x7f\n\x13money.currency_code\x12>currency_code must be a three-letter ISO 4217 code such as USD\x1a(this.currency_code.matches(\'^[A-Z]{3}$\')\xba\x01\xab\x01\n\x0emoney.positive\x12\x34must be more than zero, with nanos in [0, 999999999]\x1a\x63this.units >= 0 && this.nanos >= 0 && this.nanos <= 999999999 && (this.units > 0 || this.nanos > 0)\xc8\x01\x01R\x06\x61mount\x12@\n\x04\x63\x61rd\x18\x04 \x01(\x0b\x32 .shopmesh.payment.v1.PaymentCardB\n\xe2\x41\x01\x02\xbaH\x03\xc8\x01\x01R\x04\x63\x61rd\x12=\n\x04user\x18\x05 \x01(\tB)\xbaH&r!2\x1f^users/[a-z0-9][a-z0-9-]{0,63}$\xd8\x01\x01R\x04user\"W\n\x11VoidChargeRequest\x12\x42\n\nrequest_id\x18\x01 \x01(\tB#\xe2\x41\x01\x02\xbaH\x1cr\x1a\x32\x18^[A-Za-z0-9_.:-]{1,128}$R\trequestId\"L\n\x12VoidChargeResponse\x12\x36\n\x07payment\x18\x01 \x01(\x0b\x32\x1c.shopmesh.payment.v1.PaymentR\x07payment\"k\n\rRefundRequest\x12Z\n\x04name\x18\x01 \x01(\tBF\xe2\x41\x01\x02\xfa\x41\x16\n\x14shopmesh.dev/Payment\xbaH&r$2\"^payments/[a-z0-9][a-z0-9-]{0,63}$R\x04name2\xfa\x02\n\x0ePaymentService\x12q\n\nGetPayment\x12&.shopmesh.payment.v1.GetPaymentRequest\x1a\x1c.shopmesh.payment.v1.Payment\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/{name=payments/*}\x12J\n\x06\x43harge\x12\".shopmesh.payment.v1.ChargeRequest\x1a\x1c.shopmesh.payment.v1.Payment\x12J\n\x06Refund\x12\".shopmesh.payment.v1.RefundRequest\x1a\x1c.shopmesh.payment.v1.Payment\x12]\n\nVoidCharge\x12&.shopmesh.payment.v1.VoidChargeRequest\x1a\'.shopmesh.payment.v1.VoidChargeResponseBc\n\x17\x64\x65v.shopmesh.payment.v1B\x13PaymentServiceProtoP\x01Z1shopmesh.dev/gen/go/shopmesh/payment/v1;paymentv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,13 +39,13 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\027dev.shopmesh.payment.v1B\023PaymentServiceProtoP\001Z1shopmesh.dev/gen/go/shopmesh/payment/v1;paymentv1'
   _globals['_PAYMENTCARD'].fields_by_name['card_number']._loaded_options = None
-  _globals['_PAYMENTCARD'].fields_by_name['card_number']._serialized_options = b'\342A\001\004'
+  _globals['_PAYMENTCARD'].fields_by_name['card_number']._serialized_options = b'\342A\001\004\272H r\0362\034^(?:[0-9][ -]?){11,18}[0-9]$'
   _globals['_PAYMENTCARD'].fields_by_name['exp_month']._loaded_options = None
-  _globals['_PAYMENTCARD'].fields_by_name['exp_month']._serialized_options = b'\342A\001\004'
+  _globals['_PAYMENTCARD'].fields_by_name['exp_month']._serialized_options = b'\342A\001\004\272H\006\032\004\030\014(\001'
   _globals['_PAYMENTCARD'].fields_by_name['exp_year']._loaded_options = None
-  _globals['_PAYMENTCARD'].fields_by_name['exp_year']._serialized_options = b'\342A\001\004'
+  _globals['_PAYMENTCARD'].fields_by_name['exp_year']._serialized_options = b'\342A\001\004\272H\010\032\006\030\217N(\350\007'
   _globals['_PAYMENTCARD'].fields_by_name['cvc']._loaded_options = None
-  _globals['_PAYMENTCARD'].fields_by_name['cvc']._serialized_options = b'\342A\001\004'
+  _globals['_PAYMENTCARD'].fields_by_name['cvc']._serialized_options = b'\342A\001\004\272H\020r\0162\014^[0-9]{3,4}$'
   _globals['_PAYMENT'].fields_by_name['name']._loaded_options = None
   _globals['_PAYMENT'].fields_by_name['name']._serialized_options = b'\342A\001\010'
   _globals['_PAYMENT'].fields_by_name['order']._loaded_options = None
@@ -53,40 +54,44 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PAYMENT'].fields_by_name['create_time']._serialized_options = b'\342A\001\003'
   _globals['_PAYMENT'].fields_by_name['update_time']._loaded_options = None
   _globals['_PAYMENT'].fields_by_name['update_time']._serialized_options = b'\342A\001\003'
+  _globals['_PAYMENT'].fields_by_name['user']._loaded_options = None
+  _globals['_PAYMENT'].fields_by_name['user']._serialized_options = b'\342A\001\003\372A\023\n\021shopmesh.dev/User'
   _globals['_PAYMENT']._loaded_options = None
   _globals['_PAYMENT']._serialized_options = b'\352A*\n\024shopmesh.dev/Payment\022\022payments/{payment}'
   _globals['_GETPAYMENTREQUEST'].fields_by_name['name']._loaded_options = None
-  _globals['_GETPAYMENTREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\026\n\024shopmesh.dev/Payment'
+  _globals['_GETPAYMENTREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\026\n\024shopmesh.dev/Payment\272H&r$2\"^payments/[a-z0-9][a-z0-9-]{0,63}$'
   _globals['_CHARGEREQUEST'].fields_by_name['request_id']._loaded_options = None
-  _globals['_CHARGEREQUEST'].fields_by_name['request_id']._serialized_options = b'\342A\001\002'
+  _globals['_CHARGEREQUEST'].fields_by_name['request_id']._serialized_options = b'\342A\001\002\272H\034r\0322\030^[A-Za-z0-9_.:-]{1,128}$'
   _globals['_CHARGEREQUEST'].fields_by_name['order']._loaded_options = None
-  _globals['_CHARGEREQUEST'].fields_by_name['order']._serialized_options = b'\342A\001\002'
+  _globals['_CHARGEREQUEST'].fields_by_name['order']._serialized_options = b'\342A\001\002\272H$r\"2 ^orders/[a-z0-9][a-z0-9-]{0,63}$'
   _globals['_CHARGEREQUEST'].fields_by_name['amount']._loaded_options = None
-  _globals['_CHARGEREQUEST'].fields_by_name['amount']._serialized_options = b'\342A\001\002'
+  _globals['_CHARGEREQUEST'].fields_by_name['amount']._serialized_options = b'\342A\001\002\272H\264\002\272\001\177\n\023money.currency_code\022>currency_code must be a three-letter ISO 4217 code such as USD\032(this.currency_code.matches(\'^[A-Z]{3}$\')\272\001\253\001\n\016money.positive\0224must be more than zero, with nanos in [0, 999999999]\032cthis.units >= 0 && this.nanos >= 0 && this.nanos <= 999999999 && (this.units > 0 || this.nanos > 0)\310\001\001'
   _globals['_CHARGEREQUEST'].fields_by_name['card']._loaded_options = None
-  _globals['_CHARGEREQUEST'].fields_by_name['card']._serialized_options = b'\342A\001\002'
+  _globals['_CHARGEREQUEST'].fields_by_name['card']._serialized_options = b'\342A\001\002\272H\003\310\001\001'
+  _globals['_CHARGEREQUEST'].fields_by_name['user']._loaded_options = None
+  _globals['_CHARGEREQUEST'].fields_by_name['user']._serialized_options = b'\272H&r!2\037^users/[a-z0-9][a-z0-9-]{0,63}$\330\001\001'
   _globals['_VOIDCHARGEREQUEST'].fields_by_name['request_id']._loaded_options = None
-  _globals['_VOIDCHARGEREQUEST'].fields_by_name['request_id']._serialized_options = b'\342A\001\002'
+  _globals['_VOIDCHARGEREQUEST'].fields_by_name['request_id']._serialized_options = b'\342A\001\002\272H\034r\0322\030^[A-Za-z0-9_.:-]{1,128}$'
   _globals['_REFUNDREQUEST'].fields_by_name['name']._loaded_options = None
-  _globals['_REFUNDREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\026\n\024shopmesh.dev/Payment'
+  _globals['_REFUNDREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\026\n\024shopmesh.dev/Payment\272H&r$2\"^payments/[a-z0-9][a-z0-9-]{0,63}$'
   _globals['_PAYMENTSERVICE'].methods_by_name['GetPayment']._loaded_options = None
   _globals['_PAYMENTSERVICE'].methods_by_name['GetPayment']._serialized_options = b'\202\323\344\223\002\027\022\025/v1/{name=payments/*}'
-  _globals['_PAYMENTCARD']._serialized_start=215
-  _globals['_PAYMENTCARD']._serialized_end=359
-  _globals['_PAYMENT']._serialized_start=362
-  _globals['_PAYMENT']._serialized_end=876
-  _globals['_PAYMENT_STATUS']._serialized_start=755
-  _globals['_PAYMENT_STATUS']._serialized_end=829
-  _globals['_GETPAYMENTREQUEST']._serialized_start=878
-  _globals['_GETPAYMENTREQUEST']._serialized_end=948
-  _globals['_CHARGEREQUEST']._serialized_start=951
-  _globals['_CHARGEREQUEST']._serialized_end=1141
-  _globals['_VOIDCHARGEREQUEST']._serialized_start=1143
-  _globals['_VOIDCHARGEREQUEST']._serialized_end=1199
-  _globals['_VOIDCHARGERESPONSE']._serialized_start=1201
-  _globals['_VOIDCHARGERESPONSE']._serialized_end=1277
-  _globals['_REFUNDREQUEST']._serialized_start=1279
-  _globals['_REFUNDREQUEST']._serialized_end=1345
-  _globals['_PAYMENTSERVICE']._serialized_start=1348
-  _globals['_PAYMENTSERVICE']._serialized_end=1726
+  _globals['_PAYMENTCARD']._serialized_start=244
+  _globals['_PAYMENTCARD']._serialized_end=462
+  _globals['_PAYMENT']._serialized_start=465
+  _globals['_PAYMENT']._serialized_end=1027
+  _globals['_PAYMENT_STATUS']._serialized_start=906
+  _globals['_PAYMENT_STATUS']._serialized_end=980
+  _globals['_GETPAYMENTREQUEST']._serialized_start=1029
+  _globals['_GETPAYMENTREQUEST']._serialized_end=1140
+  _globals['_CHARGEREQUEST']._serialized_start=1143
+  _globals['_CHARGEREQUEST']._serialized_end=1786
+  _globals['_VOIDCHARGEREQUEST']._serialized_start=1788
+  _globals['_VOIDCHARGEREQUEST']._serialized_end=1875
+  _globals['_VOIDCHARGERESPONSE']._serialized_start=1877
+  _globals['_VOIDCHARGERESPONSE']._serialized_end=1953
+  _globals['_REFUNDREQUEST']._serialized_start=1955
+  _globals['_REFUNDREQUEST']._serialized_end=2062
+  _globals['_PAYMENTSERVICE']._serialized_start=2065
+  _globals['_PAYMENTSERVICE']._serialized_end=2443
 # @@protoc_insertion_point(module_scope)

@@ -1,5 +1,6 @@
 import datetime
 
+from buf.validate import validate_pb2 as _validate_pb2
 from google.api import annotations_pb2 as _annotations_pb2
 from google.api import field_behavior_pb2 as _field_behavior_pb2
 from google.api import resource_pb2 as _resource_pb2
@@ -26,7 +27,7 @@ class PaymentCard(_message.Message):
     def __init__(self, card_number: _Optional[str] = ..., exp_month: _Optional[int] = ..., exp_year: _Optional[int] = ..., cvc: _Optional[str] = ...) -> None: ...
 
 class Payment(_message.Message):
-    __slots__ = ("name", "order", "amount", "status", "card_last4", "decline_reason", "create_time", "update_time")
+    __slots__ = ("name", "order", "amount", "status", "card_last4", "decline_reason", "create_time", "update_time", "user")
     class Status(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         STATUS_UNSPECIFIED: _ClassVar[Payment.Status]
@@ -45,6 +46,7 @@ class Payment(_message.Message):
     DECLINE_REASON_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    USER_FIELD_NUMBER: _ClassVar[int]
     name: str
     order: str
     amount: _money_pb2.Money
@@ -53,7 +55,8 @@ class Payment(_message.Message):
     decline_reason: str
     create_time: _timestamp_pb2.Timestamp
     update_time: _timestamp_pb2.Timestamp
-    def __init__(self, name: _Optional[str] = ..., order: _Optional[str] = ..., amount: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., status: _Optional[_Union[Payment.Status, str]] = ..., card_last4: _Optional[str] = ..., decline_reason: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    user: str
+    def __init__(self, name: _Optional[str] = ..., order: _Optional[str] = ..., amount: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., status: _Optional[_Union[Payment.Status, str]] = ..., card_last4: _Optional[str] = ..., decline_reason: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., user: _Optional[str] = ...) -> None: ...
 
 class GetPaymentRequest(_message.Message):
     __slots__ = ("name",)
@@ -62,16 +65,18 @@ class GetPaymentRequest(_message.Message):
     def __init__(self, name: _Optional[str] = ...) -> None: ...
 
 class ChargeRequest(_message.Message):
-    __slots__ = ("request_id", "order", "amount", "card")
+    __slots__ = ("request_id", "order", "amount", "card", "user")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     ORDER_FIELD_NUMBER: _ClassVar[int]
     AMOUNT_FIELD_NUMBER: _ClassVar[int]
     CARD_FIELD_NUMBER: _ClassVar[int]
+    USER_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     order: str
     amount: _money_pb2.Money
     card: PaymentCard
-    def __init__(self, request_id: _Optional[str] = ..., order: _Optional[str] = ..., amount: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., card: _Optional[_Union[PaymentCard, _Mapping]] = ...) -> None: ...
+    user: str
+    def __init__(self, request_id: _Optional[str] = ..., order: _Optional[str] = ..., amount: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., card: _Optional[_Union[PaymentCard, _Mapping]] = ..., user: _Optional[str] = ...) -> None: ...
 
 class VoidChargeRequest(_message.Message):
     __slots__ = ("request_id",)

@@ -22,6 +22,7 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.api import resource_pb2 as google_dot_api_dot_resource__pb2
@@ -30,7 +31,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from google.type import money_pb2 as google_dot_type_dot_money__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)shopmesh/product/v1/product_service.proto\x12\x13shopmesh.product.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\"\xf5\x02\n\x07Product\x12\x18\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08R\x04name\x12\x17\n\x03sku\x18\x02 \x01(\tB\x05\xe2\x41\x02\x02\x05R\x03sku\x12\x1a\n\x05title\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02R\x05title\x12 \n\x0b\x64\x65scription\x18\x04 \x01(\tR\x0b\x64\x65scription\x12.\n\x05price\x18\x05 \x01(\x0b\x32\x12.google.type.MoneyB\x04\xe2\x41\x01\x02R\x05price\x12\x14\n\x05stock\x18\x06 \x01(\x05R\x05stock\x12\x41\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03R\ncreateTime\x12\x41\n\x0bupdate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03R\nupdateTime:-\xea\x41*\n\x14shopmesh.dev/Product\x12\x12products/{product}\"s\n\x14\x43reateProductRequest\x12<\n\x07product\x18\x01 \x01(\x0b\x32\x1c.shopmesh.product.v1.ProductB\x04\xe2\x41\x01\x02R\x07product\x12\x1d\n\nrequest_id\x18\x02 \x01(\tR\trequestId\"F\n\x11GetProductRequest\x12\x31\n\x04name\x18\x01 \x01(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\n\x14shopmesh.dev/ProductR\x04name\"Q\n\x13ListProductsRequest\x12\x1b\n\tpage_size\x18\x01 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x02 \x01(\tR\tpageToken\"x\n\x14ListProductsResponse\x12\x38\n\x08products\x18\x01 \x03(\x0b\x32\x1c.shopmesh.product.v1.ProductR\x08products\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x91\x01\n\x14UpdateProductRequest\x12<\n\x07product\x18\x01 \x01(\x0b\x32\x1c.shopmesh.product.v1.ProductB\x04\xe2\x41\x01\x02R\x07product\x12;\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskR\nupdateMask\"\xb7\x01\n\x0fReservationItem\x12\x33\n\x07product\x18\x01 \x01(\tB\x19\xfa\x41\x16\n\x14shopmesh.dev/ProductR\x07product\x12\x1a\n\x08quantity\x18\x02 \x01(\x05R\x08quantity\x12\x37\n\nunit_price\x18\x03 \x01(\x0b\x32\x12.google.type.MoneyB\x04\xe2\x41\x01\x03R\tunitPrice\x12\x1a\n\x05title\x18\x04 \x01(\tB\x04\xe2\x41\x01\x03R\x05title\"\xa7\x02\n\x0bReservation\x12%\n\x0ereservation_id\x18\x01 \x01(\tR\rreservationId\x12<\n\x05state\x18\x02 \x01(\x0e\x32&.shopmesh.product.v1.Reservation.StateR\x05state\x12:\n\x05items\x18\x03 \x03(\x0b\x32$.shopmesh.product.v1.ReservationItemR\x05items\x12;\n\x0b\x63reate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\":\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\x0c\n\x08RESERVED\x10\x01\x12\x0c\n\x08RELEASED\x10\x02\"\x84\x01\n\x13ReserveStockRequest\x12+\n\x0ereservation_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02R\rreservationId\x12@\n\x05items\x18\x02 \x03(\x0b\x32$.shopmesh.product.v1.ReservationItemB\x04\xe2\x41\x01\x02R\x05items\"B\n\x13ReleaseStockRequest\x12+\n\x0ereservation_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02R\rreservationId2\xba\x05\n\x0eProductService\x12w\n\rCreateProduct\x12).shopmesh.product.v1.CreateProductRequest\x1a\x1c.shopmesh.product.v1.Product\"\x1d\x82\xd3\xe4\x93\x02\x17\"\x0c/v1/products:\x07product\x12q\n\nGetProduct\x12&.shopmesh.product.v1.GetProductRequest\x1a\x1c.shopmesh.product.v1.Product\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/{name=products/*}\x12y\n\x0cListProducts\x12(.shopmesh.product.v1.ListProductsRequest\x1a).shopmesh.product.v1.ListProductsResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\x0c/v1/products\x12\x88\x01\n\rUpdateProduct\x12).shopmesh.product.v1.UpdateProductRequest\x1a\x1c.shopmesh.product.v1.Product\".\x82\xd3\xe4\x93\x02(2\x1d/v1/{product.name=products/*}:\x07product\x12Z\n\x0cReserveStock\x12(.shopmesh.product.v1.ReserveStockRequest\x1a .shopmesh.product.v1.Reservation\x12Z\n\x0cReleaseStock\x12(.shopmesh.product.v1.ReleaseStockRequest\x1a .shopmesh.product.v1.ReservationBc\n\x17\x64\x65v.shopmesh.product.v1B\x13ProductServiceProtoP\x01Z1shopmesh.dev/gen/go/shopmesh/product/v1;productv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)shopmesh/product/v1/product_service.proto\x12\x13shopmesh.product.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\"\xce\x05\n\x07Product\x12\x18\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08R\x04name\x12\x42\n\x03sku\x18\x02 \x01(\tB0\xe2\x41\x02\x02\x05\xbaH(r#2!^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$\xd8\x01\x01R\x03sku\x12\"\n\x05title\x18\x03 \x01(\tB\x0c\xe2\x41\x01\x02\xbaH\x05r\x03\x18\xc8\x01R\x05title\x12*\n\x0b\x64\x65scription\x18\x04 \x01(\tB\x08\xbaH\x05r\x03\x18\x88\'R\x0b\x64\x65scription\x12\xc0\x02\n\x05price\x18\x05 \x01(\x0b\x32\x12.google.type.MoneyB\x95\x02\xe2\x41\x01\x02\xbaH\x8d\x02\xba\x01\x7f\n\x13money.currency_code\x12>currency_code must be a three-letter ISO 4217 code such as USD\x1a(this.currency_code.matches(\'^[A-Z]{3}$\')\xba\x01\x87\x01\n\x12money.not_negative\x12\x32must be zero or more, with nanos in [0, 999999999]\x1a=this.units >= 0 && this.nanos >= 0 && this.nanos <= 999999999R\x05price\x12\x1d\n\x05stock\x18\x06 \x01(\x05\x42\x07\xbaH\x04\x1a\x02(\x00R\x05stock\x12\x41\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03R\ncreateTime\x12\x41\n\x0bupdate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03R\nupdateTime:-\xea\x41*\n\x14shopmesh.dev/Product\x12\x12products/{product}\"\xd9\x02\n\x14\x43reateProductRequest\x12\xfd\x01\n\x07product\x18\x01 \x01(\x0b\x32\x1c.shopmesh.product.v1.ProductB\xc4\x01\xe2\x41\x01\x02\xbaH\xbc\x01\xba\x01\x37\n\x14product.sku_required\x12\x0fsku is required\x1a\x0ethis.sku != \'\'\xba\x01=\n\x16product.title_required\x12\x11title is required\x1a\x10this.title != \'\'\xba\x01<\n\x16product.price_required\x12\x11price is required\x1a\x0fhas(this.price)\xc8\x01\x01R\x07product\x12\x41\n\nrequest_id\x18\x02 \x01(\tB\"\xbaH\x1fr\x1a\x32\x18^[A-Za-z0-9_.:-]{1,128}$\xd8\x01\x01R\trequestId\"o\n\x11GetProductRequest\x12Z\n\x04name\x18\x01 \x01(\tBF\xe2\x41\x01\x02\xfa\x41\x16\n\x14shopmesh.dev/Product\xbaH&r$2\"^products/[a-z0-9][a-z0-9-]{0,63}$R\x04name\"d\n\x13ListProductsRequest\x12$\n\tpage_size\x18\x01 \x01(\x05\x42\x07\xbaH\x04\x1a\x02(\x00R\x08pageSize\x12\'\n\npage_token\x18\x02 \x01(\tB\x08\xbaH\x05r\x03\x18\x80\x04R\tpageToken\"x\n\x14ListProductsResponse\x12\x38\n\x08products\x18\x01 \x03(\x0b\x32\x1c.shopmesh.product.v1.ProductR\x08products\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x85\x02\n\x14UpdateProductRequest\x12\xaf\x01\n\x07product\x18\x01 \x01(\x0b\x32\x1c.shopmesh.product.v1.ProductBw\xe2\x41\x01\x02\xbaHp\xba\x01j\n\x0cproduct.name\x12!name must look like products/{id}\x1a\x37this.name.matches(\'^products/[a-z0-9][a-z0-9-]{0,63}$\')\xc8\x01\x01R\x07product\x12;\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskR\nupdateMask\"\xe9\x01\n\x0fReservationItem\x12\\\n\x07product\x18\x01 \x01(\tBB\xfa\x41\x16\n\x14shopmesh.dev/Product\xbaH&r$2\"^products/[a-z0-9][a-z0-9-]{0,63}$R\x07product\x12#\n\x08quantity\x18\x02 \x01(\x05\x42\x07\xbaH\x04\x1a\x02 \x00R\x08quantity\x12\x37\n\nunit_price\x18\x03 \x01(\x0b\x32\x12.google.type.MoneyB\x04\xe2\x41\x01\x03R\tunitPrice\x12\x1a\n\x05title\x18\x04 \x01(\tB\x04\xe2\x41\x01\x03R\x05title\"\xa7\x02\n\x0bReservation\x12%\n\x0ereservation_id\x18\x01 \x01(\tR\rreservationId\x12<\n\x05state\x18\x02 \x01(\x0e\x32&.shopmesh.product.v1.Reservation.StateR\x05state\x12:\n\x05items\x18\x03 \x03(\x0b\x32$.shopmesh.product.v1.ReservationItemR\x05items\x12;\n\x0b\x63reate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\":\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\x0c\n\x08RESERVED\x10\x01\x12\x0c\n\x08RELEASED\x10\x02\"\xad\x01\n\x13ReserveStockRequest\x12J\n\x0ereservation_id\x18\x01 \x01(\tB#\xe2\x41\x01\x02\xbaH\x1cr\x1a\x32\x18^[A-Za-z0-9_.:-]{1,128}$R\rreservationId\x12J\n\x05items\x18\x02 \x03(\x0b\x32$.shopmesh.product.v1.ReservationItemB\x0e\xe2\x41\x01\x02\xbaH\x07\x92\x01\x04\x08\x01\x10\x64R\x05items\"a\n\x13ReleaseStockRequest\x12J\n\x0ereservation_id\x18\x01 \x01(\tB#\xe2\x41\x01\x02\xbaH\x1cr\x1a\x32\x18^[A-Za-z0-9_.:-]{1,128}$R\rreservationId2\xba\x05\n\x0eProductService\x12w\n\rCreateProduct\x12).shopmesh.product.v1.CreateProductRequest\x1a\x1c.shopmesh.product.v1.Product\"\x1d\x82\xd3\xe4\x93\x02\x17\"\x0c/v1/products:\x07product\x12q\n\nGetProduct\x12&.shopmesh.product.v1.GetProductRequest\x1a\x1c.shopmesh.product.v1.Product\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/{name=products/*}\x12y\n\x0cListProducts\x12(.shopmesh.product.v1.ListProductsRequest\x1a).shopmesh.product.v1.ListProductsResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\x0c/v1/products\x12\x88\x01\n\rUpdateProduct\x12).shopmesh.product.v1.UpdateProductRequest\x1a\x1c.shopmesh.product.v1.Product\".\x82\xd3\xe4\x93\x02(2\x1d/v1/{product.name=products/*}:\x07product\x12Z\n\x0cReserveStock\x12(.shopmesh.product.v1.ReserveStockRequest\x1a .shopmesh.product.v1.Reservation\x12Z\n\x0cReleaseStock\x12(.shopmesh.product.v1.ReleaseStockRequest\x1a .shopmesh.product.v1.ReservationBc\n\x17\x64\x65v.shopmesh.product.v1B\x13ProductServiceProtoP\x01Z1shopmesh.dev/gen/go/shopmesh/product/v1;productv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,11 +42,15 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PRODUCT'].fields_by_name['name']._loaded_options = None
   _globals['_PRODUCT'].fields_by_name['name']._serialized_options = b'\342A\001\010'
   _globals['_PRODUCT'].fields_by_name['sku']._loaded_options = None
-  _globals['_PRODUCT'].fields_by_name['sku']._serialized_options = b'\342A\002\002\005'
+  _globals['_PRODUCT'].fields_by_name['sku']._serialized_options = b'\342A\002\002\005\272H(r#2!^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$\330\001\001'
   _globals['_PRODUCT'].fields_by_name['title']._loaded_options = None
-  _globals['_PRODUCT'].fields_by_name['title']._serialized_options = b'\342A\001\002'
+  _globals['_PRODUCT'].fields_by_name['title']._serialized_options = b'\342A\001\002\272H\005r\003\030\310\001'
+  _globals['_PRODUCT'].fields_by_name['description']._loaded_options = None
+  _globals['_PRODUCT'].fields_by_name['description']._serialized_options = b'\272H\005r\003\030\210\''
   _globals['_PRODUCT'].fields_by_name['price']._loaded_options = None
-  _globals['_PRODUCT'].fields_by_name['price']._serialized_options = b'\342A\001\002'
+  _globals['_PRODUCT'].fields_by_name['price']._serialized_options = b'\342A\001\002\272H\215\002\272\001\177\n\023money.currency_code\022>currency_code must be a three-letter ISO 4217 code such as USD\032(this.currency_code.matches(\'^[A-Z]{3}$\')\272\001\207\001\n\022money.not_negative\0222must be zero or more, with nanos in [0, 999999999]\032=this.units >= 0 && this.nanos >= 0 && this.nanos <= 999999999'
+  _globals['_PRODUCT'].fields_by_name['stock']._loaded_options = None
+  _globals['_PRODUCT'].fields_by_name['stock']._serialized_options = b'\272H\004\032\002(\000'
   _globals['_PRODUCT'].fields_by_name['create_time']._loaded_options = None
   _globals['_PRODUCT'].fields_by_name['create_time']._serialized_options = b'\342A\001\003'
   _globals['_PRODUCT'].fields_by_name['update_time']._loaded_options = None
@@ -53,23 +58,31 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PRODUCT']._loaded_options = None
   _globals['_PRODUCT']._serialized_options = b'\352A*\n\024shopmesh.dev/Product\022\022products/{product}'
   _globals['_CREATEPRODUCTREQUEST'].fields_by_name['product']._loaded_options = None
-  _globals['_CREATEPRODUCTREQUEST'].fields_by_name['product']._serialized_options = b'\342A\001\002'
+  _globals['_CREATEPRODUCTREQUEST'].fields_by_name['product']._serialized_options = b'\342A\001\002\272H\274\001\272\0017\n\024product.sku_required\022\017sku is required\032\016this.sku != \'\'\272\001=\n\026product.title_required\022\021title is required\032\020this.title != \'\'\272\001<\n\026product.price_required\022\021price is required\032\017has(this.price)\310\001\001'
+  _globals['_CREATEPRODUCTREQUEST'].fields_by_name['request_id']._loaded_options = None
+  _globals['_CREATEPRODUCTREQUEST'].fields_by_name['request_id']._serialized_options = b'\272H\037r\0322\030^[A-Za-z0-9_.:-]{1,128}$\330\001\001'
   _globals['_GETPRODUCTREQUEST'].fields_by_name['name']._loaded_options = None
-  _globals['_GETPRODUCTREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\026\n\024shopmesh.dev/Product'
+  _globals['_GETPRODUCTREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\026\n\024shopmesh.dev/Product\272H&r$2\"^products/[a-z0-9][a-z0-9-]{0,63}$'
+  _globals['_LISTPRODUCTSREQUEST'].fields_by_name['page_size']._loaded_options = None
+  _globals['_LISTPRODUCTSREQUEST'].fields_by_name['page_size']._serialized_options = b'\272H\004\032\002(\000'
+  _globals['_LISTPRODUCTSREQUEST'].fields_by_name['page_token']._loaded_options = None
+  _globals['_LISTPRODUCTSREQUEST'].fields_by_name['page_token']._serialized_options = b'\272H\005r\003\030\200\004'
   _globals['_UPDATEPRODUCTREQUEST'].fields_by_name['product']._loaded_options = None
-  _globals['_UPDATEPRODUCTREQUEST'].fields_by_name['product']._serialized_options = b'\342A\001\002'
+  _globals['_UPDATEPRODUCTREQUEST'].fields_by_name['product']._serialized_options = b'\342A\001\002\272Hp\272\001j\n\014product.name\022!name must look like products/{id}\0327this.name.matches(\'^products/[a-z0-9][a-z0-9-]{0,63}$\')\310\001\001'
   _globals['_RESERVATIONITEM'].fields_by_name['product']._loaded_options = None
-  _globals['_RESERVATIONITEM'].fields_by_name['product']._serialized_options = b'\372A\026\n\024shopmesh.dev/Product'
+  _globals['_RESERVATIONITEM'].fields_by_name['product']._serialized_options = b'\372A\026\n\024shopmesh.dev/Product\272H&r$2\"^products/[a-z0-9][a-z0-9-]{0,63}$'
+  _globals['_RESERVATIONITEM'].fields_by_name['quantity']._loaded_options = None
+  _globals['_RESERVATIONITEM'].fields_by_name['quantity']._serialized_options = b'\272H\004\032\002 \000'
   _globals['_RESERVATIONITEM'].fields_by_name['unit_price']._loaded_options = None
   _globals['_RESERVATIONITEM'].fields_by_name['unit_price']._serialized_options = b'\342A\001\003'
   _globals['_RESERVATIONITEM'].fields_by_name['title']._loaded_options = None
   _globals['_RESERVATIONITEM'].fields_by_name['title']._serialized_options = b'\342A\001\003'
   _globals['_RESERVESTOCKREQUEST'].fields_by_name['reservation_id']._loaded_options = None
-  _globals['_RESERVESTOCKREQUEST'].fields_by_name['reservation_id']._serialized_options = b'\342A\001\002'
+  _globals['_RESERVESTOCKREQUEST'].fields_by_name['reservation_id']._serialized_options = b'\342A\001\002\272H\034r\0322\030^[A-Za-z0-9_.:-]{1,128}$'
   _globals['_RESERVESTOCKREQUEST'].fields_by_name['items']._loaded_options = None
-  _globals['_RESERVESTOCKREQUEST'].fields_by_name['items']._serialized_options = b'\342A\001\002'
+  _globals['_RESERVESTOCKREQUEST'].fields_by_name['items']._serialized_options = b'\342A\001\002\272H\007\222\001\004\010\001\020d'
   _globals['_RELEASESTOCKREQUEST'].fields_by_name['reservation_id']._loaded_options = None
-  _globals['_RELEASESTOCKREQUEST'].fields_by_name['reservation_id']._serialized_options = b'\342A\001\002'
+  _globals['_RELEASESTOCKREQUEST'].fields_by_name['reservation_id']._serialized_options = b'\342A\001\002\272H\034r\0322\030^[A-Za-z0-9_.:-]{1,128}$'
   _globals['_PRODUCTSERVICE'].methods_by_name['CreateProduct']._loaded_options = None
   _globals['_PRODUCTSERVICE'].methods_by_name['CreateProduct']._serialized_options = b'\202\323\344\223\002\027\"\014/v1/products:\007product'
   _globals['_PRODUCTSERVICE'].methods_by_name['GetProduct']._loaded_options = None
@@ -78,28 +91,28 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PRODUCTSERVICE'].methods_by_name['ListProducts']._serialized_options = b'\202\323\344\223\002\016\022\014/v1/products'
   _globals['_PRODUCTSERVICE'].methods_by_name['UpdateProduct']._loaded_options = None
   _globals['_PRODUCTSERVICE'].methods_by_name['UpdateProduct']._serialized_options = b'\202\323\344\223\002(2\035/v1/{product.name=products/*}:\007product'
-  _globals['_PRODUCT']._serialized_start=249
-  _globals['_PRODUCT']._serialized_end=622
-  _globals['_CREATEPRODUCTREQUEST']._serialized_start=624
-  _globals['_CREATEPRODUCTREQUEST']._serialized_end=739
-  _globals['_GETPRODUCTREQUEST']._serialized_start=741
-  _globals['_GETPRODUCTREQUEST']._serialized_end=811
-  _globals['_LISTPRODUCTSREQUEST']._serialized_start=813
-  _globals['_LISTPRODUCTSREQUEST']._serialized_end=894
-  _globals['_LISTPRODUCTSRESPONSE']._serialized_start=896
-  _globals['_LISTPRODUCTSRESPONSE']._serialized_end=1016
-  _globals['_UPDATEPRODUCTREQUEST']._serialized_start=1019
-  _globals['_UPDATEPRODUCTREQUEST']._serialized_end=1164
-  _globals['_RESERVATIONITEM']._serialized_start=1167
-  _globals['_RESERVATIONITEM']._serialized_end=1350
-  _globals['_RESERVATION']._serialized_start=1353
-  _globals['_RESERVATION']._serialized_end=1648
-  _globals['_RESERVATION_STATE']._serialized_start=1590
-  _globals['_RESERVATION_STATE']._serialized_end=1648
-  _globals['_RESERVESTOCKREQUEST']._serialized_start=1651
-  _globals['_RESERVESTOCKREQUEST']._serialized_end=1783
-  _globals['_RELEASESTOCKREQUEST']._serialized_start=1785
-  _globals['_RELEASESTOCKREQUEST']._serialized_end=1851
-  _globals['_PRODUCTSERVICE']._serialized_start=1854
-  _globals['_PRODUCTSERVICE']._serialized_end=2552
+  _globals['_PRODUCT']._serialized_start=278
+  _globals['_PRODUCT']._serialized_end=996
+  _globals['_CREATEPRODUCTREQUEST']._serialized_start=999
+  _globals['_CREATEPRODUCTREQUEST']._serialized_end=1344
+  _globals['_GETPRODUCTREQUEST']._serialized_start=1346
+  _globals['_GETPRODUCTREQUEST']._serialized_end=1457
+  _globals['_LISTPRODUCTSREQUEST']._serialized_start=1459
+  _globals['_LISTPRODUCTSREQUEST']._serialized_end=1559
+  _globals['_LISTPRODUCTSRESPONSE']._serialized_start=1561
+  _globals['_LISTPRODUCTSRESPONSE']._serialized_end=1681
+  _globals['_UPDATEPRODUCTREQUEST']._serialized_start=1684
+  _globals['_UPDATEPRODUCTREQUEST']._serialized_end=1945
+  _globals['_RESERVATIONITEM']._serialized_start=1948
+  _globals['_RESERVATIONITEM']._serialized_end=2181
+  _globals['_RESERVATION']._serialized_start=2184
+  _globals['_RESERVATION']._serialized_end=2479
+  _globals['_RESERVATION_STATE']._serialized_start=2421
+  _globals['_RESERVATION_STATE']._serialized_end=2479
+  _globals['_RESERVESTOCKREQUEST']._serialized_start=2482
+  _globals['_RESERVESTOCKREQUEST']._serialized_end=2655
+  _globals['_RELEASESTOCKREQUEST']._serialized_start=2657
+  _globals['_RELEASESTOCKREQUEST']._serialized_end=2754
+  _globals['_PRODUCTSERVICE']._serialized_start=2757
+  _globals['_PRODUCTSERVICE']._serialized_end=3455
 # @@protoc_insertion_point(module_scope)

@@ -22,13 +22,14 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.api import resource_pb2 as google_dot_api_dot_resource__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#shopmesh/user/v1/user_service.proto\x12\x10shopmesh.user.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xce\x01\n\x04User\x12\x18\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08R\x04name\x12\x1a\n\x05\x65mail\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02R\x05\x65mail\x12\'\n\x0c\x64isplay_name\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02R\x0b\x64isplayName\x12\x41\n\x0b\x63reate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03R\ncreateTime:$\xea\x41!\n\x11shopmesh.dev/User\x12\x0cusers/{user}\"\x86\x01\n\x11\x43reateUserRequest\x12\x30\n\x04user\x18\x01 \x01(\x0b\x32\x16.shopmesh.user.v1.UserB\x04\xe2\x41\x01\x02R\x04user\x12 \n\x08password\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02R\x08password\x12\x1d\n\nrequest_id\x18\x03 \x01(\tR\trequestId\"@\n\x0eGetUserRequest\x12.\n\x04name\x18\x01 \x01(\tB\x1a\xe2\x41\x01\x02\xfa\x41\x13\n\x11shopmesh.dev/UserR\x04name\"L\n\x0cLoginRequest\x12\x1a\n\x05\x65mail\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02R\x05\x65mail\x12 \n\x08password\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02R\x08password\"\x9c\x01\n\rLoginResponse\x12!\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\tR\x0b\x61\x63\x63\x65ssToken\x12\x1d\n\nexpires_in\x18\x02 \x01(\x05R\texpiresIn\x12\x1d\n\ntoken_type\x18\x03 \x01(\tR\ttokenType\x12*\n\x04user\x18\x04 \x01(\x0b\x32\x16.shopmesh.user.v1.UserR\x04user\"\x10\n\x0eGetJwksRequest\"C\n\x0fGetJwksResponse\x12\x30\n\x04keys\x18\x01 \x03(\x0b\x32\x1c.shopmesh.user.v1.JsonWebKeyR\x04keys\"\x82\x01\n\nJsonWebKey\x12\x10\n\x03kty\x18\x01 \x01(\tR\x03kty\x12\x10\n\x03\x63rv\x18\x02 \x01(\tR\x03\x63rv\x12\x0c\n\x01x\x18\x03 \x01(\tR\x01x\x12\x0c\n\x01y\x18\x04 \x01(\tR\x01y\x12\x10\n\x03kid\x18\x05 \x01(\tR\x03kid\x12\x10\n\x03\x61lg\x18\x06 \x01(\tR\x03\x61lg\x12\x10\n\x03use\x18\x07 \x01(\tR\x03use2\xa5\x03\n\x0bUserService\x12_\n\nCreateUser\x12#.shopmesh.user.v1.CreateUserRequest\x1a\x16.shopmesh.user.v1.User\"\x14\x82\xd3\xe4\x93\x02\x0e\"\t/v1/users:\x01*\x12_\n\x07GetUser\x12 .shopmesh.user.v1.GetUserRequest\x1a\x16.shopmesh.user.v1.User\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/{name=users/*}\x12\x64\n\x05Login\x12\x1e.shopmesh.user.v1.LoginRequest\x1a\x1f.shopmesh.user.v1.LoginResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\"\x0f/v1/users:login:\x01*\x12n\n\x07GetJwks\x12 .shopmesh.user.v1.GetJwksRequest\x1a!.shopmesh.user.v1.GetJwksResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/.well-known/jwks.jsonBW\n\x14\x64\x65v.shopmesh.user.v1B\x10UserServiceProtoP\x01Z+shopmesh.dev/gen/go/shopmesh/user/v1;userv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#shopmesh/user/v1/user_service.proto\x12\x10shopmesh.user.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe1\x01\n\x04User\x12\x18\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08R\x04name\x12$\n\x05\x65mail\x18\x02 \x01(\tB\x0e\xe2\x41\x01\x02\xbaH\x07r\x05\x18\xfe\x01`\x01R\x05\x65mail\x12\x30\n\x0c\x64isplay_name\x18\x03 \x01(\tB\r\xe2\x41\x01\x02\xbaH\x06r\x04\x10\x01\x18\x64R\x0b\x64isplayName\x12\x41\n\x0b\x63reate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03R\ncreateTime:$\xea\x41!\n\x11shopmesh.dev/User\x12\x0cusers/{user}\"\xba\x01\n\x11\x43reateUserRequest\x12\x36\n\x04user\x18\x01 \x01(\x0b\x32\x16.shopmesh.user.v1.UserB\n\xe2\x41\x01\x02\xbaH\x03\xc8\x01\x01R\x04user\x12*\n\x08password\x18\x02 \x01(\tB\x0e\xe2\x41\x01\x02\xbaH\x07r\x05\x10\x08\x18\x80\x02R\x08password\x12\x41\n\nrequest_id\x18\x03 \x01(\tB\"\xbaH\x1fr\x1a\x32\x18^[A-Za-z0-9_.:-]{1,128}$\xd8\x01\x01R\trequestId\"f\n\x0eGetUserRequest\x12T\n\x04name\x18\x01 \x01(\tB@\xe2\x41\x01\x02\xfa\x41\x13\n\x11shopmesh.dev/User\xbaH#r!2\x1f^users/[a-z0-9][a-z0-9-]{0,63}$R\x04name\"`\n\x0cLoginRequest\x12$\n\x05\x65mail\x18\x01 \x01(\tB\x0e\xe2\x41\x01\x02\xbaH\x07r\x05\x10\x01\x18\xfe\x01R\x05\x65mail\x12*\n\x08password\x18\x02 \x01(\tB\x0e\xe2\x41\x01\x02\xbaH\x07r\x05\x10\x01\x18\x80\x02R\x08password\"\x9c\x01\n\rLoginResponse\x12!\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\tR\x0b\x61\x63\x63\x65ssToken\x12\x1d\n\nexpires_in\x18\x02 \x01(\x05R\texpiresIn\x12\x1d\n\ntoken_type\x18\x03 \x01(\tR\ttokenType\x12*\n\x04user\x18\x04 \x01(\x0b\x32\x16.shopmesh.user.v1.UserR\x04user\"\x10\n\x0eGetJwksRequest\"C\n\x0fGetJwksResponse\x12\x30\n\x04keys\x18\x01 \x03(\x0b\x32\x1c.shopmesh.user.v1.JsonWebKeyR\x04keys\"\x82\x01\n\nJsonWebKey\x12\x10\n\x03kty\x18\x01 \x01(\tR\x03kty\x12\x10\n\x03\x63rv\x18\x02 \x01(\tR\x03\x63rv\x12\x0c\n\x01x\x18\x03 \x01(\tR\x01x\x12\x0c\n\x01y\x18\x04 \x01(\tR\x01y\x12\x10\n\x03kid\x18\x05 \x01(\tR\x03kid\x12\x10\n\x03\x61lg\x18\x06 \x01(\tR\x03\x61lg\x12\x10\n\x03use\x18\x07 \x01(\tR\x03use2\xa5\x03\n\x0bUserService\x12_\n\nCreateUser\x12#.shopmesh.user.v1.CreateUserRequest\x1a\x16.shopmesh.user.v1.User\"\x14\x82\xd3\xe4\x93\x02\x0e\"\t/v1/users:\x01*\x12_\n\x07GetUser\x12 .shopmesh.user.v1.GetUserRequest\x1a\x16.shopmesh.user.v1.User\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/{name=users/*}\x12\x64\n\x05Login\x12\x1e.shopmesh.user.v1.LoginRequest\x1a\x1f.shopmesh.user.v1.LoginResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\"\x0f/v1/users:login:\x01*\x12n\n\x07GetJwks\x12 .shopmesh.user.v1.GetJwksRequest\x1a!.shopmesh.user.v1.GetJwksResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/.well-known/jwks.jsonBW\n\x14\x64\x65v.shopmesh.user.v1B\x10UserServiceProtoP\x01Z+shopmesh.dev/gen/go/shopmesh/user/v1;userv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -39,23 +40,25 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_USER'].fields_by_name['name']._loaded_options = None
   _globals['_USER'].fields_by_name['name']._serialized_options = b'\342A\001\010'
   _globals['_USER'].fields_by_name['email']._loaded_options = None
-  _globals['_USER'].fields_by_name['email']._serialized_options = b'\342A\001\002'
+  _globals['_USER'].fields_by_name['email']._serialized_options = b'\342A\001\002\272H\007r\005\030\376\001`\001'
   _globals['_USER'].fields_by_name['display_name']._loaded_options = None
-  _globals['_USER'].fields_by_name['display_name']._serialized_options = b'\342A\001\002'
+  _globals['_USER'].fields_by_name['display_name']._serialized_options = b'\342A\001\002\272H\006r\004\020\001\030d'
   _globals['_USER'].fields_by_name['create_time']._loaded_options = None
   _globals['_USER'].fields_by_name['create_time']._serialized_options = b'\342A\001\003'
   _globals['_USER']._loaded_options = None
   _globals['_USER']._serialized_options = b'\352A!\n\021shopmesh.dev/User\022\014users/{user}'
   _globals['_CREATEUSERREQUEST'].fields_by_name['user']._loaded_options = None
-  _globals['_CREATEUSERREQUEST'].fields_by_name['user']._serialized_options = b'\342A\001\002'
+  _globals['_CREATEUSERREQUEST'].fields_by_name['user']._serialized_options = b'\342A\001\002\272H\003\310\001\001'
   _globals['_CREATEUSERREQUEST'].fields_by_name['password']._loaded_options = None
-  _globals['_CREATEUSERREQUEST'].fields_by_name['password']._serialized_options = b'\342A\001\002'
+  _globals['_CREATEUSERREQUEST'].fields_by_name['password']._serialized_options = b'\342A\001\002\272H\007r\005\020\010\030\200\002'
+  _globals['_CREATEUSERREQUEST'].fields_by_name['request_id']._loaded_options = None
+  _globals['_CREATEUSERREQUEST'].fields_by_name['request_id']._serialized_options = b'\272H\037r\0322\030^[A-Za-z0-9_.:-]{1,128}$\330\001\001'
   _globals['_GETUSERREQUEST'].fields_by_name['name']._loaded_options = None
-  _globals['_GETUSERREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\023\n\021shopmesh.dev/User'
+  _globals['_GETUSERREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\023\n\021shopmesh.dev/User\272H#r!2\037^users/[a-z0-9][a-z0-9-]{0,63}$'
   _globals['_LOGINREQUEST'].fields_by_name['email']._loaded_options = None
-  _globals['_LOGINREQUEST'].fields_by_name['email']._serialized_options = b'\342A\001\002'
+  _globals['_LOGINREQUEST'].fields_by_name['email']._serialized_options = b'\342A\001\002\272H\007r\005\020\001\030\376\001'
   _globals['_LOGINREQUEST'].fields_by_name['password']._loaded_options = None
-  _globals['_LOGINREQUEST'].fields_by_name['password']._serialized_options = b'\342A\001\002'
+  _globals['_LOGINREQUEST'].fields_by_name['password']._serialized_options = b'\342A\001\002\272H\007r\005\020\001\030\200\002'
   _globals['_USERSERVICE'].methods_by_name['CreateUser']._loaded_options = None
   _globals['_USERSERVICE'].methods_by_name['CreateUser']._serialized_options = b'\202\323\344\223\002\016\"\t/v1/users:\001*'
   _globals['_USERSERVICE'].methods_by_name['GetUser']._loaded_options = None
@@ -64,22 +67,22 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_USERSERVICE'].methods_by_name['Login']._serialized_options = b'\202\323\344\223\002\024\"\017/v1/users:login:\001*'
   _globals['_USERSERVICE'].methods_by_name['GetJwks']._loaded_options = None
   _globals['_USERSERVICE'].methods_by_name['GetJwks']._serialized_options = b'\202\323\344\223\002\030\022\026/.well-known/jwks.json'
-  _globals['_USER']._serialized_start=181
-  _globals['_USER']._serialized_end=387
-  _globals['_CREATEUSERREQUEST']._serialized_start=390
-  _globals['_CREATEUSERREQUEST']._serialized_end=524
-  _globals['_GETUSERREQUEST']._serialized_start=526
-  _globals['_GETUSERREQUEST']._serialized_end=590
-  _globals['_LOGINREQUEST']._serialized_start=592
-  _globals['_LOGINREQUEST']._serialized_end=668
-  _globals['_LOGINRESPONSE']._serialized_start=671
-  _globals['_LOGINRESPONSE']._serialized_end=827
-  _globals['_GETJWKSREQUEST']._serialized_start=829
-  _globals['_GETJWKSREQUEST']._serialized_end=845
-  _globals['_GETJWKSRESPONSE']._serialized_start=847
-  _globals['_GETJWKSRESPONSE']._serialized_end=914
-  _globals['_JSONWEBKEY']._serialized_start=917
-  _globals['_JSONWEBKEY']._serialized_end=1047
-  _globals['_USERSERVICE']._serialized_start=1050
-  _globals['_USERSERVICE']._serialized_end=1471
+  _globals['_USER']._serialized_start=210
+  _globals['_USER']._serialized_end=435
+  _globals['_CREATEUSERREQUEST']._serialized_start=438
+  _globals['_CREATEUSERREQUEST']._serialized_end=624
+  _globals['_GETUSERREQUEST']._serialized_start=626
+  _globals['_GETUSERREQUEST']._serialized_end=728
+  _globals['_LOGINREQUEST']._serialized_start=730
+  _globals['_LOGINREQUEST']._serialized_end=826
+  _globals['_LOGINRESPONSE']._serialized_start=829
+  _globals['_LOGINRESPONSE']._serialized_end=985
+  _globals['_GETJWKSREQUEST']._serialized_start=987
+  _globals['_GETJWKSREQUEST']._serialized_end=1003
+  _globals['_GETJWKSRESPONSE']._serialized_start=1005
+  _globals['_GETJWKSRESPONSE']._serialized_end=1072
+  _globals['_JSONWEBKEY']._serialized_start=1075
+  _globals['_JSONWEBKEY']._serialized_end=1205
+  _globals['_USERSERVICE']._serialized_start=1208
+  _globals['_USERSERVICE']._serialized_end=1629
 # @@protoc_insertion_point(module_scope)

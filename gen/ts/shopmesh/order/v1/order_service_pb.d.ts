@@ -27,14 +27,15 @@ export declare type Order = Message<"shopmesh.order.v1.Order"> & {
   name: string;
 
   /**
-   * The buyer, `users/{user}`.
+   * The buyer, `users/{user}`: the caller. CreateOrder takes it from the
+   * access token; when set in the request it must name the caller.
    *
    * @generated from field: string user = 2;
    */
   user: string;
 
   /**
-   * What was bought; each product at most once.
+   * What was bought, 1 to 100 items; each product at most once.
    *
    * @generated from field: repeated shopmesh.order.v1.OrderItem items = 3;
    */
@@ -187,16 +188,16 @@ export declare type CreateOrderRequest = Message<"shopmesh.order.v1.CreateOrderR
    * Idempotency key (a UUID is a good choice), 1 to 128 characters of
    * letters, digits and `-_.:`. Repeating a request with the same id returns
    * the first order; reusing an id for a different order fails with
-   * ALREADY_EXISTS. When empty the server picks one, and the call is not
-   * idempotent.
+   * ALREADY_EXISTS. When empty, the gateway's request id makes its own
+   * retries safe, but a client's retry places a second order.
    *
    * @generated from field: string request_id = 1;
    */
   requestId: string;
 
   /**
-   * The order: `user` and `items` (product and quantity). Every other field
-   * is set by the server.
+   * The order: its `items` (product and quantity). Every other field is set
+   * by the server; the buyer is the caller.
    *
    * @generated from field: shopmesh.order.v1.Order order = 2;
    */
@@ -243,7 +244,8 @@ export declare const GetOrderRequestSchema: GenMessage<GetOrderRequest>;
  */
 export declare type ListOrdersRequest = Message<"shopmesh.order.v1.ListOrdersRequest"> & {
   /**
-   * Only this user's orders, `users/{user}`. Empty means every user's.
+   * Only this user's orders, `users/{user}`. Empty means the caller's; only
+   * an admin may list another user's orders.
    *
    * @generated from field: string user = 1;
    */

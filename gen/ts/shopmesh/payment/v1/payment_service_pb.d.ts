@@ -20,7 +20,8 @@ export declare const file_shopmesh_payment_v1_payment_service: GenFile;
  */
 export declare type PaymentCard = Message<"shopmesh.payment.v1.PaymentCard"> & {
   /**
-   * 12 to 19 digits passing the Luhn check; spaces and dashes are ignored.
+   * 12 to 19 digits passing the Luhn check; single spaces or dashes between
+   * digits are ignored.
    *
    * @generated from field: string card_number = 1;
    */
@@ -116,6 +117,13 @@ export declare type Payment = Message<"shopmesh.payment.v1.Payment"> & {
    * @generated from field: google.protobuf.Timestamp update_time = 8;
    */
   updateTime?: Timestamp | undefined;
+
+  /**
+   * The buyer, `users/{user}`: the only user (besides admins) who may read it.
+   *
+   * @generated from field: string user = 9;
+   */
+  user: string;
 };
 
 /**
@@ -217,6 +225,13 @@ export declare type ChargeRequest = Message<"shopmesh.payment.v1.ChargeRequest">
    * @generated from field: shopmesh.payment.v1.PaymentCard card = 4;
    */
   card?: PaymentCard | undefined;
+
+  /**
+   * The buyer, `users/{user}`, recorded so that only they can read the payment.
+   *
+   * @generated from field: string user = 5;
+   */
+  user: string;
 };
 
 /**

@@ -34,7 +34,7 @@ export declare type Product = Message<"shopmesh.product.v1.Product"> & {
   sku: string;
 
   /**
-   * Display title, 1 to 200 characters.
+   * Display title, 1 to 200 characters, not all blank.
    *
    * @generated from field: string title = 3;
    */
@@ -346,7 +346,7 @@ export declare type ReserveStockRequest = Message<"shopmesh.product.v1.ReserveSt
   reservationId: string;
 
   /**
-   * The items to take; each product at most once.
+   * The items to take, 1 to 100; each product at most once.
    *
    * @generated from field: repeated shopmesh.product.v1.ReservationItem items = 2;
    */

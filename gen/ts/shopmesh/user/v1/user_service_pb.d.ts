@@ -25,14 +25,15 @@ export declare type User = Message<"shopmesh.user.v1.User"> & {
   name: string;
 
   /**
-   * The login email. Stored lower-cased; unique across accounts.
+   * The login email, at most 254 characters. Stored lower-cased; unique
+   * across accounts.
    *
    * @generated from field: string email = 2;
    */
   email: string;
 
   /**
-   * The name shown to people, 1 to 100 characters.
+   * The name shown to people, 1 to 100 characters, not all blank.
    *
    * @generated from field: string display_name = 3;
    */

@@ -62,11 +62,11 @@ private static final long serialVersionUID = 0L;
    * Idempotency key (a UUID is a good choice), 1 to 128 characters of
    * letters, digits and `-_.:`. Repeating a request with the same id returns
    * the first order; reusing an id for a different order fails with
-   * ALREADY_EXISTS. When empty the server picks one, and the call is not
-   * idempotent.
+   * ALREADY_EXISTS. When empty, the gateway's request id makes its own
+   * retries safe, but a client's retry places a second order.
    * </pre>
    *
-   * <code>string request_id = 1 [json_name = "requestId"];</code>
+   * <code>string request_id = 1 [json_name = "requestId", (.buf.validate.field) = { ... }</code>
    * @return The requestId.
    */
   @java.lang.Override
@@ -87,11 +87,11 @@ private static final long serialVersionUID = 0L;
    * Idempotency key (a UUID is a good choice), 1 to 128 characters of
    * letters, digits and `-_.:`. Repeating a request with the same id returns
    * the first order; reusing an id for a different order fails with
-   * ALREADY_EXISTS. When empty the server picks one, and the call is not
-   * idempotent.
+   * ALREADY_EXISTS. When empty, the gateway's request id makes its own
+   * retries safe, but a client's retry places a second order.
    * </pre>
    *
-   * <code>string request_id = 1 [json_name = "requestId"];</code>
+   * <code>string request_id = 1 [json_name = "requestId", (.buf.validate.field) = { ... }</code>
    * @return The bytes for requestId.
    */
   @java.lang.Override
@@ -113,11 +113,11 @@ private static final long serialVersionUID = 0L;
   private dev.shopmesh.order.v1.Order order_;
   /**
    * <pre>
-   * The order: `user` and `items` (product and quantity). Every other field
-   * is set by the server.
+   * The order: its `items` (product and quantity). Every other field is set
+   * by the server; the buyer is the caller.
    * </pre>
    *
-   * <code>.shopmesh.order.v1.Order order = 2 [json_name = "order", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>.shopmesh.order.v1.Order order = 2 [json_name = "order", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return Whether the order field is set.
    */
   @java.lang.Override
@@ -126,11 +126,11 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * The order: `user` and `items` (product and quantity). Every other field
-   * is set by the server.
+   * The order: its `items` (product and quantity). Every other field is set
+   * by the server; the buyer is the caller.
    * </pre>
    *
-   * <code>.shopmesh.order.v1.Order order = 2 [json_name = "order", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>.shopmesh.order.v1.Order order = 2 [json_name = "order", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return The order.
    */
   @java.lang.Override
@@ -139,11 +139,11 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * The order: `user` and `items` (product and quantity). Every other field
-   * is set by the server.
+   * The order: its `items` (product and quantity). Every other field is set
+   * by the server; the buyer is the caller.
    * </pre>
    *
-   * <code>.shopmesh.order.v1.Order order = 2 [json_name = "order", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>.shopmesh.order.v1.Order order = 2 [json_name = "order", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    */
   @java.lang.Override
   public dev.shopmesh.order.v1.OrderOrBuilder getOrderOrBuilder() {
@@ -157,7 +157,7 @@ private static final long serialVersionUID = 0L;
    * The card to charge. Only its last four digits are kept.
    * </pre>
    *
-   * <code>.shopmesh.payment.v1.PaymentCard payment = 3 [json_name = "payment", (.google.api.field_behavior) = REQUIRED, (.google.api.field_behavior) = INPUT_ONLY];</code>
+   * <code>.shopmesh.payment.v1.PaymentCard payment = 3 [json_name = "payment", (.google.api.field_behavior) = REQUIRED, (.google.api.field_behavior) = INPUT_ONLY, (.buf.validate.field) = { ... }</code>
    * @return Whether the payment field is set.
    */
   @java.lang.Override
@@ -169,7 +169,7 @@ private static final long serialVersionUID = 0L;
    * The card to charge. Only its last four digits are kept.
    * </pre>
    *
-   * <code>.shopmesh.payment.v1.PaymentCard payment = 3 [json_name = "payment", (.google.api.field_behavior) = REQUIRED, (.google.api.field_behavior) = INPUT_ONLY];</code>
+   * <code>.shopmesh.payment.v1.PaymentCard payment = 3 [json_name = "payment", (.google.api.field_behavior) = REQUIRED, (.google.api.field_behavior) = INPUT_ONLY, (.buf.validate.field) = { ... }</code>
    * @return The payment.
    */
   @java.lang.Override
@@ -181,7 +181,7 @@ private static final long serialVersionUID = 0L;
    * The card to charge. Only its last four digits are kept.
    * </pre>
    *
-   * <code>.shopmesh.payment.v1.PaymentCard payment = 3 [json_name = "payment", (.google.api.field_behavior) = REQUIRED, (.google.api.field_behavior) = INPUT_ONLY];</code>
+   * <code>.shopmesh.payment.v1.PaymentCard payment = 3 [json_name = "payment", (.google.api.field_behavior) = REQUIRED, (.google.api.field_behavior) = INPUT_ONLY, (.buf.validate.field) = { ... }</code>
    */
   @java.lang.Override
   public dev.shopmesh.payment.v1.PaymentCardOrBuilder getPaymentOrBuilder() {
@@ -577,11 +577,11 @@ private static final long serialVersionUID = 0L;
      * Idempotency key (a UUID is a good choice), 1 to 128 characters of
      * letters, digits and `-_.:`. Repeating a request with the same id returns
      * the first order; reusing an id for a different order fails with
-     * ALREADY_EXISTS. When empty the server picks one, and the call is not
-     * idempotent.
+     * ALREADY_EXISTS. When empty, the gateway's request id makes its own
+     * retries safe, but a client's retry places a second order.
      * </pre>
      *
-     * <code>string request_id = 1 [json_name = "requestId"];</code>
+     * <code>string request_id = 1 [json_name = "requestId", (.buf.validate.field) = { ... }</code>
      * @return The requestId.
      */
     public java.lang.String getRequestId() {
@@ -601,11 +601,11 @@ private static final long serialVersionUID = 0L;
      * Idempotency key (a UUID is a good choice), 1 to 128 characters of
      * letters, digits and `-_.:`. Repeating a request with the same id returns
      * the first order; reusing an id for a different order fails with
-     * ALREADY_EXISTS. When empty the server picks one, and the call is not
-     * idempotent.
+     * ALREADY_EXISTS. When empty, the gateway's request id makes its own
+     * retries safe, but a client's retry places a second order.
      * </pre>
      *
-     * <code>string request_id = 1 [json_name = "requestId"];</code>
+     * <code>string request_id = 1 [json_name = "requestId", (.buf.validate.field) = { ... }</code>
      * @return The bytes for requestId.
      */
     public com.google.protobuf.ByteString
@@ -626,11 +626,11 @@ private static final long serialVersionUID = 0L;
      * Idempotency key (a UUID is a good choice), 1 to 128 characters of
      * letters, digits and `-_.:`. Repeating a request with the same id returns
      * the first order; reusing an id for a different order fails with
-     * ALREADY_EXISTS. When empty the server picks one, and the call is not
-     * idempotent.
+     * ALREADY_EXISTS. When empty, the gateway's request id makes its own
+     * retries safe, but a client's retry places a second order.
      * </pre>
      *
-     * <code>string request_id = 1 [json_name = "requestId"];</code>
+     * <code>string request_id = 1 [json_name = "requestId", (.buf.validate.field) = { ... }</code>
      * @param value The requestId to set.
      * @return This builder for chaining.
      */
@@ -647,11 +647,11 @@ private static final long serialVersionUID = 0L;
      * Idempotency key (a UUID is a good choice), 1 to 128 characters of
      * letters, digits and `-_.:`. Repeating a request with the same id returns
      * the first order; reusing an id for a different order fails with
-     * ALREADY_EXISTS. When empty the server picks one, and the call is not
-     * idempotent.
+     * ALREADY_EXISTS. When empty, the gateway's request id makes its own
+     * retries safe, but a client's retry places a second order.
      * </pre>
      *
-     * <code>string request_id = 1 [json_name = "requestId"];</code>
+     * <code>string request_id = 1 [json_name = "requestId", (.buf.validate.field) = { ... }</code>
      * @return This builder for chaining.
      */
     public Builder clearRequestId() {
@@ -665,11 +665,11 @@ private static final long serialVersionUID = 0L;
      * Idempotency key (a UUID is a good choice), 1 to 128 characters of
      * letters, digits and `-_.:`. Repeating a request with the same id returns
      * the first order; reusing an id for a different order fails with
-     * ALREADY_EXISTS. When empty the server picks one, and the call is not
-     * idempotent.
+     * ALREADY_EXISTS. When empty, the gateway's request id makes its own
+     * retries safe, but a client's retry places a second order.
      * </pre>
      *
-     * <code>string request_id = 1 [json_name = "requestId"];</code>
+     * <code>string request_id = 1 [json_name = "requestId", (.buf.validate.field) = { ... }</code>
      * @param value The bytes for requestId to set.
      * @return This builder for chaining.
      */
@@ -688,11 +688,11 @@ private static final long serialVersionUID = 0L;
         dev.shopmesh.order.v1.Order, dev.shopmesh.order.v1.Order.Builder, dev.shopmesh.order.v1.OrderOrBuilder> orderBuilder_;
     /**
      * <pre>
-     * The order: `user` and `items` (product and quantity). Every other field
-     * is set by the server.
+     * The order: its `items` (product and quantity). Every other field is set
+     * by the server; the buyer is the caller.
      * </pre>
      *
-     * <code>.shopmesh.order.v1.Order order = 2 [json_name = "order", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>.shopmesh.order.v1.Order order = 2 [json_name = "order", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @return Whether the order field is set.
      */
     public boolean hasOrder() {
@@ -700,11 +700,11 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The order: `user` and `items` (product and quantity). Every other field
-     * is set by the server.
+     * The order: its `items` (product and quantity). Every other field is set
+     * by the server; the buyer is the caller.
      * </pre>
      *
-     * <code>.shopmesh.order.v1.Order order = 2 [json_name = "order", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>.shopmesh.order.v1.Order order = 2 [json_name = "order", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @return The order.
      */
     public dev.shopmesh.order.v1.Order getOrder() {
@@ -716,11 +716,11 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The order: `user` and `items` (product and quantity). Every other field
-     * is set by the server.
+     * The order: its `items` (product and quantity). Every other field is set
+     * by the server; the buyer is the caller.
      * </pre>
      *
-     * <code>.shopmesh.order.v1.Order order = 2 [json_name = "order", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>.shopmesh.order.v1.Order order = 2 [json_name = "order", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public Builder setOrder(dev.shopmesh.order.v1.Order value) {
       if (orderBuilder_ == null) {
@@ -735,11 +735,11 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The order: `user` and `items` (product and quantity). Every other field
-     * is set by the server.
+     * The order: its `items` (product and quantity). Every other field is set
+     * by the server; the buyer is the caller.
      * </pre>
      *
-     * <code>.shopmesh.order.v1.Order order = 2 [json_name = "order", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>.shopmesh.order.v1.Order order = 2 [json_name = "order", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public Builder setOrder(
         dev.shopmesh.order.v1.Order.Builder builderForValue) {
@@ -754,11 +754,11 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The order: `user` and `items` (product and quantity). Every other field
-     * is set by the server.
+     * The order: its `items` (product and quantity). Every other field is set
+     * by the server; the buyer is the caller.
      * </pre>
      *
-     * <code>.shopmesh.order.v1.Order order = 2 [json_name = "order", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>.shopmesh.order.v1.Order order = 2 [json_name = "order", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public Builder mergeOrder(dev.shopmesh.order.v1.Order value) {
       if (orderBuilder_ == null) {
@@ -780,11 +780,11 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The order: `user` and `items` (product and quantity). Every other field
-     * is set by the server.
+     * The order: its `items` (product and quantity). Every other field is set
+     * by the server; the buyer is the caller.
      * </pre>
      *
-     * <code>.shopmesh.order.v1.Order order = 2 [json_name = "order", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>.shopmesh.order.v1.Order order = 2 [json_name = "order", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public Builder clearOrder() {
       bitField0_ = (bitField0_ & ~0x00000002);
@@ -798,11 +798,11 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The order: `user` and `items` (product and quantity). Every other field
-     * is set by the server.
+     * The order: its `items` (product and quantity). Every other field is set
+     * by the server; the buyer is the caller.
      * </pre>
      *
-     * <code>.shopmesh.order.v1.Order order = 2 [json_name = "order", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>.shopmesh.order.v1.Order order = 2 [json_name = "order", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public dev.shopmesh.order.v1.Order.Builder getOrderBuilder() {
       bitField0_ |= 0x00000002;
@@ -811,11 +811,11 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The order: `user` and `items` (product and quantity). Every other field
-     * is set by the server.
+     * The order: its `items` (product and quantity). Every other field is set
+     * by the server; the buyer is the caller.
      * </pre>
      *
-     * <code>.shopmesh.order.v1.Order order = 2 [json_name = "order", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>.shopmesh.order.v1.Order order = 2 [json_name = "order", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public dev.shopmesh.order.v1.OrderOrBuilder getOrderOrBuilder() {
       if (orderBuilder_ != null) {
@@ -827,11 +827,11 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The order: `user` and `items` (product and quantity). Every other field
-     * is set by the server.
+     * The order: its `items` (product and quantity). Every other field is set
+     * by the server; the buyer is the caller.
      * </pre>
      *
-     * <code>.shopmesh.order.v1.Order order = 2 [json_name = "order", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>.shopmesh.order.v1.Order order = 2 [json_name = "order", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     private com.google.protobuf.SingleFieldBuilder<
         dev.shopmesh.order.v1.Order, dev.shopmesh.order.v1.Order.Builder, dev.shopmesh.order.v1.OrderOrBuilder> 
@@ -855,7 +855,7 @@ private static final long serialVersionUID = 0L;
      * The card to charge. Only its last four digits are kept.
      * </pre>
      *
-     * <code>.shopmesh.payment.v1.PaymentCard payment = 3 [json_name = "payment", (.google.api.field_behavior) = REQUIRED, (.google.api.field_behavior) = INPUT_ONLY];</code>
+     * <code>.shopmesh.payment.v1.PaymentCard payment = 3 [json_name = "payment", (.google.api.field_behavior) = REQUIRED, (.google.api.field_behavior) = INPUT_ONLY, (.buf.validate.field) = { ... }</code>
      * @return Whether the payment field is set.
      */
     public boolean hasPayment() {
@@ -866,7 +866,7 @@ private static final long serialVersionUID = 0L;
      * The card to charge. Only its last four digits are kept.
      * </pre>
      *
-     * <code>.shopmesh.payment.v1.PaymentCard payment = 3 [json_name = "payment", (.google.api.field_behavior) = REQUIRED, (.google.api.field_behavior) = INPUT_ONLY];</code>
+     * <code>.shopmesh.payment.v1.PaymentCard payment = 3 [json_name = "payment", (.google.api.field_behavior) = REQUIRED, (.google.api.field_behavior) = INPUT_ONLY, (.buf.validate.field) = { ... }</code>
      * @return The payment.
      */
     public dev.shopmesh.payment.v1.PaymentCard getPayment() {
@@ -881,7 +881,7 @@ private static final long serialVersionUID = 0L;
      * The card to charge. Only its last four digits are kept.
      * </pre>
      *
-     * <code>.shopmesh.payment.v1.PaymentCard payment = 3 [json_name = "payment", (.google.api.field_behavior) = REQUIRED, (.google.api.field_behavior) = INPUT_ONLY];</code>
+     * <code>.shopmesh.payment.v1.PaymentCard payment = 3 [json_name = "payment", (.google.api.field_behavior) = REQUIRED, (.google.api.field_behavior) = INPUT_ONLY, (.buf.validate.field) = { ... }</code>
      */
     public Builder setPayment(dev.shopmesh.payment.v1.PaymentCard value) {
       if (paymentBuilder_ == null) {
@@ -899,7 +899,7 @@ private static final long serialVersionUID = 0L;
      * The card to charge. Only its last four digits are kept.
      * </pre>
      *
-     * <code>.shopmesh.payment.v1.PaymentCard payment = 3 [json_name = "payment", (.google.api.field_behavior) = REQUIRED, (.google.api.field_behavior) = INPUT_ONLY];</code>
+     * <code>.shopmesh.payment.v1.PaymentCard payment = 3 [json_name = "payment", (.google.api.field_behavior) = REQUIRED, (.google.api.field_behavior) = INPUT_ONLY, (.buf.validate.field) = { ... }</code>
      */
     public Builder setPayment(
         dev.shopmesh.payment.v1.PaymentCard.Builder builderForValue) {
@@ -917,7 +917,7 @@ private static final long serialVersionUID = 0L;
      * The card to charge. Only its last four digits are kept.
      * </pre>
      *
-     * <code>.shopmesh.payment.v1.PaymentCard payment = 3 [json_name = "payment", (.google.api.field_behavior) = REQUIRED, (.google.api.field_behavior) = INPUT_ONLY];</code>
+     * <code>.shopmesh.payment.v1.PaymentCard payment = 3 [json_name = "payment", (.google.api.field_behavior) = REQUIRED, (.google.api.field_behavior) = INPUT_ONLY, (.buf.validate.field) = { ... }</code>
      */
     public Builder mergePayment(dev.shopmesh.payment.v1.PaymentCard value) {
       if (paymentBuilder_ == null) {
@@ -942,7 +942,7 @@ private static final long serialVersionUID = 0L;
      * The card to charge. Only its last four digits are kept.
      * </pre>
      *
-     * <code>.shopmesh.payment.v1.PaymentCard payment = 3 [json_name = "payment", (.google.api.field_behavior) = REQUIRED, (.google.api.field_behavior) = INPUT_ONLY];</code>
+     * <code>.shopmesh.payment.v1.PaymentCard payment = 3 [json_name = "payment", (.google.api.field_behavior) = REQUIRED, (.google.api.field_behavior) = INPUT_ONLY, (.buf.validate.field) = { ... }</code>
      */
     public Builder clearPayment() {
       bitField0_ = (bitField0_ & ~0x00000004);
@@ -959,7 +959,7 @@ private static final long serialVersionUID = 0L;
      * The card to charge. Only its last four digits are kept.
      * </pre>
      *
-     * <code>.shopmesh.payment.v1.PaymentCard payment = 3 [json_name = "payment", (.google.api.field_behavior) = REQUIRED, (.google.api.field_behavior) = INPUT_ONLY];</code>
+     * <code>.shopmesh.payment.v1.PaymentCard payment = 3 [json_name = "payment", (.google.api.field_behavior) = REQUIRED, (.google.api.field_behavior) = INPUT_ONLY, (.buf.validate.field) = { ... }</code>
      */
     public dev.shopmesh.payment.v1.PaymentCard.Builder getPaymentBuilder() {
       bitField0_ |= 0x00000004;
@@ -971,7 +971,7 @@ private static final long serialVersionUID = 0L;
      * The card to charge. Only its last four digits are kept.
      * </pre>
      *
-     * <code>.shopmesh.payment.v1.PaymentCard payment = 3 [json_name = "payment", (.google.api.field_behavior) = REQUIRED, (.google.api.field_behavior) = INPUT_ONLY];</code>
+     * <code>.shopmesh.payment.v1.PaymentCard payment = 3 [json_name = "payment", (.google.api.field_behavior) = REQUIRED, (.google.api.field_behavior) = INPUT_ONLY, (.buf.validate.field) = { ... }</code>
      */
     public dev.shopmesh.payment.v1.PaymentCardOrBuilder getPaymentOrBuilder() {
       if (paymentBuilder_ != null) {
@@ -986,7 +986,7 @@ private static final long serialVersionUID = 0L;
      * The card to charge. Only its last four digits are kept.
      * </pre>
      *
-     * <code>.shopmesh.payment.v1.PaymentCard payment = 3 [json_name = "payment", (.google.api.field_behavior) = REQUIRED, (.google.api.field_behavior) = INPUT_ONLY];</code>
+     * <code>.shopmesh.payment.v1.PaymentCard payment = 3 [json_name = "payment", (.google.api.field_behavior) = REQUIRED, (.google.api.field_behavior) = INPUT_ONLY, (.buf.validate.field) = { ... }</code>
      */
     private com.google.protobuf.SingleFieldBuilder<
         dev.shopmesh.payment.v1.PaymentCard, dev.shopmesh.payment.v1.PaymentCard.Builder, dev.shopmesh.payment.v1.PaymentCardOrBuilder> 

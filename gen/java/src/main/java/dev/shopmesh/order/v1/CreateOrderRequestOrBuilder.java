@@ -15,11 +15,11 @@ public interface CreateOrderRequestOrBuilder extends
    * Idempotency key (a UUID is a good choice), 1 to 128 characters of
    * letters, digits and `-_.:`. Repeating a request with the same id returns
    * the first order; reusing an id for a different order fails with
-   * ALREADY_EXISTS. When empty the server picks one, and the call is not
-   * idempotent.
+   * ALREADY_EXISTS. When empty, the gateway's request id makes its own
+   * retries safe, but a client's retry places a second order.
    * </pre>
    *
-   * <code>string request_id = 1 [json_name = "requestId"];</code>
+   * <code>string request_id = 1 [json_name = "requestId", (.buf.validate.field) = { ... }</code>
    * @return The requestId.
    */
   java.lang.String getRequestId();
@@ -28,11 +28,11 @@ public interface CreateOrderRequestOrBuilder extends
    * Idempotency key (a UUID is a good choice), 1 to 128 characters of
    * letters, digits and `-_.:`. Repeating a request with the same id returns
    * the first order; reusing an id for a different order fails with
-   * ALREADY_EXISTS. When empty the server picks one, and the call is not
-   * idempotent.
+   * ALREADY_EXISTS. When empty, the gateway's request id makes its own
+   * retries safe, but a client's retry places a second order.
    * </pre>
    *
-   * <code>string request_id = 1 [json_name = "requestId"];</code>
+   * <code>string request_id = 1 [json_name = "requestId", (.buf.validate.field) = { ... }</code>
    * @return The bytes for requestId.
    */
   com.google.protobuf.ByteString
@@ -40,31 +40,31 @@ public interface CreateOrderRequestOrBuilder extends
 
   /**
    * <pre>
-   * The order: `user` and `items` (product and quantity). Every other field
-   * is set by the server.
+   * The order: its `items` (product and quantity). Every other field is set
+   * by the server; the buyer is the caller.
    * </pre>
    *
-   * <code>.shopmesh.order.v1.Order order = 2 [json_name = "order", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>.shopmesh.order.v1.Order order = 2 [json_name = "order", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return Whether the order field is set.
    */
   boolean hasOrder();
   /**
    * <pre>
-   * The order: `user` and `items` (product and quantity). Every other field
-   * is set by the server.
+   * The order: its `items` (product and quantity). Every other field is set
+   * by the server; the buyer is the caller.
    * </pre>
    *
-   * <code>.shopmesh.order.v1.Order order = 2 [json_name = "order", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>.shopmesh.order.v1.Order order = 2 [json_name = "order", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return The order.
    */
   dev.shopmesh.order.v1.Order getOrder();
   /**
    * <pre>
-   * The order: `user` and `items` (product and quantity). Every other field
-   * is set by the server.
+   * The order: its `items` (product and quantity). Every other field is set
+   * by the server; the buyer is the caller.
    * </pre>
    *
-   * <code>.shopmesh.order.v1.Order order = 2 [json_name = "order", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>.shopmesh.order.v1.Order order = 2 [json_name = "order", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    */
   dev.shopmesh.order.v1.OrderOrBuilder getOrderOrBuilder();
 
@@ -73,7 +73,7 @@ public interface CreateOrderRequestOrBuilder extends
    * The card to charge. Only its last four digits are kept.
    * </pre>
    *
-   * <code>.shopmesh.payment.v1.PaymentCard payment = 3 [json_name = "payment", (.google.api.field_behavior) = REQUIRED, (.google.api.field_behavior) = INPUT_ONLY];</code>
+   * <code>.shopmesh.payment.v1.PaymentCard payment = 3 [json_name = "payment", (.google.api.field_behavior) = REQUIRED, (.google.api.field_behavior) = INPUT_ONLY, (.buf.validate.field) = { ... }</code>
    * @return Whether the payment field is set.
    */
   boolean hasPayment();
@@ -82,7 +82,7 @@ public interface CreateOrderRequestOrBuilder extends
    * The card to charge. Only its last four digits are kept.
    * </pre>
    *
-   * <code>.shopmesh.payment.v1.PaymentCard payment = 3 [json_name = "payment", (.google.api.field_behavior) = REQUIRED, (.google.api.field_behavior) = INPUT_ONLY];</code>
+   * <code>.shopmesh.payment.v1.PaymentCard payment = 3 [json_name = "payment", (.google.api.field_behavior) = REQUIRED, (.google.api.field_behavior) = INPUT_ONLY, (.buf.validate.field) = { ... }</code>
    * @return The payment.
    */
   dev.shopmesh.payment.v1.PaymentCard getPayment();
@@ -91,7 +91,7 @@ public interface CreateOrderRequestOrBuilder extends
    * The card to charge. Only its last four digits are kept.
    * </pre>
    *
-   * <code>.shopmesh.payment.v1.PaymentCard payment = 3 [json_name = "payment", (.google.api.field_behavior) = REQUIRED, (.google.api.field_behavior) = INPUT_ONLY];</code>
+   * <code>.shopmesh.payment.v1.PaymentCard payment = 3 [json_name = "payment", (.google.api.field_behavior) = REQUIRED, (.google.api.field_behavior) = INPUT_ONLY, (.buf.validate.field) = { ... }</code>
    */
   dev.shopmesh.payment.v1.PaymentCardOrBuilder getPaymentOrBuilder();
 }

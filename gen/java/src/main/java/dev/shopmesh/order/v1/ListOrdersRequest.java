@@ -59,7 +59,8 @@ private static final long serialVersionUID = 0L;
   private volatile java.lang.Object user_ = "";
   /**
    * <pre>
-   * Only this user's orders, `users/{user}`. Empty means every user's.
+   * Only this user's orders, `users/{user}`. Empty means the caller's; only
+   * an admin may list another user's orders.
    * </pre>
    *
    * <code>string user = 1 [json_name = "user", (.google.api.resource_reference) = { ... }</code>
@@ -80,7 +81,8 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * Only this user's orders, `users/{user}`. Empty means every user's.
+   * Only this user's orders, `users/{user}`. Empty means the caller's; only
+   * an admin may list another user's orders.
    * </pre>
    *
    * <code>string user = 1 [json_name = "user", (.google.api.resource_reference) = { ... }</code>
@@ -109,7 +111,7 @@ private static final long serialVersionUID = 0L;
    * above 1000 are treated as 1000; negative values are rejected.
    * </pre>
    *
-   * <code>int32 page_size = 2 [json_name = "pageSize"];</code>
+   * <code>int32 page_size = 2 [json_name = "pageSize", (.buf.validate.field) = { ... }</code>
    * @return The pageSize.
    */
   @java.lang.Override
@@ -125,7 +127,7 @@ private static final long serialVersionUID = 0L;
    * The `next_page_token` of a previous call with the same `user`.
    * </pre>
    *
-   * <code>string page_token = 3 [json_name = "pageToken"];</code>
+   * <code>string page_token = 3 [json_name = "pageToken", (.buf.validate.field) = { ... }</code>
    * @return The pageToken.
    */
   @java.lang.Override
@@ -146,7 +148,7 @@ private static final long serialVersionUID = 0L;
    * The `next_page_token` of a previous call with the same `user`.
    * </pre>
    *
-   * <code>string page_token = 3 [json_name = "pageToken"];</code>
+   * <code>string page_token = 3 [json_name = "pageToken", (.buf.validate.field) = { ... }</code>
    * @return The bytes for pageToken.
    */
   @java.lang.Override
@@ -514,7 +516,8 @@ private static final long serialVersionUID = 0L;
     private java.lang.Object user_ = "";
     /**
      * <pre>
-     * Only this user's orders, `users/{user}`. Empty means every user's.
+     * Only this user's orders, `users/{user}`. Empty means the caller's; only
+     * an admin may list another user's orders.
      * </pre>
      *
      * <code>string user = 1 [json_name = "user", (.google.api.resource_reference) = { ... }</code>
@@ -534,7 +537,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Only this user's orders, `users/{user}`. Empty means every user's.
+     * Only this user's orders, `users/{user}`. Empty means the caller's; only
+     * an admin may list another user's orders.
      * </pre>
      *
      * <code>string user = 1 [json_name = "user", (.google.api.resource_reference) = { ... }</code>
@@ -555,7 +559,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Only this user's orders, `users/{user}`. Empty means every user's.
+     * Only this user's orders, `users/{user}`. Empty means the caller's; only
+     * an admin may list another user's orders.
      * </pre>
      *
      * <code>string user = 1 [json_name = "user", (.google.api.resource_reference) = { ... }</code>
@@ -572,7 +577,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Only this user's orders, `users/{user}`. Empty means every user's.
+     * Only this user's orders, `users/{user}`. Empty means the caller's; only
+     * an admin may list another user's orders.
      * </pre>
      *
      * <code>string user = 1 [json_name = "user", (.google.api.resource_reference) = { ... }</code>
@@ -586,7 +592,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Only this user's orders, `users/{user}`. Empty means every user's.
+     * Only this user's orders, `users/{user}`. Empty means the caller's; only
+     * an admin may list another user's orders.
      * </pre>
      *
      * <code>string user = 1 [json_name = "user", (.google.api.resource_reference) = { ... }</code>
@@ -610,7 +617,7 @@ private static final long serialVersionUID = 0L;
      * above 1000 are treated as 1000; negative values are rejected.
      * </pre>
      *
-     * <code>int32 page_size = 2 [json_name = "pageSize"];</code>
+     * <code>int32 page_size = 2 [json_name = "pageSize", (.buf.validate.field) = { ... }</code>
      * @return The pageSize.
      */
     @java.lang.Override
@@ -623,7 +630,7 @@ private static final long serialVersionUID = 0L;
      * above 1000 are treated as 1000; negative values are rejected.
      * </pre>
      *
-     * <code>int32 page_size = 2 [json_name = "pageSize"];</code>
+     * <code>int32 page_size = 2 [json_name = "pageSize", (.buf.validate.field) = { ... }</code>
      * @param value The pageSize to set.
      * @return This builder for chaining.
      */
@@ -640,7 +647,7 @@ private static final long serialVersionUID = 0L;
      * above 1000 are treated as 1000; negative values are rejected.
      * </pre>
      *
-     * <code>int32 page_size = 2 [json_name = "pageSize"];</code>
+     * <code>int32 page_size = 2 [json_name = "pageSize", (.buf.validate.field) = { ... }</code>
      * @return This builder for chaining.
      */
     public Builder clearPageSize() {
@@ -656,7 +663,7 @@ private static final long serialVersionUID = 0L;
      * The `next_page_token` of a previous call with the same `user`.
      * </pre>
      *
-     * <code>string page_token = 3 [json_name = "pageToken"];</code>
+     * <code>string page_token = 3 [json_name = "pageToken", (.buf.validate.field) = { ... }</code>
      * @return The pageToken.
      */
     public java.lang.String getPageToken() {
@@ -676,7 +683,7 @@ private static final long serialVersionUID = 0L;
      * The `next_page_token` of a previous call with the same `user`.
      * </pre>
      *
-     * <code>string page_token = 3 [json_name = "pageToken"];</code>
+     * <code>string page_token = 3 [json_name = "pageToken", (.buf.validate.field) = { ... }</code>
      * @return The bytes for pageToken.
      */
     public com.google.protobuf.ByteString
@@ -697,7 +704,7 @@ private static final long serialVersionUID = 0L;
      * The `next_page_token` of a previous call with the same `user`.
      * </pre>
      *
-     * <code>string page_token = 3 [json_name = "pageToken"];</code>
+     * <code>string page_token = 3 [json_name = "pageToken", (.buf.validate.field) = { ... }</code>
      * @param value The pageToken to set.
      * @return This builder for chaining.
      */
@@ -714,7 +721,7 @@ private static final long serialVersionUID = 0L;
      * The `next_page_token` of a previous call with the same `user`.
      * </pre>
      *
-     * <code>string page_token = 3 [json_name = "pageToken"];</code>
+     * <code>string page_token = 3 [json_name = "pageToken", (.buf.validate.field) = { ... }</code>
      * @return This builder for chaining.
      */
     public Builder clearPageToken() {
@@ -728,7 +735,7 @@ private static final long serialVersionUID = 0L;
      * The `next_page_token` of a previous call with the same `user`.
      * </pre>
      *
-     * <code>string page_token = 3 [json_name = "pageToken"];</code>
+     * <code>string page_token = 3 [json_name = "pageToken", (.buf.validate.field) = { ... }</code>
      * @param value The bytes for pageToken to set.
      * @return This builder for chaining.
      */

@@ -12,7 +12,8 @@ public interface ListOrdersRequestOrBuilder extends
 
   /**
    * <pre>
-   * Only this user's orders, `users/{user}`. Empty means every user's.
+   * Only this user's orders, `users/{user}`. Empty means the caller's; only
+   * an admin may list another user's orders.
    * </pre>
    *
    * <code>string user = 1 [json_name = "user", (.google.api.resource_reference) = { ... }</code>
@@ -21,7 +22,8 @@ public interface ListOrdersRequestOrBuilder extends
   java.lang.String getUser();
   /**
    * <pre>
-   * Only this user's orders, `users/{user}`. Empty means every user's.
+   * Only this user's orders, `users/{user}`. Empty means the caller's; only
+   * an admin may list another user's orders.
    * </pre>
    *
    * <code>string user = 1 [json_name = "user", (.google.api.resource_reference) = { ... }</code>
@@ -36,7 +38,7 @@ public interface ListOrdersRequestOrBuilder extends
    * above 1000 are treated as 1000; negative values are rejected.
    * </pre>
    *
-   * <code>int32 page_size = 2 [json_name = "pageSize"];</code>
+   * <code>int32 page_size = 2 [json_name = "pageSize", (.buf.validate.field) = { ... }</code>
    * @return The pageSize.
    */
   int getPageSize();
@@ -46,7 +48,7 @@ public interface ListOrdersRequestOrBuilder extends
    * The `next_page_token` of a previous call with the same `user`.
    * </pre>
    *
-   * <code>string page_token = 3 [json_name = "pageToken"];</code>
+   * <code>string page_token = 3 [json_name = "pageToken", (.buf.validate.field) = { ... }</code>
    * @return The pageToken.
    */
   java.lang.String getPageToken();
@@ -55,7 +57,7 @@ public interface ListOrdersRequestOrBuilder extends
    * The `next_page_token` of a previous call with the same `user`.
    * </pre>
    *
-   * <code>string page_token = 3 [json_name = "pageToken"];</code>
+   * <code>string page_token = 3 [json_name = "pageToken", (.buf.validate.field) = { ... }</code>
    * @return The bytes for pageToken.
    */
   com.google.protobuf.ByteString

@@ -299,10 +299,11 @@ private static final long serialVersionUID = 0L;
   private volatile java.lang.Object user_ = "";
   /**
    * <pre>
-   * The buyer, `users/{user}`.
+   * The buyer, `users/{user}`: the caller. CreateOrder takes it from the
+   * access token; when set in the request it must name the caller.
    * </pre>
    *
-   * <code>string user = 2 [json_name = "user", (.google.api.field_behavior) = REQUIRED, (.google.api.resource_reference) = { ... }</code>
+   * <code>string user = 2 [json_name = "user", (.google.api.resource_reference) = { ... }</code>
    * @return The user.
    */
   @java.lang.Override
@@ -320,10 +321,11 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * The buyer, `users/{user}`.
+   * The buyer, `users/{user}`: the caller. CreateOrder takes it from the
+   * access token; when set in the request it must name the caller.
    * </pre>
    *
-   * <code>string user = 2 [json_name = "user", (.google.api.field_behavior) = REQUIRED, (.google.api.resource_reference) = { ... }</code>
+   * <code>string user = 2 [json_name = "user", (.google.api.resource_reference) = { ... }</code>
    * @return The bytes for user.
    */
   @java.lang.Override
@@ -346,10 +348,10 @@ private static final long serialVersionUID = 0L;
   private java.util.List<dev.shopmesh.order.v1.OrderItem> items_;
   /**
    * <pre>
-   * What was bought; each product at most once.
+   * What was bought, 1 to 100 items; each product at most once.
    * </pre>
    *
-   * <code>repeated .shopmesh.order.v1.OrderItem items = 3 [json_name = "items", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>repeated .shopmesh.order.v1.OrderItem items = 3 [json_name = "items", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    */
   @java.lang.Override
   public java.util.List<dev.shopmesh.order.v1.OrderItem> getItemsList() {
@@ -357,10 +359,10 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * What was bought; each product at most once.
+   * What was bought, 1 to 100 items; each product at most once.
    * </pre>
    *
-   * <code>repeated .shopmesh.order.v1.OrderItem items = 3 [json_name = "items", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>repeated .shopmesh.order.v1.OrderItem items = 3 [json_name = "items", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    */
   @java.lang.Override
   public java.util.List<? extends dev.shopmesh.order.v1.OrderItemOrBuilder> 
@@ -369,10 +371,10 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * What was bought; each product at most once.
+   * What was bought, 1 to 100 items; each product at most once.
    * </pre>
    *
-   * <code>repeated .shopmesh.order.v1.OrderItem items = 3 [json_name = "items", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>repeated .shopmesh.order.v1.OrderItem items = 3 [json_name = "items", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    */
   @java.lang.Override
   public int getItemsCount() {
@@ -380,10 +382,10 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * What was bought; each product at most once.
+   * What was bought, 1 to 100 items; each product at most once.
    * </pre>
    *
-   * <code>repeated .shopmesh.order.v1.OrderItem items = 3 [json_name = "items", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>repeated .shopmesh.order.v1.OrderItem items = 3 [json_name = "items", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    */
   @java.lang.Override
   public dev.shopmesh.order.v1.OrderItem getItems(int index) {
@@ -391,10 +393,10 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * What was bought; each product at most once.
+   * What was bought, 1 to 100 items; each product at most once.
    * </pre>
    *
-   * <code>repeated .shopmesh.order.v1.OrderItem items = 3 [json_name = "items", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>repeated .shopmesh.order.v1.OrderItem items = 3 [json_name = "items", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    */
   @java.lang.Override
   public dev.shopmesh.order.v1.OrderItemOrBuilder getItemsOrBuilder(
@@ -1324,10 +1326,11 @@ private static final long serialVersionUID = 0L;
     private java.lang.Object user_ = "";
     /**
      * <pre>
-     * The buyer, `users/{user}`.
+     * The buyer, `users/{user}`: the caller. CreateOrder takes it from the
+     * access token; when set in the request it must name the caller.
      * </pre>
      *
-     * <code>string user = 2 [json_name = "user", (.google.api.field_behavior) = REQUIRED, (.google.api.resource_reference) = { ... }</code>
+     * <code>string user = 2 [json_name = "user", (.google.api.resource_reference) = { ... }</code>
      * @return The user.
      */
     public java.lang.String getUser() {
@@ -1344,10 +1347,11 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The buyer, `users/{user}`.
+     * The buyer, `users/{user}`: the caller. CreateOrder takes it from the
+     * access token; when set in the request it must name the caller.
      * </pre>
      *
-     * <code>string user = 2 [json_name = "user", (.google.api.field_behavior) = REQUIRED, (.google.api.resource_reference) = { ... }</code>
+     * <code>string user = 2 [json_name = "user", (.google.api.resource_reference) = { ... }</code>
      * @return The bytes for user.
      */
     public com.google.protobuf.ByteString
@@ -1365,10 +1369,11 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The buyer, `users/{user}`.
+     * The buyer, `users/{user}`: the caller. CreateOrder takes it from the
+     * access token; when set in the request it must name the caller.
      * </pre>
      *
-     * <code>string user = 2 [json_name = "user", (.google.api.field_behavior) = REQUIRED, (.google.api.resource_reference) = { ... }</code>
+     * <code>string user = 2 [json_name = "user", (.google.api.resource_reference) = { ... }</code>
      * @param value The user to set.
      * @return This builder for chaining.
      */
@@ -1382,10 +1387,11 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The buyer, `users/{user}`.
+     * The buyer, `users/{user}`: the caller. CreateOrder takes it from the
+     * access token; when set in the request it must name the caller.
      * </pre>
      *
-     * <code>string user = 2 [json_name = "user", (.google.api.field_behavior) = REQUIRED, (.google.api.resource_reference) = { ... }</code>
+     * <code>string user = 2 [json_name = "user", (.google.api.resource_reference) = { ... }</code>
      * @return This builder for chaining.
      */
     public Builder clearUser() {
@@ -1396,10 +1402,11 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The buyer, `users/{user}`.
+     * The buyer, `users/{user}`: the caller. CreateOrder takes it from the
+     * access token; when set in the request it must name the caller.
      * </pre>
      *
-     * <code>string user = 2 [json_name = "user", (.google.api.field_behavior) = REQUIRED, (.google.api.resource_reference) = { ... }</code>
+     * <code>string user = 2 [json_name = "user", (.google.api.resource_reference) = { ... }</code>
      * @param value The bytes for user to set.
      * @return This builder for chaining.
      */
@@ -1427,10 +1434,10 @@ private static final long serialVersionUID = 0L;
 
     /**
      * <pre>
-     * What was bought; each product at most once.
+     * What was bought, 1 to 100 items; each product at most once.
      * </pre>
      *
-     * <code>repeated .shopmesh.order.v1.OrderItem items = 3 [json_name = "items", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>repeated .shopmesh.order.v1.OrderItem items = 3 [json_name = "items", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public java.util.List<dev.shopmesh.order.v1.OrderItem> getItemsList() {
       if (itemsBuilder_ == null) {
@@ -1441,10 +1448,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * What was bought; each product at most once.
+     * What was bought, 1 to 100 items; each product at most once.
      * </pre>
      *
-     * <code>repeated .shopmesh.order.v1.OrderItem items = 3 [json_name = "items", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>repeated .shopmesh.order.v1.OrderItem items = 3 [json_name = "items", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public int getItemsCount() {
       if (itemsBuilder_ == null) {
@@ -1455,10 +1462,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * What was bought; each product at most once.
+     * What was bought, 1 to 100 items; each product at most once.
      * </pre>
      *
-     * <code>repeated .shopmesh.order.v1.OrderItem items = 3 [json_name = "items", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>repeated .shopmesh.order.v1.OrderItem items = 3 [json_name = "items", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public dev.shopmesh.order.v1.OrderItem getItems(int index) {
       if (itemsBuilder_ == null) {
@@ -1469,10 +1476,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * What was bought; each product at most once.
+     * What was bought, 1 to 100 items; each product at most once.
      * </pre>
      *
-     * <code>repeated .shopmesh.order.v1.OrderItem items = 3 [json_name = "items", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>repeated .shopmesh.order.v1.OrderItem items = 3 [json_name = "items", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public Builder setItems(
         int index, dev.shopmesh.order.v1.OrderItem value) {
@@ -1488,10 +1495,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * What was bought; each product at most once.
+     * What was bought, 1 to 100 items; each product at most once.
      * </pre>
      *
-     * <code>repeated .shopmesh.order.v1.OrderItem items = 3 [json_name = "items", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>repeated .shopmesh.order.v1.OrderItem items = 3 [json_name = "items", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public Builder setItems(
         int index, dev.shopmesh.order.v1.OrderItem.Builder builderForValue) {
@@ -1506,10 +1513,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * What was bought; each product at most once.
+     * What was bought, 1 to 100 items; each product at most once.
      * </pre>
      *
-     * <code>repeated .shopmesh.order.v1.OrderItem items = 3 [json_name = "items", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>repeated .shopmesh.order.v1.OrderItem items = 3 [json_name = "items", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public Builder addItems(dev.shopmesh.order.v1.OrderItem value) {
       if (itemsBuilder_ == null) {
@@ -1524,10 +1531,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * What was bought; each product at most once.
+     * What was bought, 1 to 100 items; each product at most once.
      * </pre>
      *
-     * <code>repeated .shopmesh.order.v1.OrderItem items = 3 [json_name = "items", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>repeated .shopmesh.order.v1.OrderItem items = 3 [json_name = "items", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public Builder addItems(
         int index, dev.shopmesh.order.v1.OrderItem value) {
@@ -1543,10 +1550,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * What was bought; each product at most once.
+     * What was bought, 1 to 100 items; each product at most once.
      * </pre>
      *
-     * <code>repeated .shopmesh.order.v1.OrderItem items = 3 [json_name = "items", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>repeated .shopmesh.order.v1.OrderItem items = 3 [json_name = "items", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public Builder addItems(
         dev.shopmesh.order.v1.OrderItem.Builder builderForValue) {
@@ -1561,10 +1568,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * What was bought; each product at most once.
+     * What was bought, 1 to 100 items; each product at most once.
      * </pre>
      *
-     * <code>repeated .shopmesh.order.v1.OrderItem items = 3 [json_name = "items", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>repeated .shopmesh.order.v1.OrderItem items = 3 [json_name = "items", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public Builder addItems(
         int index, dev.shopmesh.order.v1.OrderItem.Builder builderForValue) {
@@ -1579,10 +1586,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * What was bought; each product at most once.
+     * What was bought, 1 to 100 items; each product at most once.
      * </pre>
      *
-     * <code>repeated .shopmesh.order.v1.OrderItem items = 3 [json_name = "items", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>repeated .shopmesh.order.v1.OrderItem items = 3 [json_name = "items", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public Builder addAllItems(
         java.lang.Iterable<? extends dev.shopmesh.order.v1.OrderItem> values) {
@@ -1598,10 +1605,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * What was bought; each product at most once.
+     * What was bought, 1 to 100 items; each product at most once.
      * </pre>
      *
-     * <code>repeated .shopmesh.order.v1.OrderItem items = 3 [json_name = "items", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>repeated .shopmesh.order.v1.OrderItem items = 3 [json_name = "items", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public Builder clearItems() {
       if (itemsBuilder_ == null) {
@@ -1615,10 +1622,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * What was bought; each product at most once.
+     * What was bought, 1 to 100 items; each product at most once.
      * </pre>
      *
-     * <code>repeated .shopmesh.order.v1.OrderItem items = 3 [json_name = "items", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>repeated .shopmesh.order.v1.OrderItem items = 3 [json_name = "items", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public Builder removeItems(int index) {
       if (itemsBuilder_ == null) {
@@ -1632,10 +1639,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * What was bought; each product at most once.
+     * What was bought, 1 to 100 items; each product at most once.
      * </pre>
      *
-     * <code>repeated .shopmesh.order.v1.OrderItem items = 3 [json_name = "items", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>repeated .shopmesh.order.v1.OrderItem items = 3 [json_name = "items", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public dev.shopmesh.order.v1.OrderItem.Builder getItemsBuilder(
         int index) {
@@ -1643,10 +1650,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * What was bought; each product at most once.
+     * What was bought, 1 to 100 items; each product at most once.
      * </pre>
      *
-     * <code>repeated .shopmesh.order.v1.OrderItem items = 3 [json_name = "items", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>repeated .shopmesh.order.v1.OrderItem items = 3 [json_name = "items", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public dev.shopmesh.order.v1.OrderItemOrBuilder getItemsOrBuilder(
         int index) {
@@ -1657,10 +1664,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * What was bought; each product at most once.
+     * What was bought, 1 to 100 items; each product at most once.
      * </pre>
      *
-     * <code>repeated .shopmesh.order.v1.OrderItem items = 3 [json_name = "items", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>repeated .shopmesh.order.v1.OrderItem items = 3 [json_name = "items", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public java.util.List<? extends dev.shopmesh.order.v1.OrderItemOrBuilder> 
          getItemsOrBuilderList() {
@@ -1672,10 +1679,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * What was bought; each product at most once.
+     * What was bought, 1 to 100 items; each product at most once.
      * </pre>
      *
-     * <code>repeated .shopmesh.order.v1.OrderItem items = 3 [json_name = "items", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>repeated .shopmesh.order.v1.OrderItem items = 3 [json_name = "items", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public dev.shopmesh.order.v1.OrderItem.Builder addItemsBuilder() {
       return internalGetItemsFieldBuilder().addBuilder(
@@ -1683,10 +1690,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * What was bought; each product at most once.
+     * What was bought, 1 to 100 items; each product at most once.
      * </pre>
      *
-     * <code>repeated .shopmesh.order.v1.OrderItem items = 3 [json_name = "items", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>repeated .shopmesh.order.v1.OrderItem items = 3 [json_name = "items", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public dev.shopmesh.order.v1.OrderItem.Builder addItemsBuilder(
         int index) {
@@ -1695,10 +1702,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * What was bought; each product at most once.
+     * What was bought, 1 to 100 items; each product at most once.
      * </pre>
      *
-     * <code>repeated .shopmesh.order.v1.OrderItem items = 3 [json_name = "items", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>repeated .shopmesh.order.v1.OrderItem items = 3 [json_name = "items", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public java.util.List<dev.shopmesh.order.v1.OrderItem.Builder> 
          getItemsBuilderList() {

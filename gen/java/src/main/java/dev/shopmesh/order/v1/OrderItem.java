@@ -109,7 +109,7 @@ private static final long serialVersionUID = 0L;
    * Units bought, 1 to 1000.
    * </pre>
    *
-   * <code>int32 quantity = 2 [json_name = "quantity", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>int32 quantity = 2 [json_name = "quantity", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return The quantity.
    */
   @java.lang.Override
@@ -692,7 +692,7 @@ private static final long serialVersionUID = 0L;
      * Units bought, 1 to 1000.
      * </pre>
      *
-     * <code>int32 quantity = 2 [json_name = "quantity", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>int32 quantity = 2 [json_name = "quantity", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @return The quantity.
      */
     @java.lang.Override
@@ -704,7 +704,7 @@ private static final long serialVersionUID = 0L;
      * Units bought, 1 to 1000.
      * </pre>
      *
-     * <code>int32 quantity = 2 [json_name = "quantity", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>int32 quantity = 2 [json_name = "quantity", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @param value The quantity to set.
      * @return This builder for chaining.
      */
@@ -720,7 +720,7 @@ private static final long serialVersionUID = 0L;
      * Units bought, 1 to 1000.
      * </pre>
      *
-     * <code>int32 quantity = 2 [json_name = "quantity", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>int32 quantity = 2 [json_name = "quantity", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @return This builder for chaining.
      */
     public Builder clearQuantity() {

@@ -35,7 +35,7 @@ public interface OrderItemOrBuilder extends
    * Units bought, 1 to 1000.
    * </pre>
    *
-   * <code>int32 quantity = 2 [json_name = "quantity", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>int32 quantity = 2 [json_name = "quantity", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return The quantity.
    */
   int getQuantity();

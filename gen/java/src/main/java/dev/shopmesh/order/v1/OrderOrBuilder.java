@@ -32,19 +32,21 @@ public interface OrderOrBuilder extends
 
   /**
    * <pre>
-   * The buyer, `users/{user}`.
+   * The buyer, `users/{user}`: the caller. CreateOrder takes it from the
+   * access token; when set in the request it must name the caller.
    * </pre>
    *
-   * <code>string user = 2 [json_name = "user", (.google.api.field_behavior) = REQUIRED, (.google.api.resource_reference) = { ... }</code>
+   * <code>string user = 2 [json_name = "user", (.google.api.resource_reference) = { ... }</code>
    * @return The user.
    */
   java.lang.String getUser();
   /**
    * <pre>
-   * The buyer, `users/{user}`.
+   * The buyer, `users/{user}`: the caller. CreateOrder takes it from the
+   * access token; when set in the request it must name the caller.
    * </pre>
    *
-   * <code>string user = 2 [json_name = "user", (.google.api.field_behavior) = REQUIRED, (.google.api.resource_reference) = { ... }</code>
+   * <code>string user = 2 [json_name = "user", (.google.api.resource_reference) = { ... }</code>
    * @return The bytes for user.
    */
   com.google.protobuf.ByteString
@@ -52,44 +54,44 @@ public interface OrderOrBuilder extends
 
   /**
    * <pre>
-   * What was bought; each product at most once.
+   * What was bought, 1 to 100 items; each product at most once.
    * </pre>
    *
-   * <code>repeated .shopmesh.order.v1.OrderItem items = 3 [json_name = "items", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>repeated .shopmesh.order.v1.OrderItem items = 3 [json_name = "items", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    */
   java.util.List<dev.shopmesh.order.v1.OrderItem> 
       getItemsList();
   /**
    * <pre>
-   * What was bought; each product at most once.
+   * What was bought, 1 to 100 items; each product at most once.
    * </pre>
    *
-   * <code>repeated .shopmesh.order.v1.OrderItem items = 3 [json_name = "items", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>repeated .shopmesh.order.v1.OrderItem items = 3 [json_name = "items", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    */
   dev.shopmesh.order.v1.OrderItem getItems(int index);
   /**
    * <pre>
-   * What was bought; each product at most once.
+   * What was bought, 1 to 100 items; each product at most once.
    * </pre>
    *
-   * <code>repeated .shopmesh.order.v1.OrderItem items = 3 [json_name = "items", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>repeated .shopmesh.order.v1.OrderItem items = 3 [json_name = "items", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    */
   int getItemsCount();
   /**
    * <pre>
-   * What was bought; each product at most once.
+   * What was bought, 1 to 100 items; each product at most once.
    * </pre>
    *
-   * <code>repeated .shopmesh.order.v1.OrderItem items = 3 [json_name = "items", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>repeated .shopmesh.order.v1.OrderItem items = 3 [json_name = "items", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    */
   java.util.List<? extends dev.shopmesh.order.v1.OrderItemOrBuilder> 
       getItemsOrBuilderList();
   /**
    * <pre>
-   * What was bought; each product at most once.
+   * What was bought, 1 to 100 items; each product at most once.
    * </pre>
    *
-   * <code>repeated .shopmesh.order.v1.OrderItem items = 3 [json_name = "items", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>repeated .shopmesh.order.v1.OrderItem items = 3 [json_name = "items", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    */
   dev.shopmesh.order.v1.OrderItemOrBuilder getItemsOrBuilder(
       int index);

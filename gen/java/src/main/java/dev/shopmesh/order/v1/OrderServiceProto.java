@@ -71,64 +71,72 @@ public final class OrderServiceProto extends com.google.protobuf.GeneratedFile {
   static {
     java.lang.String[] descriptorData = {
       "\n%shopmesh/order/v1/order_service.proto\022" +
-      "\021shopmesh.order.v1\032\034google/api/annotatio" +
-      "ns.proto\032\037google/api/field_behavior.prot" +
-      "o\032\031google/api/resource.proto\032\037google/pro" +
-      "tobuf/timestamp.proto\032\027google/type/money" +
-      ".proto\032)shopmesh/payment/v1/payment_serv" +
-      "ice.proto\"\350\004\n\005Order\022\030\n\004name\030\001 \001(\tB\004\342A\001\010R" +
-      "\004name\022.\n\004user\030\002 \001(\tB\032\342A\001\002\372A\023\n\021shopmesh.d" +
-      "ev/UserR\004user\0228\n\005items\030\003 \003(\0132\034.shopmesh." +
-      "order.v1.OrderItemB\004\342A\001\002R\005items\022.\n\005total" +
-      "\030\004 \001(\0132\022.google.type.MoneyB\004\342A\001\003R\005total\022" +
-      "=\n\006status\030\005 \001(\0162\037.shopmesh.order.v1.Orde" +
-      "r.StatusB\004\342A\001\003R\006status\0227\n\007payment\030\006 \001(\tB" +
-      "\035\342A\001\003\372A\026\n\024shopmesh.dev/PaymentR\007payment\022" +
-      "+\n\016failure_reason\030\007 \001(\tB\004\342A\001\003R\rfailureRe" +
-      "ason\022A\n\013create_time\030\010 \001(\0132\032.google.proto" +
-      "buf.TimestampB\004\342A\001\003R\ncreateTime\022A\n\013updat" +
-      "e_time\030\t \001(\0132\032.google.protobuf.Timestamp" +
-      "B\004\342A\001\003R\nupdateTime\"W\n\006Status\022\026\n\022STATUS_U" +
-      "NSPECIFIED\020\000\022\013\n\007PENDING\020\001\022\r\n\tCONFIRMED\020\002" +
-      "\022\n\n\006FAILED\020\003\022\r\n\tCANCELLED\020\004:\'\352A$\n\022shopme" +
-      "sh.dev/Order\022\016orders/{order}\"\273\001\n\tOrderIt" +
-      "em\0227\n\007product\030\001 \001(\tB\035\342A\001\002\372A\026\n\024shopmesh.d" +
-      "ev/ProductR\007product\022 \n\010quantity\030\002 \001(\005B\004\342" +
-      "A\001\002R\010quantity\0227\n\nunit_price\030\003 \001(\0132\022.goog" +
-      "le.type.MoneyB\004\342A\001\003R\tunitPrice\022\032\n\005title\030" +
-      "\004 \001(\tB\004\342A\001\003R\005title\"\254\001\n\022CreateOrderReques" +
-      "t\022\035\n\nrequest_id\030\001 \001(\tR\trequestId\0224\n\005orde" +
-      "r\030\002 \001(\0132\030.shopmesh.order.v1.OrderB\004\342A\001\002R" +
-      "\005order\022A\n\007payment\030\003 \001(\0132 .shopmesh.payme" +
-      "nt.v1.PaymentCardB\005\342A\002\002\004R\007payment\"B\n\017Get" +
-      "OrderRequest\022/\n\004name\030\001 \001(\tB\033\342A\001\002\372A\024\n\022sho" +
-      "pmesh.dev/OrderR\004name\"{\n\021ListOrdersReque" +
-      "st\022*\n\004user\030\001 \001(\tB\026\372A\023\n\021shopmesh.dev/User" +
-      "R\004user\022\033\n\tpage_size\030\002 \001(\005R\010pageSize\022\035\n\np" +
-      "age_token\030\003 \001(\tR\tpageToken\"n\n\022ListOrders" +
-      "Response\0220\n\006orders\030\001 \003(\0132\030.shopmesh.orde" +
-      "r.v1.OrderR\006orders\022&\n\017next_page_token\030\002 " +
-      "\001(\tR\rnextPageToken\"E\n\022CancelOrderRequest" +
-      "\022/\n\004name\030\001 \001(\tB\033\342A\001\002\372A\024\n\022shopmesh.dev/Or" +
-      "derR\004name2\302\003\n\014OrderService\022e\n\013CreateOrde" +
-      "r\022%.shopmesh.order.v1.CreateOrderRequest" +
-      "\032\030.shopmesh.order.v1.Order\"\025\202\323\344\223\002\017\"\n/v1/" +
-      "orders:\001*\022e\n\010GetOrder\022\".shopmesh.order.v" +
-      "1.GetOrderRequest\032\030.shopmesh.order.v1.Or" +
-      "der\"\033\202\323\344\223\002\025\022\023/v1/{name=orders/*}\022m\n\nList" +
-      "Orders\022$.shopmesh.order.v1.ListOrdersReq" +
-      "uest\032%.shopmesh.order.v1.ListOrdersRespo" +
-      "nse\"\022\202\323\344\223\002\014\022\n/v1/orders\022u\n\013CancelOrder\022%" +
-      ".shopmesh.order.v1.CancelOrderRequest\032\030." +
-      "shopmesh.order.v1.Order\"%\202\323\344\223\002\037\"\032/v1/{na" +
-      "me=orders/*}:cancel:\001*B[\n\025dev.shopmesh.o" +
-      "rder.v1B\021OrderServiceProtoP\001Z-shopmesh.d" +
-      "ev/gen/go/shopmesh/order/v1;orderv1b\006pro" +
-      "to3"
+      "\021shopmesh.order.v1\032\033buf/validate/validat" +
+      "e.proto\032\034google/api/annotations.proto\032\037g" +
+      "oogle/api/field_behavior.proto\032\031google/a" +
+      "pi/resource.proto\032\037google/protobuf/times" +
+      "tamp.proto\032\027google/type/money.proto\032)sho" +
+      "pmesh/payment/v1/payment_service.proto\"\227" +
+      "\005\n\005Order\022\030\n\004name\030\001 \001(\tB\004\342A\001\010R\004name\022S\n\004us" +
+      "er\030\002 \001(\tB?\372A\023\n\021shopmesh.dev/User\272H&r!2\037^" +
+      "users/[a-z0-9][a-z0-9-]{0,63}$\330\001\001R\004user\022" +
+      "B\n\005items\030\003 \003(\0132\034.shopmesh.order.v1.Order" +
+      "ItemB\016\342A\001\002\272H\007\222\001\004\010\001\020dR\005items\022.\n\005total\030\004 \001" +
+      "(\0132\022.google.type.MoneyB\004\342A\001\003R\005total\022=\n\006s" +
+      "tatus\030\005 \001(\0162\037.shopmesh.order.v1.Order.St" +
+      "atusB\004\342A\001\003R\006status\0227\n\007payment\030\006 \001(\tB\035\342A\001" +
+      "\003\372A\026\n\024shopmesh.dev/PaymentR\007payment\022+\n\016f" +
+      "ailure_reason\030\007 \001(\tB\004\342A\001\003R\rfailureReason" +
+      "\022A\n\013create_time\030\010 \001(\0132\032.google.protobuf." +
+      "TimestampB\004\342A\001\003R\ncreateTime\022A\n\013update_ti" +
+      "me\030\t \001(\0132\032.google.protobuf.TimestampB\004\342A" +
+      "\001\003R\nupdateTime\"W\n\006Status\022\026\n\022STATUS_UNSPE" +
+      "CIFIED\020\000\022\013\n\007PENDING\020\001\022\r\n\tCONFIRMED\020\002\022\n\n\006" +
+      "FAILED\020\003\022\r\n\tCANCELLED\020\004:\'\352A$\n\022shopmesh.d" +
+      "ev/Order\022\016orders/{order}\"\356\001\n\tOrderItem\022`" +
+      "\n\007product\030\001 \001(\tBF\342A\001\002\372A\026\n\024shopmesh.dev/P" +
+      "roduct\272H&r$2\"^products/[a-z0-9][a-z0-9-]" +
+      "{0,63}$R\007product\022*\n\010quantity\030\002 \001(\005B\016\342A\001\002" +
+      "\272H\007\032\005\030\350\007(\001R\010quantity\0227\n\nunit_price\030\003 \001(\013" +
+      "2\022.google.type.MoneyB\004\342A\001\003R\tunitPrice\022\032\n" +
+      "\005title\030\004 \001(\tB\004\342A\001\003R\005title\"\334\001\n\022CreateOrde" +
+      "rRequest\022A\n\nrequest_id\030\001 \001(\tB\"\272H\037r\0322\030^[A" +
+      "-Za-z0-9_.:-]{1,128}$\330\001\001R\trequestId\022:\n\005o" +
+      "rder\030\002 \001(\0132\030.shopmesh.order.v1.OrderB\n\342A" +
+      "\001\002\272H\003\310\001\001R\005order\022G\n\007payment\030\003 \001(\0132 .shopm" +
+      "esh.payment.v1.PaymentCardB\013\342A\002\002\004\272H\003\310\001\001R" +
+      "\007payment\"i\n\017GetOrderRequest\022V\n\004name\030\001 \001(" +
+      "\tBB\342A\001\002\372A\024\n\022shopmesh.dev/Order\272H$r\"2 ^or" +
+      "ders/[a-z0-9][a-z0-9-]{0,63}$R\004name\"\267\001\n\021" +
+      "ListOrdersRequest\022S\n\004user\030\001 \001(\tB?\372A\023\n\021sh" +
+      "opmesh.dev/User\272H&r!2\037^users/[a-z0-9][a-" +
+      "z0-9-]{0,63}$\330\001\001R\004user\022$\n\tpage_size\030\002 \001(" +
+      "\005B\007\272H\004\032\002(\000R\010pageSize\022\'\n\npage_token\030\003 \001(\t" +
+      "B\010\272H\005r\003\030\200\004R\tpageToken\"n\n\022ListOrdersRespo" +
+      "nse\0220\n\006orders\030\001 \003(\0132\030.shopmesh.order.v1." +
+      "OrderR\006orders\022&\n\017next_page_token\030\002 \001(\tR\r" +
+      "nextPageToken\"l\n\022CancelOrderRequest\022V\n\004n" +
+      "ame\030\001 \001(\tBB\342A\001\002\372A\024\n\022shopmesh.dev/Order\272H" +
+      "$r\"2 ^orders/[a-z0-9][a-z0-9-]{0,63}$R\004n" +
+      "ame2\302\003\n\014OrderService\022e\n\013CreateOrder\022%.sh" +
+      "opmesh.order.v1.CreateOrderRequest\032\030.sho" +
+      "pmesh.order.v1.Order\"\025\202\323\344\223\002\017\"\n/v1/orders" +
+      ":\001*\022e\n\010GetOrder\022\".shopmesh.order.v1.GetO" +
+      "rderRequest\032\030.shopmesh.order.v1.Order\"\033\202" +
+      "\323\344\223\002\025\022\023/v1/{name=orders/*}\022m\n\nListOrders" +
+      "\022$.shopmesh.order.v1.ListOrdersRequest\032%" +
+      ".shopmesh.order.v1.ListOrdersResponse\"\022\202" +
+      "\323\344\223\002\014\022\n/v1/orders\022u\n\013CancelOrder\022%.shopm" +
+      "esh.order.v1.CancelOrderRequest\032\030.shopme" +
+      "sh.order.v1.Order\"%\202\323\344\223\002\037\"\032/v1/{name=ord" +
+      "ers/*}:cancel:\001*B[\n\025dev.shopmesh.order.v" +
+      "1B\021OrderServiceProtoP\001Z-shopmesh.dev/gen" +
+      "/go/shopmesh/order/v1;orderv1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
         new com.google.protobuf.Descriptors.FileDescriptor[] {
+          build.buf.validate.ValidateProto.getDescriptor(),
           com.google.api.AnnotationsProto.getDescriptor(),
           com.google.api.FieldBehaviorProto.getDescriptor(),
           com.google.api.ResourceProto.getDescriptor(),
@@ -179,6 +187,7 @@ public final class OrderServiceProto extends com.google.protobuf.GeneratedFile {
         internal_static_shopmesh_order_v1_CancelOrderRequest_descriptor,
         new java.lang.String[] { "Name", });
     descriptor.resolveAllFeaturesImmutable();
+    build.buf.validate.ValidateProto.getDescriptor();
     com.google.api.AnnotationsProto.getDescriptor();
     com.google.api.FieldBehaviorProto.getDescriptor();
     com.google.api.ResourceProto.getDescriptor();
@@ -187,6 +196,7 @@ public final class OrderServiceProto extends com.google.protobuf.GeneratedFile {
     dev.shopmesh.payment.v1.PaymentServiceProto.getDescriptor();
     com.google.protobuf.ExtensionRegistry registry =
         com.google.protobuf.ExtensionRegistry.newInstance();
+    registry.add(build.buf.validate.ValidateProto.field);
     registry.add(com.google.api.FieldBehaviorProto.fieldBehavior);
     registry.add(com.google.api.AnnotationsProto.http);
     registry.add(com.google.api.ResourceProto.resource);

@@ -34,6 +34,7 @@ private static final long serialVersionUID = 0L;
   private ChargeRequest() {
     requestId_ = "";
     order_ = "";
+    user_ = "";
   }
 
   public static final com.google.protobuf.Descriptors.Descriptor
@@ -63,7 +64,7 @@ private static final long serialVersionUID = 0L;
    * Idempotency key, 1 to 128 characters of letters, digits and `-_.:`.
    * </pre>
    *
-   * <code>string request_id = 1 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>string request_id = 1 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return The requestId.
    */
   @java.lang.Override
@@ -84,7 +85,7 @@ private static final long serialVersionUID = 0L;
    * Idempotency key, 1 to 128 characters of letters, digits and `-_.:`.
    * </pre>
    *
-   * <code>string request_id = 1 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>string request_id = 1 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return The bytes for requestId.
    */
   @java.lang.Override
@@ -110,7 +111,7 @@ private static final long serialVersionUID = 0L;
    * The order paid for, `orders/{order}`.
    * </pre>
    *
-   * <code>string order = 2 [json_name = "order", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>string order = 2 [json_name = "order", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return The order.
    */
   @java.lang.Override
@@ -131,7 +132,7 @@ private static final long serialVersionUID = 0L;
    * The order paid for, `orders/{order}`.
    * </pre>
    *
-   * <code>string order = 2 [json_name = "order", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>string order = 2 [json_name = "order", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return The bytes for order.
    */
   @java.lang.Override
@@ -156,7 +157,7 @@ private static final long serialVersionUID = 0L;
    * The amount to charge; more than zero.
    * </pre>
    *
-   * <code>.google.type.Money amount = 3 [json_name = "amount", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>.google.type.Money amount = 3 [json_name = "amount", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return Whether the amount field is set.
    */
   @java.lang.Override
@@ -168,7 +169,7 @@ private static final long serialVersionUID = 0L;
    * The amount to charge; more than zero.
    * </pre>
    *
-   * <code>.google.type.Money amount = 3 [json_name = "amount", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>.google.type.Money amount = 3 [json_name = "amount", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return The amount.
    */
   @java.lang.Override
@@ -180,7 +181,7 @@ private static final long serialVersionUID = 0L;
    * The amount to charge; more than zero.
    * </pre>
    *
-   * <code>.google.type.Money amount = 3 [json_name = "amount", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>.google.type.Money amount = 3 [json_name = "amount", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    */
   @java.lang.Override
   public com.google.type.MoneyOrBuilder getAmountOrBuilder() {
@@ -194,7 +195,7 @@ private static final long serialVersionUID = 0L;
    * The card to charge.
    * </pre>
    *
-   * <code>.shopmesh.payment.v1.PaymentCard card = 4 [json_name = "card", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>.shopmesh.payment.v1.PaymentCard card = 4 [json_name = "card", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return Whether the card field is set.
    */
   @java.lang.Override
@@ -206,7 +207,7 @@ private static final long serialVersionUID = 0L;
    * The card to charge.
    * </pre>
    *
-   * <code>.shopmesh.payment.v1.PaymentCard card = 4 [json_name = "card", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>.shopmesh.payment.v1.PaymentCard card = 4 [json_name = "card", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return The card.
    */
   @java.lang.Override
@@ -218,11 +219,58 @@ private static final long serialVersionUID = 0L;
    * The card to charge.
    * </pre>
    *
-   * <code>.shopmesh.payment.v1.PaymentCard card = 4 [json_name = "card", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>.shopmesh.payment.v1.PaymentCard card = 4 [json_name = "card", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    */
   @java.lang.Override
   public dev.shopmesh.payment.v1.PaymentCardOrBuilder getCardOrBuilder() {
     return card_ == null ? dev.shopmesh.payment.v1.PaymentCard.getDefaultInstance() : card_;
+  }
+
+  public static final int USER_FIELD_NUMBER = 5;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object user_ = "";
+  /**
+   * <pre>
+   * The buyer, `users/{user}`, recorded so that only they can read the payment.
+   * </pre>
+   *
+   * <code>string user = 5 [json_name = "user", (.buf.validate.field) = { ... }</code>
+   * @return The user.
+   */
+  @java.lang.Override
+  public java.lang.String getUser() {
+    java.lang.Object ref = user_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      user_ = s;
+      return s;
+    }
+  }
+  /**
+   * <pre>
+   * The buyer, `users/{user}`, recorded so that only they can read the payment.
+   * </pre>
+   *
+   * <code>string user = 5 [json_name = "user", (.buf.validate.field) = { ... }</code>
+   * @return The bytes for user.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getUserBytes() {
+    java.lang.Object ref = user_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      user_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
   }
 
   private byte memoizedIsInitialized = -1;
@@ -251,6 +299,9 @@ private static final long serialVersionUID = 0L;
     if (((bitField0_ & 0x00000002) != 0)) {
       output.writeMessage(4, getCard());
     }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(user_)) {
+      com.google.protobuf.GeneratedMessage.writeString(output, 5, user_);
+    }
     getUnknownFields().writeTo(output);
   }
   private int computeSerializedSize_0() {
@@ -268,6 +319,9 @@ private static final long serialVersionUID = 0L;
     if (((bitField0_ & 0x00000002) != 0)) {
       size += com.google.protobuf.CodedOutputStream
         .computeMessageSize(4, getCard());
+    }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(user_)) {
+      size += com.google.protobuf.GeneratedMessage.computeStringSize(5, user_);
     }
     return size;
   }
@@ -307,6 +361,8 @@ private static final long serialVersionUID = 0L;
       if (!getCard()
           .equals(other.getCard())) return false;
     }
+    if (!getUser()
+        .equals(other.getUser())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -330,6 +386,8 @@ private static final long serialVersionUID = 0L;
       hash = (37 * hash) + CARD_FIELD_NUMBER;
       hash = (53 * hash) + getCard().hashCode();
     }
+    hash = (37 * hash) + USER_FIELD_NUMBER;
+    hash = (53 * hash) + getUser().hashCode();
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -484,6 +542,7 @@ private static final long serialVersionUID = 0L;
         cardBuilder_.dispose();
         cardBuilder_ = null;
       }
+      user_ = "";
       return this;
     }
 
@@ -536,6 +595,9 @@ private static final long serialVersionUID = 0L;
             : cardBuilder_.build();
         to_bitField0_ |= 0x00000002;
       }
+      if (((from_bitField0_ & 0x00000010) != 0)) {
+        result.user_ = user_;
+      }
       result.bitField0_ |= to_bitField0_;
     }
 
@@ -566,6 +628,11 @@ private static final long serialVersionUID = 0L;
       }
       if (other.hasCard()) {
         mergeCard(other.getCard());
+      }
+      if (!other.getUser().isEmpty()) {
+        user_ = other.user_;
+        bitField0_ |= 0x00000010;
+        onChanged();
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -615,6 +682,11 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000008;
               break;
             } // case 34
+            case 42: {
+              user_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x00000010;
+              break;
+            } // case 42
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -638,7 +710,7 @@ private static final long serialVersionUID = 0L;
      * Idempotency key, 1 to 128 characters of letters, digits and `-_.:`.
      * </pre>
      *
-     * <code>string request_id = 1 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>string request_id = 1 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @return The requestId.
      */
     public java.lang.String getRequestId() {
@@ -658,7 +730,7 @@ private static final long serialVersionUID = 0L;
      * Idempotency key, 1 to 128 characters of letters, digits and `-_.:`.
      * </pre>
      *
-     * <code>string request_id = 1 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>string request_id = 1 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @return The bytes for requestId.
      */
     public com.google.protobuf.ByteString
@@ -679,7 +751,7 @@ private static final long serialVersionUID = 0L;
      * Idempotency key, 1 to 128 characters of letters, digits and `-_.:`.
      * </pre>
      *
-     * <code>string request_id = 1 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>string request_id = 1 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @param value The requestId to set.
      * @return This builder for chaining.
      */
@@ -696,7 +768,7 @@ private static final long serialVersionUID = 0L;
      * Idempotency key, 1 to 128 characters of letters, digits and `-_.:`.
      * </pre>
      *
-     * <code>string request_id = 1 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>string request_id = 1 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @return This builder for chaining.
      */
     public Builder clearRequestId() {
@@ -710,7 +782,7 @@ private static final long serialVersionUID = 0L;
      * Idempotency key, 1 to 128 characters of letters, digits and `-_.:`.
      * </pre>
      *
-     * <code>string request_id = 1 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>string request_id = 1 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @param value The bytes for requestId to set.
      * @return This builder for chaining.
      */
@@ -730,7 +802,7 @@ private static final long serialVersionUID = 0L;
      * The order paid for, `orders/{order}`.
      * </pre>
      *
-     * <code>string order = 2 [json_name = "order", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>string order = 2 [json_name = "order", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @return The order.
      */
     public java.lang.String getOrder() {
@@ -750,7 +822,7 @@ private static final long serialVersionUID = 0L;
      * The order paid for, `orders/{order}`.
      * </pre>
      *
-     * <code>string order = 2 [json_name = "order", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>string order = 2 [json_name = "order", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @return The bytes for order.
      */
     public com.google.protobuf.ByteString
@@ -771,7 +843,7 @@ private static final long serialVersionUID = 0L;
      * The order paid for, `orders/{order}`.
      * </pre>
      *
-     * <code>string order = 2 [json_name = "order", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>string order = 2 [json_name = "order", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @param value The order to set.
      * @return This builder for chaining.
      */
@@ -788,7 +860,7 @@ private static final long serialVersionUID = 0L;
      * The order paid for, `orders/{order}`.
      * </pre>
      *
-     * <code>string order = 2 [json_name = "order", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>string order = 2 [json_name = "order", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @return This builder for chaining.
      */
     public Builder clearOrder() {
@@ -802,7 +874,7 @@ private static final long serialVersionUID = 0L;
      * The order paid for, `orders/{order}`.
      * </pre>
      *
-     * <code>string order = 2 [json_name = "order", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>string order = 2 [json_name = "order", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @param value The bytes for order to set.
      * @return This builder for chaining.
      */
@@ -824,7 +896,7 @@ private static final long serialVersionUID = 0L;
      * The amount to charge; more than zero.
      * </pre>
      *
-     * <code>.google.type.Money amount = 3 [json_name = "amount", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>.google.type.Money amount = 3 [json_name = "amount", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @return Whether the amount field is set.
      */
     public boolean hasAmount() {
@@ -835,7 +907,7 @@ private static final long serialVersionUID = 0L;
      * The amount to charge; more than zero.
      * </pre>
      *
-     * <code>.google.type.Money amount = 3 [json_name = "amount", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>.google.type.Money amount = 3 [json_name = "amount", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @return The amount.
      */
     public com.google.type.Money getAmount() {
@@ -850,7 +922,7 @@ private static final long serialVersionUID = 0L;
      * The amount to charge; more than zero.
      * </pre>
      *
-     * <code>.google.type.Money amount = 3 [json_name = "amount", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>.google.type.Money amount = 3 [json_name = "amount", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public Builder setAmount(com.google.type.Money value) {
       if (amountBuilder_ == null) {
@@ -868,7 +940,7 @@ private static final long serialVersionUID = 0L;
      * The amount to charge; more than zero.
      * </pre>
      *
-     * <code>.google.type.Money amount = 3 [json_name = "amount", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>.google.type.Money amount = 3 [json_name = "amount", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public Builder setAmount(
         com.google.type.Money.Builder builderForValue) {
@@ -886,7 +958,7 @@ private static final long serialVersionUID = 0L;
      * The amount to charge; more than zero.
      * </pre>
      *
-     * <code>.google.type.Money amount = 3 [json_name = "amount", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>.google.type.Money amount = 3 [json_name = "amount", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public Builder mergeAmount(com.google.type.Money value) {
       if (amountBuilder_ == null) {
@@ -911,7 +983,7 @@ private static final long serialVersionUID = 0L;
      * The amount to charge; more than zero.
      * </pre>
      *
-     * <code>.google.type.Money amount = 3 [json_name = "amount", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>.google.type.Money amount = 3 [json_name = "amount", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public Builder clearAmount() {
       bitField0_ = (bitField0_ & ~0x00000004);
@@ -928,7 +1000,7 @@ private static final long serialVersionUID = 0L;
      * The amount to charge; more than zero.
      * </pre>
      *
-     * <code>.google.type.Money amount = 3 [json_name = "amount", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>.google.type.Money amount = 3 [json_name = "amount", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public com.google.type.Money.Builder getAmountBuilder() {
       bitField0_ |= 0x00000004;
@@ -940,7 +1012,7 @@ private static final long serialVersionUID = 0L;
      * The amount to charge; more than zero.
      * </pre>
      *
-     * <code>.google.type.Money amount = 3 [json_name = "amount", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>.google.type.Money amount = 3 [json_name = "amount", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public com.google.type.MoneyOrBuilder getAmountOrBuilder() {
       if (amountBuilder_ != null) {
@@ -955,7 +1027,7 @@ private static final long serialVersionUID = 0L;
      * The amount to charge; more than zero.
      * </pre>
      *
-     * <code>.google.type.Money amount = 3 [json_name = "amount", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>.google.type.Money amount = 3 [json_name = "amount", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     private com.google.protobuf.SingleFieldBuilder<
         com.google.type.Money, com.google.type.Money.Builder, com.google.type.MoneyOrBuilder> 
@@ -979,7 +1051,7 @@ private static final long serialVersionUID = 0L;
      * The card to charge.
      * </pre>
      *
-     * <code>.shopmesh.payment.v1.PaymentCard card = 4 [json_name = "card", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>.shopmesh.payment.v1.PaymentCard card = 4 [json_name = "card", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @return Whether the card field is set.
      */
     public boolean hasCard() {
@@ -990,7 +1062,7 @@ private static final long serialVersionUID = 0L;
      * The card to charge.
      * </pre>
      *
-     * <code>.shopmesh.payment.v1.PaymentCard card = 4 [json_name = "card", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>.shopmesh.payment.v1.PaymentCard card = 4 [json_name = "card", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @return The card.
      */
     public dev.shopmesh.payment.v1.PaymentCard getCard() {
@@ -1005,7 +1077,7 @@ private static final long serialVersionUID = 0L;
      * The card to charge.
      * </pre>
      *
-     * <code>.shopmesh.payment.v1.PaymentCard card = 4 [json_name = "card", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>.shopmesh.payment.v1.PaymentCard card = 4 [json_name = "card", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public Builder setCard(dev.shopmesh.payment.v1.PaymentCard value) {
       if (cardBuilder_ == null) {
@@ -1023,7 +1095,7 @@ private static final long serialVersionUID = 0L;
      * The card to charge.
      * </pre>
      *
-     * <code>.shopmesh.payment.v1.PaymentCard card = 4 [json_name = "card", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>.shopmesh.payment.v1.PaymentCard card = 4 [json_name = "card", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public Builder setCard(
         dev.shopmesh.payment.v1.PaymentCard.Builder builderForValue) {
@@ -1041,7 +1113,7 @@ private static final long serialVersionUID = 0L;
      * The card to charge.
      * </pre>
      *
-     * <code>.shopmesh.payment.v1.PaymentCard card = 4 [json_name = "card", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>.shopmesh.payment.v1.PaymentCard card = 4 [json_name = "card", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public Builder mergeCard(dev.shopmesh.payment.v1.PaymentCard value) {
       if (cardBuilder_ == null) {
@@ -1066,7 +1138,7 @@ private static final long serialVersionUID = 0L;
      * The card to charge.
      * </pre>
      *
-     * <code>.shopmesh.payment.v1.PaymentCard card = 4 [json_name = "card", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>.shopmesh.payment.v1.PaymentCard card = 4 [json_name = "card", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public Builder clearCard() {
       bitField0_ = (bitField0_ & ~0x00000008);
@@ -1083,7 +1155,7 @@ private static final long serialVersionUID = 0L;
      * The card to charge.
      * </pre>
      *
-     * <code>.shopmesh.payment.v1.PaymentCard card = 4 [json_name = "card", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>.shopmesh.payment.v1.PaymentCard card = 4 [json_name = "card", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public dev.shopmesh.payment.v1.PaymentCard.Builder getCardBuilder() {
       bitField0_ |= 0x00000008;
@@ -1095,7 +1167,7 @@ private static final long serialVersionUID = 0L;
      * The card to charge.
      * </pre>
      *
-     * <code>.shopmesh.payment.v1.PaymentCard card = 4 [json_name = "card", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>.shopmesh.payment.v1.PaymentCard card = 4 [json_name = "card", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public dev.shopmesh.payment.v1.PaymentCardOrBuilder getCardOrBuilder() {
       if (cardBuilder_ != null) {
@@ -1110,7 +1182,7 @@ private static final long serialVersionUID = 0L;
      * The card to charge.
      * </pre>
      *
-     * <code>.shopmesh.payment.v1.PaymentCard card = 4 [json_name = "card", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>.shopmesh.payment.v1.PaymentCard card = 4 [json_name = "card", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     private com.google.protobuf.SingleFieldBuilder<
         dev.shopmesh.payment.v1.PaymentCard, dev.shopmesh.payment.v1.PaymentCard.Builder, dev.shopmesh.payment.v1.PaymentCardOrBuilder> 
@@ -1124,6 +1196,98 @@ private static final long serialVersionUID = 0L;
         card_ = null;
       }
       return cardBuilder_;
+    }
+
+    private java.lang.Object user_ = "";
+    /**
+     * <pre>
+     * The buyer, `users/{user}`, recorded so that only they can read the payment.
+     * </pre>
+     *
+     * <code>string user = 5 [json_name = "user", (.buf.validate.field) = { ... }</code>
+     * @return The user.
+     */
+    public java.lang.String getUser() {
+      java.lang.Object ref = user_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        user_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <pre>
+     * The buyer, `users/{user}`, recorded so that only they can read the payment.
+     * </pre>
+     *
+     * <code>string user = 5 [json_name = "user", (.buf.validate.field) = { ... }</code>
+     * @return The bytes for user.
+     */
+    public com.google.protobuf.ByteString
+        getUserBytes() {
+      java.lang.Object ref = user_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        user_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <pre>
+     * The buyer, `users/{user}`, recorded so that only they can read the payment.
+     * </pre>
+     *
+     * <code>string user = 5 [json_name = "user", (.buf.validate.field) = { ... }</code>
+     * @param value The user to set.
+     * @return This builder for chaining.
+     */
+    public Builder setUser(
+        java.lang.String value) {
+      java.util.Objects.requireNonNull(value);
+      user_ = value;
+      bitField0_ |= 0x00000010;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The buyer, `users/{user}`, recorded so that only they can read the payment.
+     * </pre>
+     *
+     * <code>string user = 5 [json_name = "user", (.buf.validate.field) = { ... }</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearUser() {
+      user_ = getDefaultInstance().getUser();
+      bitField0_ = (bitField0_ & ~0x00000010);
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The buyer, `users/{user}`, recorded so that only they can read the payment.
+     * </pre>
+     *
+     * <code>string user = 5 [json_name = "user", (.buf.validate.field) = { ... }</code>
+     * @param value The bytes for user to set.
+     * @return This builder for chaining.
+     */
+    public Builder setUserBytes(
+        com.google.protobuf.ByteString value) {
+      java.util.Objects.requireNonNull(value);
+      checkByteStringIsUtf8(value);
+      user_ = value;
+      bitField0_ |= 0x00000010;
+      onChanged();
+      return this;
     }
 
     // @@protoc_insertion_point(builder_scope:shopmesh.payment.v1.ChargeRequest)

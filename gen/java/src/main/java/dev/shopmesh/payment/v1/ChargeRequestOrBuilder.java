@@ -15,7 +15,7 @@ public interface ChargeRequestOrBuilder extends
    * Idempotency key, 1 to 128 characters of letters, digits and `-_.:`.
    * </pre>
    *
-   * <code>string request_id = 1 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>string request_id = 1 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return The requestId.
    */
   java.lang.String getRequestId();
@@ -24,7 +24,7 @@ public interface ChargeRequestOrBuilder extends
    * Idempotency key, 1 to 128 characters of letters, digits and `-_.:`.
    * </pre>
    *
-   * <code>string request_id = 1 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>string request_id = 1 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return The bytes for requestId.
    */
   com.google.protobuf.ByteString
@@ -35,7 +35,7 @@ public interface ChargeRequestOrBuilder extends
    * The order paid for, `orders/{order}`.
    * </pre>
    *
-   * <code>string order = 2 [json_name = "order", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>string order = 2 [json_name = "order", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return The order.
    */
   java.lang.String getOrder();
@@ -44,7 +44,7 @@ public interface ChargeRequestOrBuilder extends
    * The order paid for, `orders/{order}`.
    * </pre>
    *
-   * <code>string order = 2 [json_name = "order", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>string order = 2 [json_name = "order", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return The bytes for order.
    */
   com.google.protobuf.ByteString
@@ -55,7 +55,7 @@ public interface ChargeRequestOrBuilder extends
    * The amount to charge; more than zero.
    * </pre>
    *
-   * <code>.google.type.Money amount = 3 [json_name = "amount", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>.google.type.Money amount = 3 [json_name = "amount", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return Whether the amount field is set.
    */
   boolean hasAmount();
@@ -64,7 +64,7 @@ public interface ChargeRequestOrBuilder extends
    * The amount to charge; more than zero.
    * </pre>
    *
-   * <code>.google.type.Money amount = 3 [json_name = "amount", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>.google.type.Money amount = 3 [json_name = "amount", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return The amount.
    */
   com.google.type.Money getAmount();
@@ -73,7 +73,7 @@ public interface ChargeRequestOrBuilder extends
    * The amount to charge; more than zero.
    * </pre>
    *
-   * <code>.google.type.Money amount = 3 [json_name = "amount", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>.google.type.Money amount = 3 [json_name = "amount", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    */
   com.google.type.MoneyOrBuilder getAmountOrBuilder();
 
@@ -82,7 +82,7 @@ public interface ChargeRequestOrBuilder extends
    * The card to charge.
    * </pre>
    *
-   * <code>.shopmesh.payment.v1.PaymentCard card = 4 [json_name = "card", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>.shopmesh.payment.v1.PaymentCard card = 4 [json_name = "card", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return Whether the card field is set.
    */
   boolean hasCard();
@@ -91,7 +91,7 @@ public interface ChargeRequestOrBuilder extends
    * The card to charge.
    * </pre>
    *
-   * <code>.shopmesh.payment.v1.PaymentCard card = 4 [json_name = "card", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>.shopmesh.payment.v1.PaymentCard card = 4 [json_name = "card", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return The card.
    */
   dev.shopmesh.payment.v1.PaymentCard getCard();
@@ -100,7 +100,27 @@ public interface ChargeRequestOrBuilder extends
    * The card to charge.
    * </pre>
    *
-   * <code>.shopmesh.payment.v1.PaymentCard card = 4 [json_name = "card", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>.shopmesh.payment.v1.PaymentCard card = 4 [json_name = "card", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    */
   dev.shopmesh.payment.v1.PaymentCardOrBuilder getCardOrBuilder();
+
+  /**
+   * <pre>
+   * The buyer, `users/{user}`, recorded so that only they can read the payment.
+   * </pre>
+   *
+   * <code>string user = 5 [json_name = "user", (.buf.validate.field) = { ... }</code>
+   * @return The user.
+   */
+  java.lang.String getUser();
+  /**
+   * <pre>
+   * The buyer, `users/{user}`, recorded so that only they can read the payment.
+   * </pre>
+   *
+   * <code>string user = 5 [json_name = "user", (.buf.validate.field) = { ... }</code>
+   * @return The bytes for user.
+   */
+  com.google.protobuf.ByteString
+      getUserBytes();
 }

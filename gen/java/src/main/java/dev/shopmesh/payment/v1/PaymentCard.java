@@ -60,10 +60,11 @@ private static final long serialVersionUID = 0L;
   private volatile java.lang.Object cardNumber_ = "";
   /**
    * <pre>
-   * 12 to 19 digits passing the Luhn check; spaces and dashes are ignored.
+   * 12 to 19 digits passing the Luhn check; single spaces or dashes between
+   * digits are ignored.
    * </pre>
    *
-   * <code>string card_number = 1 [json_name = "cardNumber", (.google.api.field_behavior) = INPUT_ONLY];</code>
+   * <code>string card_number = 1 [json_name = "cardNumber", (.google.api.field_behavior) = INPUT_ONLY, (.buf.validate.field) = { ... }</code>
    * @return The cardNumber.
    */
   @java.lang.Override
@@ -81,10 +82,11 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * 12 to 19 digits passing the Luhn check; spaces and dashes are ignored.
+   * 12 to 19 digits passing the Luhn check; single spaces or dashes between
+   * digits are ignored.
    * </pre>
    *
-   * <code>string card_number = 1 [json_name = "cardNumber", (.google.api.field_behavior) = INPUT_ONLY];</code>
+   * <code>string card_number = 1 [json_name = "cardNumber", (.google.api.field_behavior) = INPUT_ONLY, (.buf.validate.field) = { ... }</code>
    * @return The bytes for cardNumber.
    */
   @java.lang.Override
@@ -109,7 +111,7 @@ private static final long serialVersionUID = 0L;
    * Expiry month, 1 to 12.
    * </pre>
    *
-   * <code>int32 exp_month = 2 [json_name = "expMonth", (.google.api.field_behavior) = INPUT_ONLY];</code>
+   * <code>int32 exp_month = 2 [json_name = "expMonth", (.google.api.field_behavior) = INPUT_ONLY, (.buf.validate.field) = { ... }</code>
    * @return The expMonth.
    */
   @java.lang.Override
@@ -124,7 +126,7 @@ private static final long serialVersionUID = 0L;
    * Expiry year, four digits. The card is valid through the end of the month.
    * </pre>
    *
-   * <code>int32 exp_year = 3 [json_name = "expYear", (.google.api.field_behavior) = INPUT_ONLY];</code>
+   * <code>int32 exp_year = 3 [json_name = "expYear", (.google.api.field_behavior) = INPUT_ONLY, (.buf.validate.field) = { ... }</code>
    * @return The expYear.
    */
   @java.lang.Override
@@ -140,7 +142,7 @@ private static final long serialVersionUID = 0L;
    * Card verification code, 3 or 4 digits.
    * </pre>
    *
-   * <code>string cvc = 4 [json_name = "cvc", (.google.api.field_behavior) = INPUT_ONLY];</code>
+   * <code>string cvc = 4 [json_name = "cvc", (.google.api.field_behavior) = INPUT_ONLY, (.buf.validate.field) = { ... }</code>
    * @return The cvc.
    */
   @java.lang.Override
@@ -161,7 +163,7 @@ private static final long serialVersionUID = 0L;
    * Card verification code, 3 or 4 digits.
    * </pre>
    *
-   * <code>string cvc = 4 [json_name = "cvc", (.google.api.field_behavior) = INPUT_ONLY];</code>
+   * <code>string cvc = 4 [json_name = "cvc", (.google.api.field_behavior) = INPUT_ONLY, (.buf.validate.field) = { ... }</code>
    * @return The bytes for cvc.
    */
   @java.lang.Override
@@ -553,10 +555,11 @@ private static final long serialVersionUID = 0L;
     private java.lang.Object cardNumber_ = "";
     /**
      * <pre>
-     * 12 to 19 digits passing the Luhn check; spaces and dashes are ignored.
+     * 12 to 19 digits passing the Luhn check; single spaces or dashes between
+     * digits are ignored.
      * </pre>
      *
-     * <code>string card_number = 1 [json_name = "cardNumber", (.google.api.field_behavior) = INPUT_ONLY];</code>
+     * <code>string card_number = 1 [json_name = "cardNumber", (.google.api.field_behavior) = INPUT_ONLY, (.buf.validate.field) = { ... }</code>
      * @return The cardNumber.
      */
     public java.lang.String getCardNumber() {
@@ -573,10 +576,11 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * 12 to 19 digits passing the Luhn check; spaces and dashes are ignored.
+     * 12 to 19 digits passing the Luhn check; single spaces or dashes between
+     * digits are ignored.
      * </pre>
      *
-     * <code>string card_number = 1 [json_name = "cardNumber", (.google.api.field_behavior) = INPUT_ONLY];</code>
+     * <code>string card_number = 1 [json_name = "cardNumber", (.google.api.field_behavior) = INPUT_ONLY, (.buf.validate.field) = { ... }</code>
      * @return The bytes for cardNumber.
      */
     public com.google.protobuf.ByteString
@@ -594,10 +598,11 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * 12 to 19 digits passing the Luhn check; spaces and dashes are ignored.
+     * 12 to 19 digits passing the Luhn check; single spaces or dashes between
+     * digits are ignored.
      * </pre>
      *
-     * <code>string card_number = 1 [json_name = "cardNumber", (.google.api.field_behavior) = INPUT_ONLY];</code>
+     * <code>string card_number = 1 [json_name = "cardNumber", (.google.api.field_behavior) = INPUT_ONLY, (.buf.validate.field) = { ... }</code>
      * @param value The cardNumber to set.
      * @return This builder for chaining.
      */
@@ -611,10 +616,11 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * 12 to 19 digits passing the Luhn check; spaces and dashes are ignored.
+     * 12 to 19 digits passing the Luhn check; single spaces or dashes between
+     * digits are ignored.
      * </pre>
      *
-     * <code>string card_number = 1 [json_name = "cardNumber", (.google.api.field_behavior) = INPUT_ONLY];</code>
+     * <code>string card_number = 1 [json_name = "cardNumber", (.google.api.field_behavior) = INPUT_ONLY, (.buf.validate.field) = { ... }</code>
      * @return This builder for chaining.
      */
     public Builder clearCardNumber() {
@@ -625,10 +631,11 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * 12 to 19 digits passing the Luhn check; spaces and dashes are ignored.
+     * 12 to 19 digits passing the Luhn check; single spaces or dashes between
+     * digits are ignored.
      * </pre>
      *
-     * <code>string card_number = 1 [json_name = "cardNumber", (.google.api.field_behavior) = INPUT_ONLY];</code>
+     * <code>string card_number = 1 [json_name = "cardNumber", (.google.api.field_behavior) = INPUT_ONLY, (.buf.validate.field) = { ... }</code>
      * @param value The bytes for cardNumber to set.
      * @return This builder for chaining.
      */
@@ -648,7 +655,7 @@ private static final long serialVersionUID = 0L;
      * Expiry month, 1 to 12.
      * </pre>
      *
-     * <code>int32 exp_month = 2 [json_name = "expMonth", (.google.api.field_behavior) = INPUT_ONLY];</code>
+     * <code>int32 exp_month = 2 [json_name = "expMonth", (.google.api.field_behavior) = INPUT_ONLY, (.buf.validate.field) = { ... }</code>
      * @return The expMonth.
      */
     @java.lang.Override
@@ -660,7 +667,7 @@ private static final long serialVersionUID = 0L;
      * Expiry month, 1 to 12.
      * </pre>
      *
-     * <code>int32 exp_month = 2 [json_name = "expMonth", (.google.api.field_behavior) = INPUT_ONLY];</code>
+     * <code>int32 exp_month = 2 [json_name = "expMonth", (.google.api.field_behavior) = INPUT_ONLY, (.buf.validate.field) = { ... }</code>
      * @param value The expMonth to set.
      * @return This builder for chaining.
      */
@@ -676,7 +683,7 @@ private static final long serialVersionUID = 0L;
      * Expiry month, 1 to 12.
      * </pre>
      *
-     * <code>int32 exp_month = 2 [json_name = "expMonth", (.google.api.field_behavior) = INPUT_ONLY];</code>
+     * <code>int32 exp_month = 2 [json_name = "expMonth", (.google.api.field_behavior) = INPUT_ONLY, (.buf.validate.field) = { ... }</code>
      * @return This builder for chaining.
      */
     public Builder clearExpMonth() {
@@ -692,7 +699,7 @@ private static final long serialVersionUID = 0L;
      * Expiry year, four digits. The card is valid through the end of the month.
      * </pre>
      *
-     * <code>int32 exp_year = 3 [json_name = "expYear", (.google.api.field_behavior) = INPUT_ONLY];</code>
+     * <code>int32 exp_year = 3 [json_name = "expYear", (.google.api.field_behavior) = INPUT_ONLY, (.buf.validate.field) = { ... }</code>
      * @return The expYear.
      */
     @java.lang.Override
@@ -704,7 +711,7 @@ private static final long serialVersionUID = 0L;
      * Expiry year, four digits. The card is valid through the end of the month.
      * </pre>
      *
-     * <code>int32 exp_year = 3 [json_name = "expYear", (.google.api.field_behavior) = INPUT_ONLY];</code>
+     * <code>int32 exp_year = 3 [json_name = "expYear", (.google.api.field_behavior) = INPUT_ONLY, (.buf.validate.field) = { ... }</code>
      * @param value The expYear to set.
      * @return This builder for chaining.
      */
@@ -720,7 +727,7 @@ private static final long serialVersionUID = 0L;
      * Expiry year, four digits. The card is valid through the end of the month.
      * </pre>
      *
-     * <code>int32 exp_year = 3 [json_name = "expYear", (.google.api.field_behavior) = INPUT_ONLY];</code>
+     * <code>int32 exp_year = 3 [json_name = "expYear", (.google.api.field_behavior) = INPUT_ONLY, (.buf.validate.field) = { ... }</code>
      * @return This builder for chaining.
      */
     public Builder clearExpYear() {
@@ -736,7 +743,7 @@ private static final long serialVersionUID = 0L;
      * Card verification code, 3 or 4 digits.
      * </pre>
      *
-     * <code>string cvc = 4 [json_name = "cvc", (.google.api.field_behavior) = INPUT_ONLY];</code>
+     * <code>string cvc = 4 [json_name = "cvc", (.google.api.field_behavior) = INPUT_ONLY, (.buf.validate.field) = { ... }</code>
      * @return The cvc.
      */
     public java.lang.String getCvc() {
@@ -756,7 +763,7 @@ private static final long serialVersionUID = 0L;
      * Card verification code, 3 or 4 digits.
      * </pre>
      *
-     * <code>string cvc = 4 [json_name = "cvc", (.google.api.field_behavior) = INPUT_ONLY];</code>
+     * <code>string cvc = 4 [json_name = "cvc", (.google.api.field_behavior) = INPUT_ONLY, (.buf.validate.field) = { ... }</code>
      * @return The bytes for cvc.
      */
     public com.google.protobuf.ByteString
@@ -777,7 +784,7 @@ private static final long serialVersionUID = 0L;
      * Card verification code, 3 or 4 digits.
      * </pre>
      *
-     * <code>string cvc = 4 [json_name = "cvc", (.google.api.field_behavior) = INPUT_ONLY];</code>
+     * <code>string cvc = 4 [json_name = "cvc", (.google.api.field_behavior) = INPUT_ONLY, (.buf.validate.field) = { ... }</code>
      * @param value The cvc to set.
      * @return This builder for chaining.
      */
@@ -794,7 +801,7 @@ private static final long serialVersionUID = 0L;
      * Card verification code, 3 or 4 digits.
      * </pre>
      *
-     * <code>string cvc = 4 [json_name = "cvc", (.google.api.field_behavior) = INPUT_ONLY];</code>
+     * <code>string cvc = 4 [json_name = "cvc", (.google.api.field_behavior) = INPUT_ONLY, (.buf.validate.field) = { ... }</code>
      * @return This builder for chaining.
      */
     public Builder clearCvc() {
@@ -808,7 +815,7 @@ private static final long serialVersionUID = 0L;
      * Card verification code, 3 or 4 digits.
      * </pre>
      *
-     * <code>string cvc = 4 [json_name = "cvc", (.google.api.field_behavior) = INPUT_ONLY];</code>
+     * <code>string cvc = 4 [json_name = "cvc", (.google.api.field_behavior) = INPUT_ONLY, (.buf.validate.field) = { ... }</code>
      * @param value The bytes for cvc to set.
      * @return This builder for chaining.
      */

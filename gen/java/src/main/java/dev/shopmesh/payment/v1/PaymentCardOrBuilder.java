@@ -12,19 +12,21 @@ public interface PaymentCardOrBuilder extends
 
   /**
    * <pre>
-   * 12 to 19 digits passing the Luhn check; spaces and dashes are ignored.
+   * 12 to 19 digits passing the Luhn check; single spaces or dashes between
+   * digits are ignored.
    * </pre>
    *
-   * <code>string card_number = 1 [json_name = "cardNumber", (.google.api.field_behavior) = INPUT_ONLY];</code>
+   * <code>string card_number = 1 [json_name = "cardNumber", (.google.api.field_behavior) = INPUT_ONLY, (.buf.validate.field) = { ... }</code>
    * @return The cardNumber.
    */
   java.lang.String getCardNumber();
   /**
    * <pre>
-   * 12 to 19 digits passing the Luhn check; spaces and dashes are ignored.
+   * 12 to 19 digits passing the Luhn check; single spaces or dashes between
+   * digits are ignored.
    * </pre>
    *
-   * <code>string card_number = 1 [json_name = "cardNumber", (.google.api.field_behavior) = INPUT_ONLY];</code>
+   * <code>string card_number = 1 [json_name = "cardNumber", (.google.api.field_behavior) = INPUT_ONLY, (.buf.validate.field) = { ... }</code>
    * @return The bytes for cardNumber.
    */
   com.google.protobuf.ByteString
@@ -35,7 +37,7 @@ public interface PaymentCardOrBuilder extends
    * Expiry month, 1 to 12.
    * </pre>
    *
-   * <code>int32 exp_month = 2 [json_name = "expMonth", (.google.api.field_behavior) = INPUT_ONLY];</code>
+   * <code>int32 exp_month = 2 [json_name = "expMonth", (.google.api.field_behavior) = INPUT_ONLY, (.buf.validate.field) = { ... }</code>
    * @return The expMonth.
    */
   int getExpMonth();
@@ -45,7 +47,7 @@ public interface PaymentCardOrBuilder extends
    * Expiry year, four digits. The card is valid through the end of the month.
    * </pre>
    *
-   * <code>int32 exp_year = 3 [json_name = "expYear", (.google.api.field_behavior) = INPUT_ONLY];</code>
+   * <code>int32 exp_year = 3 [json_name = "expYear", (.google.api.field_behavior) = INPUT_ONLY, (.buf.validate.field) = { ... }</code>
    * @return The expYear.
    */
   int getExpYear();
@@ -55,7 +57,7 @@ public interface PaymentCardOrBuilder extends
    * Card verification code, 3 or 4 digits.
    * </pre>
    *
-   * <code>string cvc = 4 [json_name = "cvc", (.google.api.field_behavior) = INPUT_ONLY];</code>
+   * <code>string cvc = 4 [json_name = "cvc", (.google.api.field_behavior) = INPUT_ONLY, (.buf.validate.field) = { ... }</code>
    * @return The cvc.
    */
   java.lang.String getCvc();
@@ -64,7 +66,7 @@ public interface PaymentCardOrBuilder extends
    * Card verification code, 3 or 4 digits.
    * </pre>
    *
-   * <code>string cvc = 4 [json_name = "cvc", (.google.api.field_behavior) = INPUT_ONLY];</code>
+   * <code>string cvc = 4 [json_name = "cvc", (.google.api.field_behavior) = INPUT_ONLY, (.buf.validate.field) = { ... }</code>
    * @return The bytes for cvc.
    */
   com.google.protobuf.ByteString

@@ -191,4 +191,24 @@ public interface PaymentOrBuilder extends
    * <code>.google.protobuf.Timestamp update_time = 8 [json_name = "updateTime", (.google.api.field_behavior) = OUTPUT_ONLY];</code>
    */
   com.google.protobuf.TimestampOrBuilder getUpdateTimeOrBuilder();
+
+  /**
+   * <pre>
+   * The buyer, `users/{user}`: the only user (besides admins) who may read it.
+   * </pre>
+   *
+   * <code>string user = 9 [json_name = "user", (.google.api.field_behavior) = OUTPUT_ONLY, (.google.api.resource_reference) = { ... }</code>
+   * @return The user.
+   */
+  java.lang.String getUser();
+  /**
+   * <pre>
+   * The buyer, `users/{user}`: the only user (besides admins) who may read it.
+   * </pre>
+   *
+   * <code>string user = 9 [json_name = "user", (.google.api.field_behavior) = OUTPUT_ONLY, (.google.api.resource_reference) = { ... }</code>
+   * @return The bytes for user.
+   */
+  com.google.protobuf.ByteString
+      getUserBytes();
 }

@@ -71,55 +71,74 @@ public final class PaymentServiceProto extends com.google.protobuf.GeneratedFile
   static {
     java.lang.String[] descriptorData = {
       "\n)shopmesh/payment/v1/payment_service.pr" +
-      "oto\022\023shopmesh.payment.v1\032\034google/api/ann" +
-      "otations.proto\032\037google/api/field_behavio" +
-      "r.proto\032\031google/api/resource.proto\032\037goog" +
-      "le/protobuf/timestamp.proto\032\027google/type" +
-      "/money.proto\"\220\001\n\013PaymentCard\022%\n\013card_num" +
-      "ber\030\001 \001(\tB\004\342A\001\004R\ncardNumber\022!\n\texp_month" +
-      "\030\002 \001(\005B\004\342A\001\004R\010expMonth\022\037\n\010exp_year\030\003 \001(\005" +
-      "B\004\342A\001\004R\007expYear\022\026\n\003cvc\030\004 \001(\tB\004\342A\001\004R\003cvc\"" +
-      "\202\004\n\007Payment\022\030\n\004name\030\001 \001(\tB\004\342A\001\010R\004name\022-\n" +
-      "\005order\030\002 \001(\tB\027\372A\024\n\022shopmesh.dev/OrderR\005o" +
-      "rder\022*\n\006amount\030\003 \001(\0132\022.google.type.Money" +
-      "R\006amount\022;\n\006status\030\004 \001(\0162#.shopmesh.paym" +
-      "ent.v1.Payment.StatusR\006status\022\035\n\ncard_la" +
-      "st4\030\005 \001(\tR\tcardLast4\022%\n\016decline_reason\030\006" +
-      " \001(\tR\rdeclineReason\022A\n\013create_time\030\007 \001(\013" +
-      "2\032.google.protobuf.TimestampB\004\342A\001\003R\ncrea" +
-      "teTime\022A\n\013update_time\030\010 \001(\0132\032.google.pro" +
-      "tobuf.TimestampB\004\342A\001\003R\nupdateTime\"J\n\006Sta" +
-      "tus\022\026\n\022STATUS_UNSPECIFIED\020\000\022\014\n\010CAPTURED\020" +
-      "\001\022\014\n\010DECLINED\020\002\022\014\n\010REFUNDED\020\003:-\352A*\n\024shop" +
-      "mesh.dev/Payment\022\022payments/{payment}\"F\n\021" +
-      "GetPaymentRequest\0221\n\004name\030\001 \001(\tB\035\342A\001\002\372A\026" +
-      "\n\024shopmesh.dev/PaymentR\004name\"\276\001\n\rChargeR" +
-      "equest\022#\n\nrequest_id\030\001 \001(\tB\004\342A\001\002R\treques" +
-      "tId\022\032\n\005order\030\002 \001(\tB\004\342A\001\002R\005order\0220\n\006amoun" +
-      "t\030\003 \001(\0132\022.google.type.MoneyB\004\342A\001\002R\006amoun" +
-      "t\022:\n\004card\030\004 \001(\0132 .shopmesh.payment.v1.Pa" +
-      "ymentCardB\004\342A\001\002R\004card\"8\n\021VoidChargeReque" +
-      "st\022#\n\nrequest_id\030\001 \001(\tB\004\342A\001\002R\trequestId\"" +
-      "L\n\022VoidChargeResponse\0226\n\007payment\030\001 \001(\0132\034" +
-      ".shopmesh.payment.v1.PaymentR\007payment\"B\n" +
-      "\rRefundRequest\0221\n\004name\030\001 \001(\tB\035\342A\001\002\372A\026\n\024s" +
-      "hopmesh.dev/PaymentR\004name2\372\002\n\016PaymentSer" +
-      "vice\022q\n\nGetPayment\022&.shopmesh.payment.v1" +
-      ".GetPaymentRequest\032\034.shopmesh.payment.v1" +
-      ".Payment\"\035\202\323\344\223\002\027\022\025/v1/{name=payments/*}\022" +
-      "J\n\006Charge\022\".shopmesh.payment.v1.ChargeRe" +
-      "quest\032\034.shopmesh.payment.v1.Payment\022J\n\006R" +
-      "efund\022\".shopmesh.payment.v1.RefundReques" +
-      "t\032\034.shopmesh.payment.v1.Payment\022]\n\nVoidC" +
-      "harge\022&.shopmesh.payment.v1.VoidChargeRe" +
-      "quest\032\'.shopmesh.payment.v1.VoidChargeRe" +
-      "sponseBc\n\027dev.shopmesh.payment.v1B\023Payme" +
-      "ntServiceProtoP\001Z1shopmesh.dev/gen/go/sh" +
-      "opmesh/payment/v1;paymentv1b\006proto3"
+      "oto\022\023shopmesh.payment.v1\032\033buf/validate/v" +
+      "alidate.proto\032\034google/api/annotations.pr" +
+      "oto\032\037google/api/field_behavior.proto\032\031go" +
+      "ogle/api/resource.proto\032\037google/protobuf" +
+      "/timestamp.proto\032\027google/type/money.prot" +
+      "o\"\332\001\n\013PaymentCard\022H\n\013card_number\030\001 \001(\tB\'" +
+      "\342A\001\004\272H r\0362\034^(?:[0-9][ -]?){11,18}[0-9]$R" +
+      "\ncardNumber\022*\n\texp_month\030\002 \001(\005B\r\342A\001\004\272H\006\032" +
+      "\004\030\014(\001R\010expMonth\022*\n\010exp_year\030\003 \001(\005B\017\342A\001\004\272" +
+      "H\010\032\006\030\217N(\350\007R\007expYear\022)\n\003cvc\030\004 \001(\tB\027\342A\001\004\272H" +
+      "\020r\0162\014^[0-9]{3,4}$R\003cvc\"\262\004\n\007Payment\022\030\n\004na" +
+      "me\030\001 \001(\tB\004\342A\001\010R\004name\022-\n\005order\030\002 \001(\tB\027\372A\024" +
+      "\n\022shopmesh.dev/OrderR\005order\022*\n\006amount\030\003 " +
+      "\001(\0132\022.google.type.MoneyR\006amount\022;\n\006statu" +
+      "s\030\004 \001(\0162#.shopmesh.payment.v1.Payment.St" +
+      "atusR\006status\022\035\n\ncard_last4\030\005 \001(\tR\tcardLa" +
+      "st4\022%\n\016decline_reason\030\006 \001(\tR\rdeclineReas" +
+      "on\022A\n\013create_time\030\007 \001(\0132\032.google.protobu" +
+      "f.TimestampB\004\342A\001\003R\ncreateTime\022A\n\013update_" +
+      "time\030\010 \001(\0132\032.google.protobuf.TimestampB\004" +
+      "\342A\001\003R\nupdateTime\022.\n\004user\030\t \001(\tB\032\342A\001\003\372A\023\n" +
+      "\021shopmesh.dev/UserR\004user\"J\n\006Status\022\026\n\022ST" +
+      "ATUS_UNSPECIFIED\020\000\022\014\n\010CAPTURED\020\001\022\014\n\010DECL" +
+      "INED\020\002\022\014\n\010REFUNDED\020\003:-\352A*\n\024shopmesh.dev/" +
+      "Payment\022\022payments/{payment}\"o\n\021GetPaymen" +
+      "tRequest\022Z\n\004name\030\001 \001(\tBF\342A\001\002\372A\026\n\024shopmes" +
+      "h.dev/Payment\272H&r$2\"^payments/[a-z0-9][a" +
+      "-z0-9-]{0,63}$R\004name\"\203\005\n\rChargeRequest\022B" +
+      "\n\nrequest_id\030\001 \001(\tB#\342A\001\002\272H\034r\0322\030^[A-Za-z0" +
+      "-9_.:-]{1,128}$R\trequestId\022A\n\005order\030\002 \001(" +
+      "\tB+\342A\001\002\272H$r\"2 ^orders/[a-z0-9][a-z0-9-]{" +
+      "0,63}$R\005order\022\351\002\n\006amount\030\003 \001(\0132\022.google." +
+      "type.MoneyB\274\002\342A\001\002\272H\264\002\272\001\177\n\023money.currency" +
+      "_code\022>currency_code must be a three-let" +
+      "ter ISO 4217 code such as USD\032(this.curr" +
+      "ency_code.matches(\'^[A-Z]{3}$\')\272\001\253\001\n\016mon" +
+      "ey.positive\0224must be more than zero, wit" +
+      "h nanos in [0, 999999999]\032cthis.units >=" +
+      " 0 && this.nanos >= 0 && this.nanos <= 9" +
+      "99999999 && (this.units > 0 || this.nano" +
+      "s > 0)\310\001\001R\006amount\022@\n\004card\030\004 \001(\0132 .shopme" +
+      "sh.payment.v1.PaymentCardB\n\342A\001\002\272H\003\310\001\001R\004c" +
+      "ard\022=\n\004user\030\005 \001(\tB)\272H&r!2\037^users/[a-z0-9" +
+      "][a-z0-9-]{0,63}$\330\001\001R\004user\"W\n\021VoidCharge" +
+      "Request\022B\n\nrequest_id\030\001 \001(\tB#\342A\001\002\272H\034r\0322\030" +
+      "^[A-Za-z0-9_.:-]{1,128}$R\trequestId\"L\n\022V" +
+      "oidChargeResponse\0226\n\007payment\030\001 \001(\0132\034.sho" +
+      "pmesh.payment.v1.PaymentR\007payment\"k\n\rRef" +
+      "undRequest\022Z\n\004name\030\001 \001(\tBF\342A\001\002\372A\026\n\024shopm" +
+      "esh.dev/Payment\272H&r$2\"^payments/[a-z0-9]" +
+      "[a-z0-9-]{0,63}$R\004name2\372\002\n\016PaymentServic" +
+      "e\022q\n\nGetPayment\022&.shopmesh.payment.v1.Ge" +
+      "tPaymentRequest\032\034.shopmesh.payment.v1.Pa" +
+      "yment\"\035\202\323\344\223\002\027\022\025/v1/{name=payments/*}\022J\n\006" +
+      "Charge\022\".shopmesh.payment.v1.ChargeReque" +
+      "st\032\034.shopmesh.payment.v1.Payment\022J\n\006Refu" +
+      "nd\022\".shopmesh.payment.v1.RefundRequest\032\034" +
+      ".shopmesh.payment.v1.Payment\022]\n\nVoidChar" +
+      "ge\022&.shopmesh.payment.v1.VoidChargeReque" +
+      "st\032\'.shopmesh.payment.v1.VoidChargeRespo" +
+      "nseBc\n\027dev.shopmesh.payment.v1B\023PaymentS" +
+      "erviceProtoP\001Z1shopmesh.dev/gen/go/shopm" +
+      "esh/payment/v1;paymentv1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
         new com.google.protobuf.Descriptors.FileDescriptor[] {
+          build.buf.validate.ValidateProto.getDescriptor(),
           com.google.api.AnnotationsProto.getDescriptor(),
           com.google.api.FieldBehaviorProto.getDescriptor(),
           com.google.api.ResourceProto.getDescriptor(),
@@ -137,7 +156,7 @@ public final class PaymentServiceProto extends com.google.protobuf.GeneratedFile
     internal_static_shopmesh_payment_v1_Payment_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_shopmesh_payment_v1_Payment_descriptor,
-        new java.lang.String[] { "Name", "Order", "Amount", "Status", "CardLast4", "DeclineReason", "CreateTime", "UpdateTime", });
+        new java.lang.String[] { "Name", "Order", "Amount", "Status", "CardLast4", "DeclineReason", "CreateTime", "UpdateTime", "User", });
     internal_static_shopmesh_payment_v1_GetPaymentRequest_descriptor =
       getDescriptor().getMessageType(2);
     internal_static_shopmesh_payment_v1_GetPaymentRequest_fieldAccessorTable = new
@@ -149,7 +168,7 @@ public final class PaymentServiceProto extends com.google.protobuf.GeneratedFile
     internal_static_shopmesh_payment_v1_ChargeRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_shopmesh_payment_v1_ChargeRequest_descriptor,
-        new java.lang.String[] { "RequestId", "Order", "Amount", "Card", });
+        new java.lang.String[] { "RequestId", "Order", "Amount", "Card", "User", });
     internal_static_shopmesh_payment_v1_VoidChargeRequest_descriptor =
       getDescriptor().getMessageType(4);
     internal_static_shopmesh_payment_v1_VoidChargeRequest_fieldAccessorTable = new
@@ -169,6 +188,7 @@ public final class PaymentServiceProto extends com.google.protobuf.GeneratedFile
         internal_static_shopmesh_payment_v1_RefundRequest_descriptor,
         new java.lang.String[] { "Name", });
     descriptor.resolveAllFeaturesImmutable();
+    build.buf.validate.ValidateProto.getDescriptor();
     com.google.api.AnnotationsProto.getDescriptor();
     com.google.api.FieldBehaviorProto.getDescriptor();
     com.google.api.ResourceProto.getDescriptor();
@@ -176,6 +196,7 @@ public final class PaymentServiceProto extends com.google.protobuf.GeneratedFile
     com.google.type.MoneyProto.getDescriptor();
     com.google.protobuf.ExtensionRegistry registry =
         com.google.protobuf.ExtensionRegistry.newInstance();
+    registry.add(build.buf.validate.ValidateProto.field);
     registry.add(com.google.api.FieldBehaviorProto.fieldBehavior);
     registry.add(com.google.api.AnnotationsProto.http);
     registry.add(com.google.api.ResourceProto.resource);

@@ -61,7 +61,7 @@ private static final long serialVersionUID = 0L;
    * The idempotency key of the Charge to void.
    * </pre>
    *
-   * <code>string request_id = 1 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>string request_id = 1 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return The requestId.
    */
   @java.lang.Override
@@ -82,7 +82,7 @@ private static final long serialVersionUID = 0L;
    * The idempotency key of the Charge to void.
    * </pre>
    *
-   * <code>string request_id = 1 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>string request_id = 1 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return The bytes for requestId.
    */
   @java.lang.Override
@@ -406,7 +406,7 @@ private static final long serialVersionUID = 0L;
      * The idempotency key of the Charge to void.
      * </pre>
      *
-     * <code>string request_id = 1 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>string request_id = 1 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @return The requestId.
      */
     public java.lang.String getRequestId() {
@@ -426,7 +426,7 @@ private static final long serialVersionUID = 0L;
      * The idempotency key of the Charge to void.
      * </pre>
      *
-     * <code>string request_id = 1 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>string request_id = 1 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @return The bytes for requestId.
      */
     public com.google.protobuf.ByteString
@@ -447,7 +447,7 @@ private static final long serialVersionUID = 0L;
      * The idempotency key of the Charge to void.
      * </pre>
      *
-     * <code>string request_id = 1 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>string request_id = 1 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @param value The requestId to set.
      * @return This builder for chaining.
      */
@@ -464,7 +464,7 @@ private static final long serialVersionUID = 0L;
      * The idempotency key of the Charge to void.
      * </pre>
      *
-     * <code>string request_id = 1 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>string request_id = 1 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @return This builder for chaining.
      */
     public Builder clearRequestId() {
@@ -478,7 +478,7 @@ private static final long serialVersionUID = 0L;
      * The idempotency key of the Charge to void.
      * </pre>
      *
-     * <code>string request_id = 1 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>string request_id = 1 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @param value The bytes for requestId to set.
      * @return This builder for chaining.
      */

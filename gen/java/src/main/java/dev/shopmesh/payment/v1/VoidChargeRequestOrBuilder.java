@@ -15,7 +15,7 @@ public interface VoidChargeRequestOrBuilder extends
    * The idempotency key of the Charge to void.
    * </pre>
    *
-   * <code>string request_id = 1 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>string request_id = 1 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return The requestId.
    */
   java.lang.String getRequestId();
@@ -24,7 +24,7 @@ public interface VoidChargeRequestOrBuilder extends
    * The idempotency key of the Charge to void.
    * </pre>
    *
-   * <code>string request_id = 1 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>string request_id = 1 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return The bytes for requestId.
    */
   com.google.protobuf.ByteString

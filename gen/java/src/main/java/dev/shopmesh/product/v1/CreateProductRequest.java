@@ -61,7 +61,7 @@ private static final long serialVersionUID = 0L;
    * The product to create. `name`, `create_time` and `update_time` are ignored.
    * </pre>
    *
-   * <code>.shopmesh.product.v1.Product product = 1 [json_name = "product", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>.shopmesh.product.v1.Product product = 1 [json_name = "product", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return Whether the product field is set.
    */
   @java.lang.Override
@@ -73,7 +73,7 @@ private static final long serialVersionUID = 0L;
    * The product to create. `name`, `create_time` and `update_time` are ignored.
    * </pre>
    *
-   * <code>.shopmesh.product.v1.Product product = 1 [json_name = "product", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>.shopmesh.product.v1.Product product = 1 [json_name = "product", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return The product.
    */
   @java.lang.Override
@@ -85,7 +85,7 @@ private static final long serialVersionUID = 0L;
    * The product to create. `name`, `create_time` and `update_time` are ignored.
    * </pre>
    *
-   * <code>.shopmesh.product.v1.Product product = 1 [json_name = "product", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>.shopmesh.product.v1.Product product = 1 [json_name = "product", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    */
   @java.lang.Override
   public dev.shopmesh.product.v1.ProductOrBuilder getProductOrBuilder() {
@@ -103,7 +103,7 @@ private static final long serialVersionUID = 0L;
    * request id makes its own retries safe.
    * </pre>
    *
-   * <code>string request_id = 2 [json_name = "requestId"];</code>
+   * <code>string request_id = 2 [json_name = "requestId", (.buf.validate.field) = { ... }</code>
    * @return The requestId.
    */
   @java.lang.Override
@@ -127,7 +127,7 @@ private static final long serialVersionUID = 0L;
    * request id makes its own retries safe.
    * </pre>
    *
-   * <code>string request_id = 2 [json_name = "requestId"];</code>
+   * <code>string request_id = 2 [json_name = "requestId", (.buf.validate.field) = { ... }</code>
    * @return The bytes for requestId.
    */
   @java.lang.Override
@@ -498,7 +498,7 @@ private static final long serialVersionUID = 0L;
      * The product to create. `name`, `create_time` and `update_time` are ignored.
      * </pre>
      *
-     * <code>.shopmesh.product.v1.Product product = 1 [json_name = "product", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>.shopmesh.product.v1.Product product = 1 [json_name = "product", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @return Whether the product field is set.
      */
     public boolean hasProduct() {
@@ -509,7 +509,7 @@ private static final long serialVersionUID = 0L;
      * The product to create. `name`, `create_time` and `update_time` are ignored.
      * </pre>
      *
-     * <code>.shopmesh.product.v1.Product product = 1 [json_name = "product", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>.shopmesh.product.v1.Product product = 1 [json_name = "product", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @return The product.
      */
     public dev.shopmesh.product.v1.Product getProduct() {
@@ -524,7 +524,7 @@ private static final long serialVersionUID = 0L;
      * The product to create. `name`, `create_time` and `update_time` are ignored.
      * </pre>
      *
-     * <code>.shopmesh.product.v1.Product product = 1 [json_name = "product", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>.shopmesh.product.v1.Product product = 1 [json_name = "product", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public Builder setProduct(dev.shopmesh.product.v1.Product value) {
       if (productBuilder_ == null) {
@@ -542,7 +542,7 @@ private static final long serialVersionUID = 0L;
      * The product to create. `name`, `create_time` and `update_time` are ignored.
      * </pre>
      *
-     * <code>.shopmesh.product.v1.Product product = 1 [json_name = "product", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>.shopmesh.product.v1.Product product = 1 [json_name = "product", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public Builder setProduct(
         dev.shopmesh.product.v1.Product.Builder builderForValue) {
@@ -560,7 +560,7 @@ private static final long serialVersionUID = 0L;
      * The product to create. `name`, `create_time` and `update_time` are ignored.
      * </pre>
      *
-     * <code>.shopmesh.product.v1.Product product = 1 [json_name = "product", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>.shopmesh.product.v1.Product product = 1 [json_name = "product", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public Builder mergeProduct(dev.shopmesh.product.v1.Product value) {
       if (productBuilder_ == null) {
@@ -585,7 +585,7 @@ private static final long serialVersionUID = 0L;
      * The product to create. `name`, `create_time` and `update_time` are ignored.
      * </pre>
      *
-     * <code>.shopmesh.product.v1.Product product = 1 [json_name = "product", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>.shopmesh.product.v1.Product product = 1 [json_name = "product", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public Builder clearProduct() {
       bitField0_ = (bitField0_ & ~0x00000001);
@@ -602,7 +602,7 @@ private static final long serialVersionUID = 0L;
      * The product to create. `name`, `create_time` and `update_time` are ignored.
      * </pre>
      *
-     * <code>.shopmesh.product.v1.Product product = 1 [json_name = "product", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>.shopmesh.product.v1.Product product = 1 [json_name = "product", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public dev.shopmesh.product.v1.Product.Builder getProductBuilder() {
       bitField0_ |= 0x00000001;
@@ -614,7 +614,7 @@ private static final long serialVersionUID = 0L;
      * The product to create. `name`, `create_time` and `update_time` are ignored.
      * </pre>
      *
-     * <code>.shopmesh.product.v1.Product product = 1 [json_name = "product", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>.shopmesh.product.v1.Product product = 1 [json_name = "product", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public dev.shopmesh.product.v1.ProductOrBuilder getProductOrBuilder() {
       if (productBuilder_ != null) {
@@ -629,7 +629,7 @@ private static final long serialVersionUID = 0L;
      * The product to create. `name`, `create_time` and `update_time` are ignored.
      * </pre>
      *
-     * <code>.shopmesh.product.v1.Product product = 1 [json_name = "product", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>.shopmesh.product.v1.Product product = 1 [json_name = "product", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     private com.google.protobuf.SingleFieldBuilder<
         dev.shopmesh.product.v1.Product, dev.shopmesh.product.v1.Product.Builder, dev.shopmesh.product.v1.ProductOrBuilder> 
@@ -654,7 +654,7 @@ private static final long serialVersionUID = 0L;
      * request id makes its own retries safe.
      * </pre>
      *
-     * <code>string request_id = 2 [json_name = "requestId"];</code>
+     * <code>string request_id = 2 [json_name = "requestId", (.buf.validate.field) = { ... }</code>
      * @return The requestId.
      */
     public java.lang.String getRequestId() {
@@ -677,7 +677,7 @@ private static final long serialVersionUID = 0L;
      * request id makes its own retries safe.
      * </pre>
      *
-     * <code>string request_id = 2 [json_name = "requestId"];</code>
+     * <code>string request_id = 2 [json_name = "requestId", (.buf.validate.field) = { ... }</code>
      * @return The bytes for requestId.
      */
     public com.google.protobuf.ByteString
@@ -701,7 +701,7 @@ private static final long serialVersionUID = 0L;
      * request id makes its own retries safe.
      * </pre>
      *
-     * <code>string request_id = 2 [json_name = "requestId"];</code>
+     * <code>string request_id = 2 [json_name = "requestId", (.buf.validate.field) = { ... }</code>
      * @param value The requestId to set.
      * @return This builder for chaining.
      */
@@ -721,7 +721,7 @@ private static final long serialVersionUID = 0L;
      * request id makes its own retries safe.
      * </pre>
      *
-     * <code>string request_id = 2 [json_name = "requestId"];</code>
+     * <code>string request_id = 2 [json_name = "requestId", (.buf.validate.field) = { ... }</code>
      * @return This builder for chaining.
      */
     public Builder clearRequestId() {
@@ -738,7 +738,7 @@ private static final long serialVersionUID = 0L;
      * request id makes its own retries safe.
      * </pre>
      *
-     * <code>string request_id = 2 [json_name = "requestId"];</code>
+     * <code>string request_id = 2 [json_name = "requestId", (.buf.validate.field) = { ... }</code>
      * @param value The bytes for requestId to set.
      * @return This builder for chaining.
      */

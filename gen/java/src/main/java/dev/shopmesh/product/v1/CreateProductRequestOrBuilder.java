@@ -15,7 +15,7 @@ public interface CreateProductRequestOrBuilder extends
    * The product to create. `name`, `create_time` and `update_time` are ignored.
    * </pre>
    *
-   * <code>.shopmesh.product.v1.Product product = 1 [json_name = "product", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>.shopmesh.product.v1.Product product = 1 [json_name = "product", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return Whether the product field is set.
    */
   boolean hasProduct();
@@ -24,7 +24,7 @@ public interface CreateProductRequestOrBuilder extends
    * The product to create. `name`, `create_time` and `update_time` are ignored.
    * </pre>
    *
-   * <code>.shopmesh.product.v1.Product product = 1 [json_name = "product", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>.shopmesh.product.v1.Product product = 1 [json_name = "product", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return The product.
    */
   dev.shopmesh.product.v1.Product getProduct();
@@ -33,7 +33,7 @@ public interface CreateProductRequestOrBuilder extends
    * The product to create. `name`, `create_time` and `update_time` are ignored.
    * </pre>
    *
-   * <code>.shopmesh.product.v1.Product product = 1 [json_name = "product", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>.shopmesh.product.v1.Product product = 1 [json_name = "product", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    */
   dev.shopmesh.product.v1.ProductOrBuilder getProductOrBuilder();
 
@@ -45,7 +45,7 @@ public interface CreateProductRequestOrBuilder extends
    * request id makes its own retries safe.
    * </pre>
    *
-   * <code>string request_id = 2 [json_name = "requestId"];</code>
+   * <code>string request_id = 2 [json_name = "requestId", (.buf.validate.field) = { ... }</code>
    * @return The requestId.
    */
   java.lang.String getRequestId();
@@ -57,7 +57,7 @@ public interface CreateProductRequestOrBuilder extends
    * request id makes its own retries safe.
    * </pre>
    *
-   * <code>string request_id = 2 [json_name = "requestId"];</code>
+   * <code>string request_id = 2 [json_name = "requestId", (.buf.validate.field) = { ... }</code>
    * @return The bytes for requestId.
    */
   com.google.protobuf.ByteString

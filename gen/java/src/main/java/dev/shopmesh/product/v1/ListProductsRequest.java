@@ -61,7 +61,7 @@ private static final long serialVersionUID = 0L;
    * above 1000 are treated as 1000; negative values are rejected.
    * </pre>
    *
-   * <code>int32 page_size = 1 [json_name = "pageSize"];</code>
+   * <code>int32 page_size = 1 [json_name = "pageSize", (.buf.validate.field) = { ... }</code>
    * @return The pageSize.
    */
   @java.lang.Override
@@ -77,7 +77,7 @@ private static final long serialVersionUID = 0L;
    * The `next_page_token` of a previous call, to fetch the page after it.
    * </pre>
    *
-   * <code>string page_token = 2 [json_name = "pageToken"];</code>
+   * <code>string page_token = 2 [json_name = "pageToken", (.buf.validate.field) = { ... }</code>
    * @return The pageToken.
    */
   @java.lang.Override
@@ -98,7 +98,7 @@ private static final long serialVersionUID = 0L;
    * The `next_page_token` of a previous call, to fetch the page after it.
    * </pre>
    *
-   * <code>string page_token = 2 [json_name = "pageToken"];</code>
+   * <code>string page_token = 2 [json_name = "pageToken", (.buf.validate.field) = { ... }</code>
    * @return The bytes for pageToken.
    */
   @java.lang.Override
@@ -446,7 +446,7 @@ private static final long serialVersionUID = 0L;
      * above 1000 are treated as 1000; negative values are rejected.
      * </pre>
      *
-     * <code>int32 page_size = 1 [json_name = "pageSize"];</code>
+     * <code>int32 page_size = 1 [json_name = "pageSize", (.buf.validate.field) = { ... }</code>
      * @return The pageSize.
      */
     @java.lang.Override
@@ -459,7 +459,7 @@ private static final long serialVersionUID = 0L;
      * above 1000 are treated as 1000; negative values are rejected.
      * </pre>
      *
-     * <code>int32 page_size = 1 [json_name = "pageSize"];</code>
+     * <code>int32 page_size = 1 [json_name = "pageSize", (.buf.validate.field) = { ... }</code>
      * @param value The pageSize to set.
      * @return This builder for chaining.
      */
@@ -476,7 +476,7 @@ private static final long serialVersionUID = 0L;
      * above 1000 are treated as 1000; negative values are rejected.
      * </pre>
      *
-     * <code>int32 page_size = 1 [json_name = "pageSize"];</code>
+     * <code>int32 page_size = 1 [json_name = "pageSize", (.buf.validate.field) = { ... }</code>
      * @return This builder for chaining.
      */
     public Builder clearPageSize() {
@@ -492,7 +492,7 @@ private static final long serialVersionUID = 0L;
      * The `next_page_token` of a previous call, to fetch the page after it.
      * </pre>
      *
-     * <code>string page_token = 2 [json_name = "pageToken"];</code>
+     * <code>string page_token = 2 [json_name = "pageToken", (.buf.validate.field) = { ... }</code>
      * @return The pageToken.
      */
     public java.lang.String getPageToken() {
@@ -512,7 +512,7 @@ private static final long serialVersionUID = 0L;
      * The `next_page_token` of a previous call, to fetch the page after it.
      * </pre>
      *
-     * <code>string page_token = 2 [json_name = "pageToken"];</code>
+     * <code>string page_token = 2 [json_name = "pageToken", (.buf.validate.field) = { ... }</code>
      * @return The bytes for pageToken.
      */
     public com.google.protobuf.ByteString
@@ -533,7 +533,7 @@ private static final long serialVersionUID = 0L;
      * The `next_page_token` of a previous call, to fetch the page after it.
      * </pre>
      *
-     * <code>string page_token = 2 [json_name = "pageToken"];</code>
+     * <code>string page_token = 2 [json_name = "pageToken", (.buf.validate.field) = { ... }</code>
      * @param value The pageToken to set.
      * @return This builder for chaining.
      */
@@ -550,7 +550,7 @@ private static final long serialVersionUID = 0L;
      * The `next_page_token` of a previous call, to fetch the page after it.
      * </pre>
      *
-     * <code>string page_token = 2 [json_name = "pageToken"];</code>
+     * <code>string page_token = 2 [json_name = "pageToken", (.buf.validate.field) = { ... }</code>
      * @return This builder for chaining.
      */
     public Builder clearPageToken() {
@@ -564,7 +564,7 @@ private static final long serialVersionUID = 0L;
      * The `next_page_token` of a previous call, to fetch the page after it.
      * </pre>
      *
-     * <code>string page_token = 2 [json_name = "pageToken"];</code>
+     * <code>string page_token = 2 [json_name = "pageToken", (.buf.validate.field) = { ... }</code>
      * @param value The bytes for pageToken to set.
      * @return This builder for chaining.
      */

@@ -16,7 +16,7 @@ public interface ListProductsRequestOrBuilder extends
    * above 1000 are treated as 1000; negative values are rejected.
    * </pre>
    *
-   * <code>int32 page_size = 1 [json_name = "pageSize"];</code>
+   * <code>int32 page_size = 1 [json_name = "pageSize", (.buf.validate.field) = { ... }</code>
    * @return The pageSize.
    */
   int getPageSize();
@@ -26,7 +26,7 @@ public interface ListProductsRequestOrBuilder extends
    * The `next_page_token` of a previous call, to fetch the page after it.
    * </pre>
    *
-   * <code>string page_token = 2 [json_name = "pageToken"];</code>
+   * <code>string page_token = 2 [json_name = "pageToken", (.buf.validate.field) = { ... }</code>
    * @return The pageToken.
    */
   java.lang.String getPageToken();
@@ -35,7 +35,7 @@ public interface ListProductsRequestOrBuilder extends
    * The `next_page_token` of a previous call, to fetch the page after it.
    * </pre>
    *
-   * <code>string page_token = 2 [json_name = "pageToken"];</code>
+   * <code>string page_token = 2 [json_name = "pageToken", (.buf.validate.field) = { ... }</code>
    * @return The bytes for pageToken.
    */
   com.google.protobuf.ByteString

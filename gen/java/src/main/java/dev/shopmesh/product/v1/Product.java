@@ -113,7 +113,7 @@ private static final long serialVersionUID = 0L;
    * `.`, starting with a letter or digit. Unique; immutable once created.
    * </pre>
    *
-   * <code>string sku = 2 [json_name = "sku", (.google.api.field_behavior) = REQUIRED, (.google.api.field_behavior) = IMMUTABLE];</code>
+   * <code>string sku = 2 [json_name = "sku", (.google.api.field_behavior) = REQUIRED, (.google.api.field_behavior) = IMMUTABLE, (.buf.validate.field) = { ... }</code>
    * @return The sku.
    */
   @java.lang.Override
@@ -135,7 +135,7 @@ private static final long serialVersionUID = 0L;
    * `.`, starting with a letter or digit. Unique; immutable once created.
    * </pre>
    *
-   * <code>string sku = 2 [json_name = "sku", (.google.api.field_behavior) = REQUIRED, (.google.api.field_behavior) = IMMUTABLE];</code>
+   * <code>string sku = 2 [json_name = "sku", (.google.api.field_behavior) = REQUIRED, (.google.api.field_behavior) = IMMUTABLE, (.buf.validate.field) = { ... }</code>
    * @return The bytes for sku.
    */
   @java.lang.Override
@@ -158,10 +158,10 @@ private static final long serialVersionUID = 0L;
   private volatile java.lang.Object title_ = "";
   /**
    * <pre>
-   * Display title, 1 to 200 characters.
+   * Display title, 1 to 200 characters, not all blank.
    * </pre>
    *
-   * <code>string title = 3 [json_name = "title", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>string title = 3 [json_name = "title", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return The title.
    */
   @java.lang.Override
@@ -179,10 +179,10 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * Display title, 1 to 200 characters.
+   * Display title, 1 to 200 characters, not all blank.
    * </pre>
    *
-   * <code>string title = 3 [json_name = "title", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>string title = 3 [json_name = "title", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return The bytes for title.
    */
   @java.lang.Override
@@ -208,7 +208,7 @@ private static final long serialVersionUID = 0L;
    * Free text, up to 5000 characters.
    * </pre>
    *
-   * <code>string description = 4 [json_name = "description"];</code>
+   * <code>string description = 4 [json_name = "description", (.buf.validate.field) = { ... }</code>
    * @return The description.
    */
   @java.lang.Override
@@ -229,7 +229,7 @@ private static final long serialVersionUID = 0L;
    * Free text, up to 5000 characters.
    * </pre>
    *
-   * <code>string description = 4 [json_name = "description"];</code>
+   * <code>string description = 4 [json_name = "description", (.buf.validate.field) = { ... }</code>
    * @return The bytes for description.
    */
   @java.lang.Override
@@ -255,7 +255,7 @@ private static final long serialVersionUID = 0L;
    * code and `nanos` lies in [0, 999999999].
    * </pre>
    *
-   * <code>.google.type.Money price = 5 [json_name = "price", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>.google.type.Money price = 5 [json_name = "price", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return Whether the price field is set.
    */
   @java.lang.Override
@@ -268,7 +268,7 @@ private static final long serialVersionUID = 0L;
    * code and `nanos` lies in [0, 999999999].
    * </pre>
    *
-   * <code>.google.type.Money price = 5 [json_name = "price", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>.google.type.Money price = 5 [json_name = "price", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return The price.
    */
   @java.lang.Override
@@ -281,7 +281,7 @@ private static final long serialVersionUID = 0L;
    * code and `nanos` lies in [0, 999999999].
    * </pre>
    *
-   * <code>.google.type.Money price = 5 [json_name = "price", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>.google.type.Money price = 5 [json_name = "price", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    */
   @java.lang.Override
   public com.google.type.MoneyOrBuilder getPriceOrBuilder() {
@@ -295,7 +295,7 @@ private static final long serialVersionUID = 0L;
    * Units available to order. Never negative.
    * </pre>
    *
-   * <code>int32 stock = 6 [json_name = "stock"];</code>
+   * <code>int32 stock = 6 [json_name = "stock", (.buf.validate.field) = { ... }</code>
    * @return The stock.
    */
   @java.lang.Override
@@ -994,7 +994,7 @@ private static final long serialVersionUID = 0L;
      * `.`, starting with a letter or digit. Unique; immutable once created.
      * </pre>
      *
-     * <code>string sku = 2 [json_name = "sku", (.google.api.field_behavior) = REQUIRED, (.google.api.field_behavior) = IMMUTABLE];</code>
+     * <code>string sku = 2 [json_name = "sku", (.google.api.field_behavior) = REQUIRED, (.google.api.field_behavior) = IMMUTABLE, (.buf.validate.field) = { ... }</code>
      * @return The sku.
      */
     public java.lang.String getSku() {
@@ -1015,7 +1015,7 @@ private static final long serialVersionUID = 0L;
      * `.`, starting with a letter or digit. Unique; immutable once created.
      * </pre>
      *
-     * <code>string sku = 2 [json_name = "sku", (.google.api.field_behavior) = REQUIRED, (.google.api.field_behavior) = IMMUTABLE];</code>
+     * <code>string sku = 2 [json_name = "sku", (.google.api.field_behavior) = REQUIRED, (.google.api.field_behavior) = IMMUTABLE, (.buf.validate.field) = { ... }</code>
      * @return The bytes for sku.
      */
     public com.google.protobuf.ByteString
@@ -1037,7 +1037,7 @@ private static final long serialVersionUID = 0L;
      * `.`, starting with a letter or digit. Unique; immutable once created.
      * </pre>
      *
-     * <code>string sku = 2 [json_name = "sku", (.google.api.field_behavior) = REQUIRED, (.google.api.field_behavior) = IMMUTABLE];</code>
+     * <code>string sku = 2 [json_name = "sku", (.google.api.field_behavior) = REQUIRED, (.google.api.field_behavior) = IMMUTABLE, (.buf.validate.field) = { ... }</code>
      * @param value The sku to set.
      * @return This builder for chaining.
      */
@@ -1055,7 +1055,7 @@ private static final long serialVersionUID = 0L;
      * `.`, starting with a letter or digit. Unique; immutable once created.
      * </pre>
      *
-     * <code>string sku = 2 [json_name = "sku", (.google.api.field_behavior) = REQUIRED, (.google.api.field_behavior) = IMMUTABLE];</code>
+     * <code>string sku = 2 [json_name = "sku", (.google.api.field_behavior) = REQUIRED, (.google.api.field_behavior) = IMMUTABLE, (.buf.validate.field) = { ... }</code>
      * @return This builder for chaining.
      */
     public Builder clearSku() {
@@ -1070,7 +1070,7 @@ private static final long serialVersionUID = 0L;
      * `.`, starting with a letter or digit. Unique; immutable once created.
      * </pre>
      *
-     * <code>string sku = 2 [json_name = "sku", (.google.api.field_behavior) = REQUIRED, (.google.api.field_behavior) = IMMUTABLE];</code>
+     * <code>string sku = 2 [json_name = "sku", (.google.api.field_behavior) = REQUIRED, (.google.api.field_behavior) = IMMUTABLE, (.buf.validate.field) = { ... }</code>
      * @param value The bytes for sku to set.
      * @return This builder for chaining.
      */
@@ -1087,10 +1087,10 @@ private static final long serialVersionUID = 0L;
     private java.lang.Object title_ = "";
     /**
      * <pre>
-     * Display title, 1 to 200 characters.
+     * Display title, 1 to 200 characters, not all blank.
      * </pre>
      *
-     * <code>string title = 3 [json_name = "title", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>string title = 3 [json_name = "title", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @return The title.
      */
     public java.lang.String getTitle() {
@@ -1107,10 +1107,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Display title, 1 to 200 characters.
+     * Display title, 1 to 200 characters, not all blank.
      * </pre>
      *
-     * <code>string title = 3 [json_name = "title", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>string title = 3 [json_name = "title", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @return The bytes for title.
      */
     public com.google.protobuf.ByteString
@@ -1128,10 +1128,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Display title, 1 to 200 characters.
+     * Display title, 1 to 200 characters, not all blank.
      * </pre>
      *
-     * <code>string title = 3 [json_name = "title", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>string title = 3 [json_name = "title", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @param value The title to set.
      * @return This builder for chaining.
      */
@@ -1145,10 +1145,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Display title, 1 to 200 characters.
+     * Display title, 1 to 200 characters, not all blank.
      * </pre>
      *
-     * <code>string title = 3 [json_name = "title", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>string title = 3 [json_name = "title", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @return This builder for chaining.
      */
     public Builder clearTitle() {
@@ -1159,10 +1159,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Display title, 1 to 200 characters.
+     * Display title, 1 to 200 characters, not all blank.
      * </pre>
      *
-     * <code>string title = 3 [json_name = "title", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>string title = 3 [json_name = "title", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @param value The bytes for title to set.
      * @return This builder for chaining.
      */
@@ -1182,7 +1182,7 @@ private static final long serialVersionUID = 0L;
      * Free text, up to 5000 characters.
      * </pre>
      *
-     * <code>string description = 4 [json_name = "description"];</code>
+     * <code>string description = 4 [json_name = "description", (.buf.validate.field) = { ... }</code>
      * @return The description.
      */
     public java.lang.String getDescription() {
@@ -1202,7 +1202,7 @@ private static final long serialVersionUID = 0L;
      * Free text, up to 5000 characters.
      * </pre>
      *
-     * <code>string description = 4 [json_name = "description"];</code>
+     * <code>string description = 4 [json_name = "description", (.buf.validate.field) = { ... }</code>
      * @return The bytes for description.
      */
     public com.google.protobuf.ByteString
@@ -1223,7 +1223,7 @@ private static final long serialVersionUID = 0L;
      * Free text, up to 5000 characters.
      * </pre>
      *
-     * <code>string description = 4 [json_name = "description"];</code>
+     * <code>string description = 4 [json_name = "description", (.buf.validate.field) = { ... }</code>
      * @param value The description to set.
      * @return This builder for chaining.
      */
@@ -1240,7 +1240,7 @@ private static final long serialVersionUID = 0L;
      * Free text, up to 5000 characters.
      * </pre>
      *
-     * <code>string description = 4 [json_name = "description"];</code>
+     * <code>string description = 4 [json_name = "description", (.buf.validate.field) = { ... }</code>
      * @return This builder for chaining.
      */
     public Builder clearDescription() {
@@ -1254,7 +1254,7 @@ private static final long serialVersionUID = 0L;
      * Free text, up to 5000 characters.
      * </pre>
      *
-     * <code>string description = 4 [json_name = "description"];</code>
+     * <code>string description = 4 [json_name = "description", (.buf.validate.field) = { ... }</code>
      * @param value The bytes for description to set.
      * @return This builder for chaining.
      */
@@ -1277,7 +1277,7 @@ private static final long serialVersionUID = 0L;
      * code and `nanos` lies in [0, 999999999].
      * </pre>
      *
-     * <code>.google.type.Money price = 5 [json_name = "price", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>.google.type.Money price = 5 [json_name = "price", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @return Whether the price field is set.
      */
     public boolean hasPrice() {
@@ -1289,7 +1289,7 @@ private static final long serialVersionUID = 0L;
      * code and `nanos` lies in [0, 999999999].
      * </pre>
      *
-     * <code>.google.type.Money price = 5 [json_name = "price", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>.google.type.Money price = 5 [json_name = "price", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @return The price.
      */
     public com.google.type.Money getPrice() {
@@ -1305,7 +1305,7 @@ private static final long serialVersionUID = 0L;
      * code and `nanos` lies in [0, 999999999].
      * </pre>
      *
-     * <code>.google.type.Money price = 5 [json_name = "price", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>.google.type.Money price = 5 [json_name = "price", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public Builder setPrice(com.google.type.Money value) {
       if (priceBuilder_ == null) {
@@ -1324,7 +1324,7 @@ private static final long serialVersionUID = 0L;
      * code and `nanos` lies in [0, 999999999].
      * </pre>
      *
-     * <code>.google.type.Money price = 5 [json_name = "price", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>.google.type.Money price = 5 [json_name = "price", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public Builder setPrice(
         com.google.type.Money.Builder builderForValue) {
@@ -1343,7 +1343,7 @@ private static final long serialVersionUID = 0L;
      * code and `nanos` lies in [0, 999999999].
      * </pre>
      *
-     * <code>.google.type.Money price = 5 [json_name = "price", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>.google.type.Money price = 5 [json_name = "price", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public Builder mergePrice(com.google.type.Money value) {
       if (priceBuilder_ == null) {
@@ -1369,7 +1369,7 @@ private static final long serialVersionUID = 0L;
      * code and `nanos` lies in [0, 999999999].
      * </pre>
      *
-     * <code>.google.type.Money price = 5 [json_name = "price", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>.google.type.Money price = 5 [json_name = "price", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public Builder clearPrice() {
       bitField0_ = (bitField0_ & ~0x00000010);
@@ -1387,7 +1387,7 @@ private static final long serialVersionUID = 0L;
      * code and `nanos` lies in [0, 999999999].
      * </pre>
      *
-     * <code>.google.type.Money price = 5 [json_name = "price", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>.google.type.Money price = 5 [json_name = "price", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public com.google.type.Money.Builder getPriceBuilder() {
       bitField0_ |= 0x00000010;
@@ -1400,7 +1400,7 @@ private static final long serialVersionUID = 0L;
      * code and `nanos` lies in [0, 999999999].
      * </pre>
      *
-     * <code>.google.type.Money price = 5 [json_name = "price", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>.google.type.Money price = 5 [json_name = "price", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public com.google.type.MoneyOrBuilder getPriceOrBuilder() {
       if (priceBuilder_ != null) {
@@ -1416,7 +1416,7 @@ private static final long serialVersionUID = 0L;
      * code and `nanos` lies in [0, 999999999].
      * </pre>
      *
-     * <code>.google.type.Money price = 5 [json_name = "price", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>.google.type.Money price = 5 [json_name = "price", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     private com.google.protobuf.SingleFieldBuilder<
         com.google.type.Money, com.google.type.Money.Builder, com.google.type.MoneyOrBuilder> 
@@ -1438,7 +1438,7 @@ private static final long serialVersionUID = 0L;
      * Units available to order. Never negative.
      * </pre>
      *
-     * <code>int32 stock = 6 [json_name = "stock"];</code>
+     * <code>int32 stock = 6 [json_name = "stock", (.buf.validate.field) = { ... }</code>
      * @return The stock.
      */
     @java.lang.Override
@@ -1450,7 +1450,7 @@ private static final long serialVersionUID = 0L;
      * Units available to order. Never negative.
      * </pre>
      *
-     * <code>int32 stock = 6 [json_name = "stock"];</code>
+     * <code>int32 stock = 6 [json_name = "stock", (.buf.validate.field) = { ... }</code>
      * @param value The stock to set.
      * @return This builder for chaining.
      */
@@ -1466,7 +1466,7 @@ private static final long serialVersionUID = 0L;
      * Units available to order. Never negative.
      * </pre>
      *
-     * <code>int32 stock = 6 [json_name = "stock"];</code>
+     * <code>int32 stock = 6 [json_name = "stock", (.buf.validate.field) = { ... }</code>
      * @return This builder for chaining.
      */
     public Builder clearStock() {

@@ -36,7 +36,7 @@ public interface ProductOrBuilder extends
    * `.`, starting with a letter or digit. Unique; immutable once created.
    * </pre>
    *
-   * <code>string sku = 2 [json_name = "sku", (.google.api.field_behavior) = REQUIRED, (.google.api.field_behavior) = IMMUTABLE];</code>
+   * <code>string sku = 2 [json_name = "sku", (.google.api.field_behavior) = REQUIRED, (.google.api.field_behavior) = IMMUTABLE, (.buf.validate.field) = { ... }</code>
    * @return The sku.
    */
   java.lang.String getSku();
@@ -46,7 +46,7 @@ public interface ProductOrBuilder extends
    * `.`, starting with a letter or digit. Unique; immutable once created.
    * </pre>
    *
-   * <code>string sku = 2 [json_name = "sku", (.google.api.field_behavior) = REQUIRED, (.google.api.field_behavior) = IMMUTABLE];</code>
+   * <code>string sku = 2 [json_name = "sku", (.google.api.field_behavior) = REQUIRED, (.google.api.field_behavior) = IMMUTABLE, (.buf.validate.field) = { ... }</code>
    * @return The bytes for sku.
    */
   com.google.protobuf.ByteString
@@ -54,19 +54,19 @@ public interface ProductOrBuilder extends
 
   /**
    * <pre>
-   * Display title, 1 to 200 characters.
+   * Display title, 1 to 200 characters, not all blank.
    * </pre>
    *
-   * <code>string title = 3 [json_name = "title", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>string title = 3 [json_name = "title", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return The title.
    */
   java.lang.String getTitle();
   /**
    * <pre>
-   * Display title, 1 to 200 characters.
+   * Display title, 1 to 200 characters, not all blank.
    * </pre>
    *
-   * <code>string title = 3 [json_name = "title", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>string title = 3 [json_name = "title", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return The bytes for title.
    */
   com.google.protobuf.ByteString
@@ -77,7 +77,7 @@ public interface ProductOrBuilder extends
    * Free text, up to 5000 characters.
    * </pre>
    *
-   * <code>string description = 4 [json_name = "description"];</code>
+   * <code>string description = 4 [json_name = "description", (.buf.validate.field) = { ... }</code>
    * @return The description.
    */
   java.lang.String getDescription();
@@ -86,7 +86,7 @@ public interface ProductOrBuilder extends
    * Free text, up to 5000 characters.
    * </pre>
    *
-   * <code>string description = 4 [json_name = "description"];</code>
+   * <code>string description = 4 [json_name = "description", (.buf.validate.field) = { ... }</code>
    * @return The bytes for description.
    */
   com.google.protobuf.ByteString
@@ -98,7 +98,7 @@ public interface ProductOrBuilder extends
    * code and `nanos` lies in [0, 999999999].
    * </pre>
    *
-   * <code>.google.type.Money price = 5 [json_name = "price", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>.google.type.Money price = 5 [json_name = "price", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return Whether the price field is set.
    */
   boolean hasPrice();
@@ -108,7 +108,7 @@ public interface ProductOrBuilder extends
    * code and `nanos` lies in [0, 999999999].
    * </pre>
    *
-   * <code>.google.type.Money price = 5 [json_name = "price", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>.google.type.Money price = 5 [json_name = "price", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return The price.
    */
   com.google.type.Money getPrice();
@@ -118,7 +118,7 @@ public interface ProductOrBuilder extends
    * code and `nanos` lies in [0, 999999999].
    * </pre>
    *
-   * <code>.google.type.Money price = 5 [json_name = "price", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>.google.type.Money price = 5 [json_name = "price", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    */
   com.google.type.MoneyOrBuilder getPriceOrBuilder();
 
@@ -127,7 +127,7 @@ public interface ProductOrBuilder extends
    * Units available to order. Never negative.
    * </pre>
    *
-   * <code>int32 stock = 6 [json_name = "stock"];</code>
+   * <code>int32 stock = 6 [json_name = "stock", (.buf.validate.field) = { ... }</code>
    * @return The stock.
    */
   int getStock();

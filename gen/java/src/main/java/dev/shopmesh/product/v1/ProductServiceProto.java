@@ -86,76 +86,100 @@ public final class ProductServiceProto extends com.google.protobuf.GeneratedFile
   static {
     java.lang.String[] descriptorData = {
       "\n)shopmesh/product/v1/product_service.pr" +
-      "oto\022\023shopmesh.product.v1\032\034google/api/ann" +
-      "otations.proto\032\037google/api/field_behavio" +
-      "r.proto\032\031google/api/resource.proto\032 goog" +
-      "le/protobuf/field_mask.proto\032\037google/pro" +
-      "tobuf/timestamp.proto\032\027google/type/money" +
-      ".proto\"\365\002\n\007Product\022\030\n\004name\030\001 \001(\tB\004\342A\001\010R\004" +
-      "name\022\027\n\003sku\030\002 \001(\tB\005\342A\002\002\005R\003sku\022\032\n\005title\030\003" +
-      " \001(\tB\004\342A\001\002R\005title\022 \n\013description\030\004 \001(\tR\013" +
-      "description\022.\n\005price\030\005 \001(\0132\022.google.type" +
-      ".MoneyB\004\342A\001\002R\005price\022\024\n\005stock\030\006 \001(\005R\005stoc" +
-      "k\022A\n\013create_time\030\007 \001(\0132\032.google.protobuf" +
-      ".TimestampB\004\342A\001\003R\ncreateTime\022A\n\013update_t" +
-      "ime\030\010 \001(\0132\032.google.protobuf.TimestampB\004\342" +
-      "A\001\003R\nupdateTime:-\352A*\n\024shopmesh.dev/Produ" +
-      "ct\022\022products/{product}\"s\n\024CreateProductR" +
-      "equest\022<\n\007product\030\001 \001(\0132\034.shopmesh.produ" +
-      "ct.v1.ProductB\004\342A\001\002R\007product\022\035\n\nrequest_" +
-      "id\030\002 \001(\tR\trequestId\"F\n\021GetProductRequest" +
-      "\0221\n\004name\030\001 \001(\tB\035\342A\001\002\372A\026\n\024shopmesh.dev/Pr" +
-      "oductR\004name\"Q\n\023ListProductsRequest\022\033\n\tpa" +
-      "ge_size\030\001 \001(\005R\010pageSize\022\035\n\npage_token\030\002 " +
-      "\001(\tR\tpageToken\"x\n\024ListProductsResponse\0228" +
-      "\n\010products\030\001 \003(\0132\034.shopmesh.product.v1.P" +
-      "roductR\010products\022&\n\017next_page_token\030\002 \001(" +
-      "\tR\rnextPageToken\"\221\001\n\024UpdateProductReques" +
-      "t\022<\n\007product\030\001 \001(\0132\034.shopmesh.product.v1" +
-      ".ProductB\004\342A\001\002R\007product\022;\n\013update_mask\030\002" +
-      " \001(\0132\032.google.protobuf.FieldMaskR\nupdate" +
-      "Mask\"\267\001\n\017ReservationItem\0223\n\007product\030\001 \001(" +
-      "\tB\031\372A\026\n\024shopmesh.dev/ProductR\007product\022\032\n" +
-      "\010quantity\030\002 \001(\005R\010quantity\0227\n\nunit_price\030" +
-      "\003 \001(\0132\022.google.type.MoneyB\004\342A\001\003R\tunitPri" +
-      "ce\022\032\n\005title\030\004 \001(\tB\004\342A\001\003R\005title\"\247\002\n\013Reser" +
-      "vation\022%\n\016reservation_id\030\001 \001(\tR\rreservat" +
-      "ionId\022<\n\005state\030\002 \001(\0162&.shopmesh.product." +
-      "v1.Reservation.StateR\005state\022:\n\005items\030\003 \003" +
-      "(\0132$.shopmesh.product.v1.ReservationItem" +
-      "R\005items\022;\n\013create_time\030\004 \001(\0132\032.google.pr" +
-      "otobuf.TimestampR\ncreateTime\":\n\005State\022\025\n" +
-      "\021STATE_UNSPECIFIED\020\000\022\014\n\010RESERVED\020\001\022\014\n\010RE" +
-      "LEASED\020\002\"\204\001\n\023ReserveStockRequest\022+\n\016rese" +
-      "rvation_id\030\001 \001(\tB\004\342A\001\002R\rreservationId\022@\n" +
-      "\005items\030\002 \003(\0132$.shopmesh.product.v1.Reser" +
-      "vationItemB\004\342A\001\002R\005items\"B\n\023ReleaseStockR" +
-      "equest\022+\n\016reservation_id\030\001 \001(\tB\004\342A\001\002R\rre" +
-      "servationId2\272\005\n\016ProductService\022w\n\rCreate" +
-      "Product\022).shopmesh.product.v1.CreateProd" +
-      "uctRequest\032\034.shopmesh.product.v1.Product" +
-      "\"\035\202\323\344\223\002\027\"\014/v1/products:\007product\022q\n\nGetPr" +
-      "oduct\022&.shopmesh.product.v1.GetProductRe" +
-      "quest\032\034.shopmesh.product.v1.Product\"\035\202\323\344" +
-      "\223\002\027\022\025/v1/{name=products/*}\022y\n\014ListProduc" +
-      "ts\022(.shopmesh.product.v1.ListProductsReq" +
-      "uest\032).shopmesh.product.v1.ListProductsR" +
-      "esponse\"\024\202\323\344\223\002\016\022\014/v1/products\022\210\001\n\rUpdate" +
-      "Product\022).shopmesh.product.v1.UpdateProd" +
-      "uctRequest\032\034.shopmesh.product.v1.Product" +
-      "\".\202\323\344\223\002(2\035/v1/{product.name=products/*}:" +
-      "\007product\022Z\n\014ReserveStock\022(.shopmesh.prod" +
-      "uct.v1.ReserveStockRequest\032 .shopmesh.pr" +
-      "oduct.v1.Reservation\022Z\n\014ReleaseStock\022(.s" +
-      "hopmesh.product.v1.ReleaseStockRequest\032 " +
-      ".shopmesh.product.v1.ReservationBc\n\027dev." +
-      "shopmesh.product.v1B\023ProductServiceProto" +
-      "P\001Z1shopmesh.dev/gen/go/shopmesh/product" +
-      "/v1;productv1b\006proto3"
+      "oto\022\023shopmesh.product.v1\032\033buf/validate/v" +
+      "alidate.proto\032\034google/api/annotations.pr" +
+      "oto\032\037google/api/field_behavior.proto\032\031go" +
+      "ogle/api/resource.proto\032 google/protobuf" +
+      "/field_mask.proto\032\037google/protobuf/times" +
+      "tamp.proto\032\027google/type/money.proto\"\316\005\n\007" +
+      "Product\022\030\n\004name\030\001 \001(\tB\004\342A\001\010R\004name\022B\n\003sku" +
+      "\030\002 \001(\tB0\342A\002\002\005\272H(r#2!^[A-Za-z0-9][A-Za-z0" +
+      "-9._-]{0,63}$\330\001\001R\003sku\022\"\n\005title\030\003 \001(\tB\014\342A" +
+      "\001\002\272H\005r\003\030\310\001R\005title\022*\n\013description\030\004 \001(\tB\010" +
+      "\272H\005r\003\030\210\'R\013description\022\300\002\n\005price\030\005 \001(\0132\022." +
+      "google.type.MoneyB\225\002\342A\001\002\272H\215\002\272\001\177\n\023money.c" +
+      "urrency_code\022>currency_code must be a th" +
+      "ree-letter ISO 4217 code such as USD\032(th" +
+      "is.currency_code.matches(\'^[A-Z]{3}$\')\272\001" +
+      "\207\001\n\022money.not_negative\0222must be zero or " +
+      "more, with nanos in [0, 999999999]\032=this" +
+      ".units >= 0 && this.nanos >= 0 && this.n" +
+      "anos <= 999999999R\005price\022\035\n\005stock\030\006 \001(\005B" +
+      "\007\272H\004\032\002(\000R\005stock\022A\n\013create_time\030\007 \001(\0132\032.g" +
+      "oogle.protobuf.TimestampB\004\342A\001\003R\ncreateTi" +
+      "me\022A\n\013update_time\030\010 \001(\0132\032.google.protobu" +
+      "f.TimestampB\004\342A\001\003R\nupdateTime:-\352A*\n\024shop" +
+      "mesh.dev/Product\022\022products/{product}\"\331\002\n" +
+      "\024CreateProductRequest\022\375\001\n\007product\030\001 \001(\0132" +
+      "\034.shopmesh.product.v1.ProductB\304\001\342A\001\002\272H\274\001" +
+      "\272\0017\n\024product.sku_required\022\017sku is requir" +
+      "ed\032\016this.sku != \'\'\272\001=\n\026product.title_req" +
+      "uired\022\021title is required\032\020this.title != " +
+      "\'\'\272\001<\n\026product.price_required\022\021price is " +
+      "required\032\017has(this.price)\310\001\001R\007product\022A\n" +
+      "\nrequest_id\030\002 \001(\tB\"\272H\037r\0322\030^[A-Za-z0-9_.:" +
+      "-]{1,128}$\330\001\001R\trequestId\"o\n\021GetProductRe" +
+      "quest\022Z\n\004name\030\001 \001(\tBF\342A\001\002\372A\026\n\024shopmesh.d" +
+      "ev/Product\272H&r$2\"^products/[a-z0-9][a-z0" +
+      "-9-]{0,63}$R\004name\"d\n\023ListProductsRequest" +
+      "\022$\n\tpage_size\030\001 \001(\005B\007\272H\004\032\002(\000R\010pageSize\022\'" +
+      "\n\npage_token\030\002 \001(\tB\010\272H\005r\003\030\200\004R\tpageToken\"" +
+      "x\n\024ListProductsResponse\0228\n\010products\030\001 \003(" +
+      "\0132\034.shopmesh.product.v1.ProductR\010product" +
+      "s\022&\n\017next_page_token\030\002 \001(\tR\rnextPageToke" +
+      "n\"\205\002\n\024UpdateProductRequest\022\257\001\n\007product\030\001" +
+      " \001(\0132\034.shopmesh.product.v1.ProductBw\342A\001\002" +
+      "\272Hp\272\001j\n\014product.name\022!name must look lik" +
+      "e products/{id}\0327this.name.matches(\'^pro" +
+      "ducts/[a-z0-9][a-z0-9-]{0,63}$\')\310\001\001R\007pro" +
+      "duct\022;\n\013update_mask\030\002 \001(\0132\032.google.proto" +
+      "buf.FieldMaskR\nupdateMask\"\351\001\n\017Reservatio" +
+      "nItem\022\\\n\007product\030\001 \001(\tBB\372A\026\n\024shopmesh.de" +
+      "v/Product\272H&r$2\"^products/[a-z0-9][a-z0-" +
+      "9-]{0,63}$R\007product\022#\n\010quantity\030\002 \001(\005B\007\272" +
+      "H\004\032\002 \000R\010quantity\0227\n\nunit_price\030\003 \001(\0132\022.g" +
+      "oogle.type.MoneyB\004\342A\001\003R\tunitPrice\022\032\n\005tit" +
+      "le\030\004 \001(\tB\004\342A\001\003R\005title\"\247\002\n\013Reservation\022%\n" +
+      "\016reservation_id\030\001 \001(\tR\rreservationId\022<\n\005" +
+      "state\030\002 \001(\0162&.shopmesh.product.v1.Reserv" +
+      "ation.StateR\005state\022:\n\005items\030\003 \003(\0132$.shop" +
+      "mesh.product.v1.ReservationItemR\005items\022;" +
+      "\n\013create_time\030\004 \001(\0132\032.google.protobuf.Ti" +
+      "mestampR\ncreateTime\":\n\005State\022\025\n\021STATE_UN" +
+      "SPECIFIED\020\000\022\014\n\010RESERVED\020\001\022\014\n\010RELEASED\020\002\"" +
+      "\255\001\n\023ReserveStockRequest\022J\n\016reservation_i" +
+      "d\030\001 \001(\tB#\342A\001\002\272H\034r\0322\030^[A-Za-z0-9_.:-]{1,1" +
+      "28}$R\rreservationId\022J\n\005items\030\002 \003(\0132$.sho" +
+      "pmesh.product.v1.ReservationItemB\016\342A\001\002\272H" +
+      "\007\222\001\004\010\001\020dR\005items\"a\n\023ReleaseStockRequest\022J" +
+      "\n\016reservation_id\030\001 \001(\tB#\342A\001\002\272H\034r\0322\030^[A-Z" +
+      "a-z0-9_.:-]{1,128}$R\rreservationId2\272\005\n\016P" +
+      "roductService\022w\n\rCreateProduct\022).shopmes" +
+      "h.product.v1.CreateProductRequest\032\034.shop" +
+      "mesh.product.v1.Product\"\035\202\323\344\223\002\027\"\014/v1/pro" +
+      "ducts:\007product\022q\n\nGetProduct\022&.shopmesh." +
+      "product.v1.GetProductRequest\032\034.shopmesh." +
+      "product.v1.Product\"\035\202\323\344\223\002\027\022\025/v1/{name=pr" +
+      "oducts/*}\022y\n\014ListProducts\022(.shopmesh.pro" +
+      "duct.v1.ListProductsRequest\032).shopmesh.p" +
+      "roduct.v1.ListProductsResponse\"\024\202\323\344\223\002\016\022\014" +
+      "/v1/products\022\210\001\n\rUpdateProduct\022).shopmes" +
+      "h.product.v1.UpdateProductRequest\032\034.shop" +
+      "mesh.product.v1.Product\".\202\323\344\223\002(2\035/v1/{pr" +
+      "oduct.name=products/*}:\007product\022Z\n\014Reser" +
+      "veStock\022(.shopmesh.product.v1.ReserveSto" +
+      "ckRequest\032 .shopmesh.product.v1.Reservat" +
+      "ion\022Z\n\014ReleaseStock\022(.shopmesh.product.v" +
+      "1.ReleaseStockRequest\032 .shopmesh.product" +
+      ".v1.ReservationBc\n\027dev.shopmesh.product." +
+      "v1B\023ProductServiceProtoP\001Z1shopmesh.dev/" +
+      "gen/go/shopmesh/product/v1;productv1b\006pr" +
+      "oto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
         new com.google.protobuf.Descriptors.FileDescriptor[] {
+          build.buf.validate.ValidateProto.getDescriptor(),
           com.google.api.AnnotationsProto.getDescriptor(),
           com.google.api.FieldBehaviorProto.getDescriptor(),
           com.google.api.ResourceProto.getDescriptor(),
@@ -224,6 +248,7 @@ public final class ProductServiceProto extends com.google.protobuf.GeneratedFile
         internal_static_shopmesh_product_v1_ReleaseStockRequest_descriptor,
         new java.lang.String[] { "ReservationId", });
     descriptor.resolveAllFeaturesImmutable();
+    build.buf.validate.ValidateProto.getDescriptor();
     com.google.api.AnnotationsProto.getDescriptor();
     com.google.api.FieldBehaviorProto.getDescriptor();
     com.google.api.ResourceProto.getDescriptor();
@@ -232,6 +257,7 @@ public final class ProductServiceProto extends com.google.protobuf.GeneratedFile
     com.google.type.MoneyProto.getDescriptor();
     com.google.protobuf.ExtensionRegistry registry =
         com.google.protobuf.ExtensionRegistry.newInstance();
+    registry.add(build.buf.validate.ValidateProto.field);
     registry.add(com.google.api.FieldBehaviorProto.fieldBehavior);
     registry.add(com.google.api.AnnotationsProto.http);
     registry.add(com.google.api.ResourceProto.resource);

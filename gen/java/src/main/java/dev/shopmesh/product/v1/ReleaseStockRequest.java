@@ -61,7 +61,7 @@ private static final long serialVersionUID = 0L;
    * The id given to ReserveStock.
    * </pre>
    *
-   * <code>string reservation_id = 1 [json_name = "reservationId", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>string reservation_id = 1 [json_name = "reservationId", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return The reservationId.
    */
   @java.lang.Override
@@ -82,7 +82,7 @@ private static final long serialVersionUID = 0L;
    * The id given to ReserveStock.
    * </pre>
    *
-   * <code>string reservation_id = 1 [json_name = "reservationId", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>string reservation_id = 1 [json_name = "reservationId", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return The bytes for reservationId.
    */
   @java.lang.Override
@@ -406,7 +406,7 @@ private static final long serialVersionUID = 0L;
      * The id given to ReserveStock.
      * </pre>
      *
-     * <code>string reservation_id = 1 [json_name = "reservationId", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>string reservation_id = 1 [json_name = "reservationId", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @return The reservationId.
      */
     public java.lang.String getReservationId() {
@@ -426,7 +426,7 @@ private static final long serialVersionUID = 0L;
      * The id given to ReserveStock.
      * </pre>
      *
-     * <code>string reservation_id = 1 [json_name = "reservationId", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>string reservation_id = 1 [json_name = "reservationId", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @return The bytes for reservationId.
      */
     public com.google.protobuf.ByteString
@@ -447,7 +447,7 @@ private static final long serialVersionUID = 0L;
      * The id given to ReserveStock.
      * </pre>
      *
-     * <code>string reservation_id = 1 [json_name = "reservationId", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>string reservation_id = 1 [json_name = "reservationId", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @param value The reservationId to set.
      * @return This builder for chaining.
      */
@@ -464,7 +464,7 @@ private static final long serialVersionUID = 0L;
      * The id given to ReserveStock.
      * </pre>
      *
-     * <code>string reservation_id = 1 [json_name = "reservationId", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>string reservation_id = 1 [json_name = "reservationId", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @return This builder for chaining.
      */
     public Builder clearReservationId() {
@@ -478,7 +478,7 @@ private static final long serialVersionUID = 0L;
      * The id given to ReserveStock.
      * </pre>
      *
-     * <code>string reservation_id = 1 [json_name = "reservationId", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>string reservation_id = 1 [json_name = "reservationId", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @param value The bytes for reservationId to set.
      * @return This builder for chaining.
      */

@@ -15,7 +15,7 @@ public interface ReleaseStockRequestOrBuilder extends
    * The id given to ReserveStock.
    * </pre>
    *
-   * <code>string reservation_id = 1 [json_name = "reservationId", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>string reservation_id = 1 [json_name = "reservationId", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return The reservationId.
    */
   java.lang.String getReservationId();
@@ -24,7 +24,7 @@ public interface ReleaseStockRequestOrBuilder extends
    * The id given to ReserveStock.
    * </pre>
    *
-   * <code>string reservation_id = 1 [json_name = "reservationId", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>string reservation_id = 1 [json_name = "reservationId", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return The bytes for reservationId.
    */
   com.google.protobuf.ByteString

@@ -109,7 +109,7 @@ private static final long serialVersionUID = 0L;
    * Units taken, at least 1.
    * </pre>
    *
-   * <code>int32 quantity = 2 [json_name = "quantity"];</code>
+   * <code>int32 quantity = 2 [json_name = "quantity", (.buf.validate.field) = { ... }</code>
    * @return The quantity.
    */
   @java.lang.Override
@@ -692,7 +692,7 @@ private static final long serialVersionUID = 0L;
      * Units taken, at least 1.
      * </pre>
      *
-     * <code>int32 quantity = 2 [json_name = "quantity"];</code>
+     * <code>int32 quantity = 2 [json_name = "quantity", (.buf.validate.field) = { ... }</code>
      * @return The quantity.
      */
     @java.lang.Override
@@ -704,7 +704,7 @@ private static final long serialVersionUID = 0L;
      * Units taken, at least 1.
      * </pre>
      *
-     * <code>int32 quantity = 2 [json_name = "quantity"];</code>
+     * <code>int32 quantity = 2 [json_name = "quantity", (.buf.validate.field) = { ... }</code>
      * @param value The quantity to set.
      * @return This builder for chaining.
      */
@@ -720,7 +720,7 @@ private static final long serialVersionUID = 0L;
      * Units taken, at least 1.
      * </pre>
      *
-     * <code>int32 quantity = 2 [json_name = "quantity"];</code>
+     * <code>int32 quantity = 2 [json_name = "quantity", (.buf.validate.field) = { ... }</code>
      * @return This builder for chaining.
      */
     public Builder clearQuantity() {

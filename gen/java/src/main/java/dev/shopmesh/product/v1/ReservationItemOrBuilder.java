@@ -35,7 +35,7 @@ public interface ReservationItemOrBuilder extends
    * Units taken, at least 1.
    * </pre>
    *
-   * <code>int32 quantity = 2 [json_name = "quantity"];</code>
+   * <code>int32 quantity = 2 [json_name = "quantity", (.buf.validate.field) = { ... }</code>
    * @return The quantity.
    */
   int getQuantity();

@@ -62,7 +62,7 @@ private static final long serialVersionUID = 0L;
    * Idempotency key, 1 to 128 characters of letters, digits and `-_.:`.
    * </pre>
    *
-   * <code>string reservation_id = 1 [json_name = "reservationId", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>string reservation_id = 1 [json_name = "reservationId", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return The reservationId.
    */
   @java.lang.Override
@@ -83,7 +83,7 @@ private static final long serialVersionUID = 0L;
    * Idempotency key, 1 to 128 characters of letters, digits and `-_.:`.
    * </pre>
    *
-   * <code>string reservation_id = 1 [json_name = "reservationId", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>string reservation_id = 1 [json_name = "reservationId", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return The bytes for reservationId.
    */
   @java.lang.Override
@@ -106,10 +106,10 @@ private static final long serialVersionUID = 0L;
   private java.util.List<dev.shopmesh.product.v1.ReservationItem> items_;
   /**
    * <pre>
-   * The items to take; each product at most once.
+   * The items to take, 1 to 100; each product at most once.
    * </pre>
    *
-   * <code>repeated .shopmesh.product.v1.ReservationItem items = 2 [json_name = "items", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>repeated .shopmesh.product.v1.ReservationItem items = 2 [json_name = "items", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    */
   @java.lang.Override
   public java.util.List<dev.shopmesh.product.v1.ReservationItem> getItemsList() {
@@ -117,10 +117,10 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * The items to take; each product at most once.
+   * The items to take, 1 to 100; each product at most once.
    * </pre>
    *
-   * <code>repeated .shopmesh.product.v1.ReservationItem items = 2 [json_name = "items", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>repeated .shopmesh.product.v1.ReservationItem items = 2 [json_name = "items", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    */
   @java.lang.Override
   public java.util.List<? extends dev.shopmesh.product.v1.ReservationItemOrBuilder> 
@@ -129,10 +129,10 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * The items to take; each product at most once.
+   * The items to take, 1 to 100; each product at most once.
    * </pre>
    *
-   * <code>repeated .shopmesh.product.v1.ReservationItem items = 2 [json_name = "items", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>repeated .shopmesh.product.v1.ReservationItem items = 2 [json_name = "items", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    */
   @java.lang.Override
   public int getItemsCount() {
@@ -140,10 +140,10 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * The items to take; each product at most once.
+   * The items to take, 1 to 100; each product at most once.
    * </pre>
    *
-   * <code>repeated .shopmesh.product.v1.ReservationItem items = 2 [json_name = "items", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>repeated .shopmesh.product.v1.ReservationItem items = 2 [json_name = "items", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    */
   @java.lang.Override
   public dev.shopmesh.product.v1.ReservationItem getItems(int index) {
@@ -151,10 +151,10 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * The items to take; each product at most once.
+   * The items to take, 1 to 100; each product at most once.
    * </pre>
    *
-   * <code>repeated .shopmesh.product.v1.ReservationItem items = 2 [json_name = "items", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>repeated .shopmesh.product.v1.ReservationItem items = 2 [json_name = "items", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    */
   @java.lang.Override
   public dev.shopmesh.product.v1.ReservationItemOrBuilder getItemsOrBuilder(
@@ -545,7 +545,7 @@ private static final long serialVersionUID = 0L;
      * Idempotency key, 1 to 128 characters of letters, digits and `-_.:`.
      * </pre>
      *
-     * <code>string reservation_id = 1 [json_name = "reservationId", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>string reservation_id = 1 [json_name = "reservationId", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @return The reservationId.
      */
     public java.lang.String getReservationId() {
@@ -565,7 +565,7 @@ private static final long serialVersionUID = 0L;
      * Idempotency key, 1 to 128 characters of letters, digits and `-_.:`.
      * </pre>
      *
-     * <code>string reservation_id = 1 [json_name = "reservationId", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>string reservation_id = 1 [json_name = "reservationId", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @return The bytes for reservationId.
      */
     public com.google.protobuf.ByteString
@@ -586,7 +586,7 @@ private static final long serialVersionUID = 0L;
      * Idempotency key, 1 to 128 characters of letters, digits and `-_.:`.
      * </pre>
      *
-     * <code>string reservation_id = 1 [json_name = "reservationId", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>string reservation_id = 1 [json_name = "reservationId", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @param value The reservationId to set.
      * @return This builder for chaining.
      */
@@ -603,7 +603,7 @@ private static final long serialVersionUID = 0L;
      * Idempotency key, 1 to 128 characters of letters, digits and `-_.:`.
      * </pre>
      *
-     * <code>string reservation_id = 1 [json_name = "reservationId", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>string reservation_id = 1 [json_name = "reservationId", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @return This builder for chaining.
      */
     public Builder clearReservationId() {
@@ -617,7 +617,7 @@ private static final long serialVersionUID = 0L;
      * Idempotency key, 1 to 128 characters of letters, digits and `-_.:`.
      * </pre>
      *
-     * <code>string reservation_id = 1 [json_name = "reservationId", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>string reservation_id = 1 [json_name = "reservationId", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @param value The bytes for reservationId to set.
      * @return This builder for chaining.
      */
@@ -645,10 +645,10 @@ private static final long serialVersionUID = 0L;
 
     /**
      * <pre>
-     * The items to take; each product at most once.
+     * The items to take, 1 to 100; each product at most once.
      * </pre>
      *
-     * <code>repeated .shopmesh.product.v1.ReservationItem items = 2 [json_name = "items", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>repeated .shopmesh.product.v1.ReservationItem items = 2 [json_name = "items", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public java.util.List<dev.shopmesh.product.v1.ReservationItem> getItemsList() {
       if (itemsBuilder_ == null) {
@@ -659,10 +659,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The items to take; each product at most once.
+     * The items to take, 1 to 100; each product at most once.
      * </pre>
      *
-     * <code>repeated .shopmesh.product.v1.ReservationItem items = 2 [json_name = "items", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>repeated .shopmesh.product.v1.ReservationItem items = 2 [json_name = "items", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public int getItemsCount() {
       if (itemsBuilder_ == null) {
@@ -673,10 +673,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The items to take; each product at most once.
+     * The items to take, 1 to 100; each product at most once.
      * </pre>
      *
-     * <code>repeated .shopmesh.product.v1.ReservationItem items = 2 [json_name = "items", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>repeated .shopmesh.product.v1.ReservationItem items = 2 [json_name = "items", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public dev.shopmesh.product.v1.ReservationItem getItems(int index) {
       if (itemsBuilder_ == null) {
@@ -687,10 +687,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The items to take; each product at most once.
+     * The items to take, 1 to 100; each product at most once.
      * </pre>
      *
-     * <code>repeated .shopmesh.product.v1.ReservationItem items = 2 [json_name = "items", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>repeated .shopmesh.product.v1.ReservationItem items = 2 [json_name = "items", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public Builder setItems(
         int index, dev.shopmesh.product.v1.ReservationItem value) {
@@ -706,10 +706,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The items to take; each product at most once.
+     * The items to take, 1 to 100; each product at most once.
      * </pre>
      *
-     * <code>repeated .shopmesh.product.v1.ReservationItem items = 2 [json_name = "items", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>repeated .shopmesh.product.v1.ReservationItem items = 2 [json_name = "items", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public Builder setItems(
         int index, dev.shopmesh.product.v1.ReservationItem.Builder builderForValue) {
@@ -724,10 +724,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The items to take; each product at most once.
+     * The items to take, 1 to 100; each product at most once.
      * </pre>
      *
-     * <code>repeated .shopmesh.product.v1.ReservationItem items = 2 [json_name = "items", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>repeated .shopmesh.product.v1.ReservationItem items = 2 [json_name = "items", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public Builder addItems(dev.shopmesh.product.v1.ReservationItem value) {
       if (itemsBuilder_ == null) {
@@ -742,10 +742,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The items to take; each product at most once.
+     * The items to take, 1 to 100; each product at most once.
      * </pre>
      *
-     * <code>repeated .shopmesh.product.v1.ReservationItem items = 2 [json_name = "items", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>repeated .shopmesh.product.v1.ReservationItem items = 2 [json_name = "items", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public Builder addItems(
         int index, dev.shopmesh.product.v1.ReservationItem value) {
@@ -761,10 +761,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The items to take; each product at most once.
+     * The items to take, 1 to 100; each product at most once.
      * </pre>
      *
-     * <code>repeated .shopmesh.product.v1.ReservationItem items = 2 [json_name = "items", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>repeated .shopmesh.product.v1.ReservationItem items = 2 [json_name = "items", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public Builder addItems(
         dev.shopmesh.product.v1.ReservationItem.Builder builderForValue) {
@@ -779,10 +779,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The items to take; each product at most once.
+     * The items to take, 1 to 100; each product at most once.
      * </pre>
      *
-     * <code>repeated .shopmesh.product.v1.ReservationItem items = 2 [json_name = "items", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>repeated .shopmesh.product.v1.ReservationItem items = 2 [json_name = "items", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public Builder addItems(
         int index, dev.shopmesh.product.v1.ReservationItem.Builder builderForValue) {
@@ -797,10 +797,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The items to take; each product at most once.
+     * The items to take, 1 to 100; each product at most once.
      * </pre>
      *
-     * <code>repeated .shopmesh.product.v1.ReservationItem items = 2 [json_name = "items", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>repeated .shopmesh.product.v1.ReservationItem items = 2 [json_name = "items", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public Builder addAllItems(
         java.lang.Iterable<? extends dev.shopmesh.product.v1.ReservationItem> values) {
@@ -816,10 +816,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The items to take; each product at most once.
+     * The items to take, 1 to 100; each product at most once.
      * </pre>
      *
-     * <code>repeated .shopmesh.product.v1.ReservationItem items = 2 [json_name = "items", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>repeated .shopmesh.product.v1.ReservationItem items = 2 [json_name = "items", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public Builder clearItems() {
       if (itemsBuilder_ == null) {
@@ -833,10 +833,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The items to take; each product at most once.
+     * The items to take, 1 to 100; each product at most once.
      * </pre>
      *
-     * <code>repeated .shopmesh.product.v1.ReservationItem items = 2 [json_name = "items", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>repeated .shopmesh.product.v1.ReservationItem items = 2 [json_name = "items", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public Builder removeItems(int index) {
       if (itemsBuilder_ == null) {
@@ -850,10 +850,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The items to take; each product at most once.
+     * The items to take, 1 to 100; each product at most once.
      * </pre>
      *
-     * <code>repeated .shopmesh.product.v1.ReservationItem items = 2 [json_name = "items", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>repeated .shopmesh.product.v1.ReservationItem items = 2 [json_name = "items", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public dev.shopmesh.product.v1.ReservationItem.Builder getItemsBuilder(
         int index) {
@@ -861,10 +861,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The items to take; each product at most once.
+     * The items to take, 1 to 100; each product at most once.
      * </pre>
      *
-     * <code>repeated .shopmesh.product.v1.ReservationItem items = 2 [json_name = "items", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>repeated .shopmesh.product.v1.ReservationItem items = 2 [json_name = "items", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public dev.shopmesh.product.v1.ReservationItemOrBuilder getItemsOrBuilder(
         int index) {
@@ -875,10 +875,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The items to take; each product at most once.
+     * The items to take, 1 to 100; each product at most once.
      * </pre>
      *
-     * <code>repeated .shopmesh.product.v1.ReservationItem items = 2 [json_name = "items", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>repeated .shopmesh.product.v1.ReservationItem items = 2 [json_name = "items", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public java.util.List<? extends dev.shopmesh.product.v1.ReservationItemOrBuilder> 
          getItemsOrBuilderList() {
@@ -890,10 +890,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The items to take; each product at most once.
+     * The items to take, 1 to 100; each product at most once.
      * </pre>
      *
-     * <code>repeated .shopmesh.product.v1.ReservationItem items = 2 [json_name = "items", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>repeated .shopmesh.product.v1.ReservationItem items = 2 [json_name = "items", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public dev.shopmesh.product.v1.ReservationItem.Builder addItemsBuilder() {
       return internalGetItemsFieldBuilder().addBuilder(
@@ -901,10 +901,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The items to take; each product at most once.
+     * The items to take, 1 to 100; each product at most once.
      * </pre>
      *
-     * <code>repeated .shopmesh.product.v1.ReservationItem items = 2 [json_name = "items", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>repeated .shopmesh.product.v1.ReservationItem items = 2 [json_name = "items", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public dev.shopmesh.product.v1.ReservationItem.Builder addItemsBuilder(
         int index) {
@@ -913,10 +913,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The items to take; each product at most once.
+     * The items to take, 1 to 100; each product at most once.
      * </pre>
      *
-     * <code>repeated .shopmesh.product.v1.ReservationItem items = 2 [json_name = "items", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>repeated .shopmesh.product.v1.ReservationItem items = 2 [json_name = "items", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public java.util.List<dev.shopmesh.product.v1.ReservationItem.Builder> 
          getItemsBuilderList() {

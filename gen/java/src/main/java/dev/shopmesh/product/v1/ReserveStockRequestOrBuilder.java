@@ -15,7 +15,7 @@ public interface ReserveStockRequestOrBuilder extends
    * Idempotency key, 1 to 128 characters of letters, digits and `-_.:`.
    * </pre>
    *
-   * <code>string reservation_id = 1 [json_name = "reservationId", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>string reservation_id = 1 [json_name = "reservationId", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return The reservationId.
    */
   java.lang.String getReservationId();
@@ -24,7 +24,7 @@ public interface ReserveStockRequestOrBuilder extends
    * Idempotency key, 1 to 128 characters of letters, digits and `-_.:`.
    * </pre>
    *
-   * <code>string reservation_id = 1 [json_name = "reservationId", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>string reservation_id = 1 [json_name = "reservationId", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return The bytes for reservationId.
    */
   com.google.protobuf.ByteString
@@ -32,44 +32,44 @@ public interface ReserveStockRequestOrBuilder extends
 
   /**
    * <pre>
-   * The items to take; each product at most once.
+   * The items to take, 1 to 100; each product at most once.
    * </pre>
    *
-   * <code>repeated .shopmesh.product.v1.ReservationItem items = 2 [json_name = "items", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>repeated .shopmesh.product.v1.ReservationItem items = 2 [json_name = "items", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    */
   java.util.List<dev.shopmesh.product.v1.ReservationItem> 
       getItemsList();
   /**
    * <pre>
-   * The items to take; each product at most once.
+   * The items to take, 1 to 100; each product at most once.
    * </pre>
    *
-   * <code>repeated .shopmesh.product.v1.ReservationItem items = 2 [json_name = "items", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>repeated .shopmesh.product.v1.ReservationItem items = 2 [json_name = "items", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    */
   dev.shopmesh.product.v1.ReservationItem getItems(int index);
   /**
    * <pre>
-   * The items to take; each product at most once.
+   * The items to take, 1 to 100; each product at most once.
    * </pre>
    *
-   * <code>repeated .shopmesh.product.v1.ReservationItem items = 2 [json_name = "items", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>repeated .shopmesh.product.v1.ReservationItem items = 2 [json_name = "items", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    */
   int getItemsCount();
   /**
    * <pre>
-   * The items to take; each product at most once.
+   * The items to take, 1 to 100; each product at most once.
    * </pre>
    *
-   * <code>repeated .shopmesh.product.v1.ReservationItem items = 2 [json_name = "items", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>repeated .shopmesh.product.v1.ReservationItem items = 2 [json_name = "items", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    */
   java.util.List<? extends dev.shopmesh.product.v1.ReservationItemOrBuilder> 
       getItemsOrBuilderList();
   /**
    * <pre>
-   * The items to take; each product at most once.
+   * The items to take, 1 to 100; each product at most once.
    * </pre>
    *
-   * <code>repeated .shopmesh.product.v1.ReservationItem items = 2 [json_name = "items", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>repeated .shopmesh.product.v1.ReservationItem items = 2 [json_name = "items", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    */
   dev.shopmesh.product.v1.ReservationItemOrBuilder getItemsOrBuilder(
       int index);

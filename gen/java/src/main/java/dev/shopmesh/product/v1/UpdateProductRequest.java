@@ -60,7 +60,7 @@ private static final long serialVersionUID = 0L;
    * The product to change, identified by `name`.
    * </pre>
    *
-   * <code>.shopmesh.product.v1.Product product = 1 [json_name = "product", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>.shopmesh.product.v1.Product product = 1 [json_name = "product", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return Whether the product field is set.
    */
   @java.lang.Override
@@ -72,7 +72,7 @@ private static final long serialVersionUID = 0L;
    * The product to change, identified by `name`.
    * </pre>
    *
-   * <code>.shopmesh.product.v1.Product product = 1 [json_name = "product", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>.shopmesh.product.v1.Product product = 1 [json_name = "product", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return The product.
    */
   @java.lang.Override
@@ -84,7 +84,7 @@ private static final long serialVersionUID = 0L;
    * The product to change, identified by `name`.
    * </pre>
    *
-   * <code>.shopmesh.product.v1.Product product = 1 [json_name = "product", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>.shopmesh.product.v1.Product product = 1 [json_name = "product", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    */
   @java.lang.Override
   public dev.shopmesh.product.v1.ProductOrBuilder getProductOrBuilder() {
@@ -502,7 +502,7 @@ private static final long serialVersionUID = 0L;
      * The product to change, identified by `name`.
      * </pre>
      *
-     * <code>.shopmesh.product.v1.Product product = 1 [json_name = "product", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>.shopmesh.product.v1.Product product = 1 [json_name = "product", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @return Whether the product field is set.
      */
     public boolean hasProduct() {
@@ -513,7 +513,7 @@ private static final long serialVersionUID = 0L;
      * The product to change, identified by `name`.
      * </pre>
      *
-     * <code>.shopmesh.product.v1.Product product = 1 [json_name = "product", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>.shopmesh.product.v1.Product product = 1 [json_name = "product", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @return The product.
      */
     public dev.shopmesh.product.v1.Product getProduct() {
@@ -528,7 +528,7 @@ private static final long serialVersionUID = 0L;
      * The product to change, identified by `name`.
      * </pre>
      *
-     * <code>.shopmesh.product.v1.Product product = 1 [json_name = "product", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>.shopmesh.product.v1.Product product = 1 [json_name = "product", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public Builder setProduct(dev.shopmesh.product.v1.Product value) {
       if (productBuilder_ == null) {
@@ -546,7 +546,7 @@ private static final long serialVersionUID = 0L;
      * The product to change, identified by `name`.
      * </pre>
      *
-     * <code>.shopmesh.product.v1.Product product = 1 [json_name = "product", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>.shopmesh.product.v1.Product product = 1 [json_name = "product", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public Builder setProduct(
         dev.shopmesh.product.v1.Product.Builder builderForValue) {
@@ -564,7 +564,7 @@ private static final long serialVersionUID = 0L;
      * The product to change, identified by `name`.
      * </pre>
      *
-     * <code>.shopmesh.product.v1.Product product = 1 [json_name = "product", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>.shopmesh.product.v1.Product product = 1 [json_name = "product", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public Builder mergeProduct(dev.shopmesh.product.v1.Product value) {
       if (productBuilder_ == null) {
@@ -589,7 +589,7 @@ private static final long serialVersionUID = 0L;
      * The product to change, identified by `name`.
      * </pre>
      *
-     * <code>.shopmesh.product.v1.Product product = 1 [json_name = "product", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>.shopmesh.product.v1.Product product = 1 [json_name = "product", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public Builder clearProduct() {
       bitField0_ = (bitField0_ & ~0x00000001);
@@ -606,7 +606,7 @@ private static final long serialVersionUID = 0L;
      * The product to change, identified by `name`.
      * </pre>
      *
-     * <code>.shopmesh.product.v1.Product product = 1 [json_name = "product", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>.shopmesh.product.v1.Product product = 1 [json_name = "product", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public dev.shopmesh.product.v1.Product.Builder getProductBuilder() {
       bitField0_ |= 0x00000001;
@@ -618,7 +618,7 @@ private static final long serialVersionUID = 0L;
      * The product to change, identified by `name`.
      * </pre>
      *
-     * <code>.shopmesh.product.v1.Product product = 1 [json_name = "product", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>.shopmesh.product.v1.Product product = 1 [json_name = "product", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public dev.shopmesh.product.v1.ProductOrBuilder getProductOrBuilder() {
       if (productBuilder_ != null) {
@@ -633,7 +633,7 @@ private static final long serialVersionUID = 0L;
      * The product to change, identified by `name`.
      * </pre>
      *
-     * <code>.shopmesh.product.v1.Product product = 1 [json_name = "product", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>.shopmesh.product.v1.Product product = 1 [json_name = "product", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     private com.google.protobuf.SingleFieldBuilder<
         dev.shopmesh.product.v1.Product, dev.shopmesh.product.v1.Product.Builder, dev.shopmesh.product.v1.ProductOrBuilder> 

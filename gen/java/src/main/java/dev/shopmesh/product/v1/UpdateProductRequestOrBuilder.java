@@ -15,7 +15,7 @@ public interface UpdateProductRequestOrBuilder extends
    * The product to change, identified by `name`.
    * </pre>
    *
-   * <code>.shopmesh.product.v1.Product product = 1 [json_name = "product", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>.shopmesh.product.v1.Product product = 1 [json_name = "product", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return Whether the product field is set.
    */
   boolean hasProduct();
@@ -24,7 +24,7 @@ public interface UpdateProductRequestOrBuilder extends
    * The product to change, identified by `name`.
    * </pre>
    *
-   * <code>.shopmesh.product.v1.Product product = 1 [json_name = "product", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>.shopmesh.product.v1.Product product = 1 [json_name = "product", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return The product.
    */
   dev.shopmesh.product.v1.Product getProduct();
@@ -33,7 +33,7 @@ public interface UpdateProductRequestOrBuilder extends
    * The product to change, identified by `name`.
    * </pre>
    *
-   * <code>.shopmesh.product.v1.Product product = 1 [json_name = "product", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>.shopmesh.product.v1.Product product = 1 [json_name = "product", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    */
   dev.shopmesh.product.v1.ProductOrBuilder getProductOrBuilder();
 

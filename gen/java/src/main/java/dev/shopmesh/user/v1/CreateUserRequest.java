@@ -62,7 +62,7 @@ private static final long serialVersionUID = 0L;
    * The account to create. `name` and `create_time` are ignored.
    * </pre>
    *
-   * <code>.shopmesh.user.v1.User user = 1 [json_name = "user", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>.shopmesh.user.v1.User user = 1 [json_name = "user", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return Whether the user field is set.
    */
   @java.lang.Override
@@ -74,7 +74,7 @@ private static final long serialVersionUID = 0L;
    * The account to create. `name` and `create_time` are ignored.
    * </pre>
    *
-   * <code>.shopmesh.user.v1.User user = 1 [json_name = "user", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>.shopmesh.user.v1.User user = 1 [json_name = "user", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return The user.
    */
   @java.lang.Override
@@ -86,7 +86,7 @@ private static final long serialVersionUID = 0L;
    * The account to create. `name` and `create_time` are ignored.
    * </pre>
    *
-   * <code>.shopmesh.user.v1.User user = 1 [json_name = "user", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>.shopmesh.user.v1.User user = 1 [json_name = "user", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    */
   @java.lang.Override
   public dev.shopmesh.user.v1.UserOrBuilder getUserOrBuilder() {
@@ -102,7 +102,7 @@ private static final long serialVersionUID = 0L;
    * and never stored or logged in clear.
    * </pre>
    *
-   * <code>string password = 2 [json_name = "password", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>string password = 2 [json_name = "password", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return The password.
    */
   @java.lang.Override
@@ -124,7 +124,7 @@ private static final long serialVersionUID = 0L;
    * and never stored or logged in clear.
    * </pre>
    *
-   * <code>string password = 2 [json_name = "password", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>string password = 2 [json_name = "password", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return The bytes for password.
    */
   @java.lang.Override
@@ -152,7 +152,7 @@ private static final long serialVersionUID = 0L;
    * empty, the gateway's request id makes its own retries safe.
    * </pre>
    *
-   * <code>string request_id = 3 [json_name = "requestId"];</code>
+   * <code>string request_id = 3 [json_name = "requestId", (.buf.validate.field) = { ... }</code>
    * @return The requestId.
    */
   @java.lang.Override
@@ -175,7 +175,7 @@ private static final long serialVersionUID = 0L;
    * empty, the gateway's request id makes its own retries safe.
    * </pre>
    *
-   * <code>string request_id = 3 [json_name = "requestId"];</code>
+   * <code>string request_id = 3 [json_name = "requestId", (.buf.validate.field) = { ... }</code>
    * @return The bytes for requestId.
    */
   @java.lang.Override
@@ -570,7 +570,7 @@ private static final long serialVersionUID = 0L;
      * The account to create. `name` and `create_time` are ignored.
      * </pre>
      *
-     * <code>.shopmesh.user.v1.User user = 1 [json_name = "user", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>.shopmesh.user.v1.User user = 1 [json_name = "user", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @return Whether the user field is set.
      */
     public boolean hasUser() {
@@ -581,7 +581,7 @@ private static final long serialVersionUID = 0L;
      * The account to create. `name` and `create_time` are ignored.
      * </pre>
      *
-     * <code>.shopmesh.user.v1.User user = 1 [json_name = "user", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>.shopmesh.user.v1.User user = 1 [json_name = "user", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @return The user.
      */
     public dev.shopmesh.user.v1.User getUser() {
@@ -596,7 +596,7 @@ private static final long serialVersionUID = 0L;
      * The account to create. `name` and `create_time` are ignored.
      * </pre>
      *
-     * <code>.shopmesh.user.v1.User user = 1 [json_name = "user", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>.shopmesh.user.v1.User user = 1 [json_name = "user", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public Builder setUser(dev.shopmesh.user.v1.User value) {
       if (userBuilder_ == null) {
@@ -614,7 +614,7 @@ private static final long serialVersionUID = 0L;
      * The account to create. `name` and `create_time` are ignored.
      * </pre>
      *
-     * <code>.shopmesh.user.v1.User user = 1 [json_name = "user", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>.shopmesh.user.v1.User user = 1 [json_name = "user", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public Builder setUser(
         dev.shopmesh.user.v1.User.Builder builderForValue) {
@@ -632,7 +632,7 @@ private static final long serialVersionUID = 0L;
      * The account to create. `name` and `create_time` are ignored.
      * </pre>
      *
-     * <code>.shopmesh.user.v1.User user = 1 [json_name = "user", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>.shopmesh.user.v1.User user = 1 [json_name = "user", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public Builder mergeUser(dev.shopmesh.user.v1.User value) {
       if (userBuilder_ == null) {
@@ -657,7 +657,7 @@ private static final long serialVersionUID = 0L;
      * The account to create. `name` and `create_time` are ignored.
      * </pre>
      *
-     * <code>.shopmesh.user.v1.User user = 1 [json_name = "user", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>.shopmesh.user.v1.User user = 1 [json_name = "user", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public Builder clearUser() {
       bitField0_ = (bitField0_ & ~0x00000001);
@@ -674,7 +674,7 @@ private static final long serialVersionUID = 0L;
      * The account to create. `name` and `create_time` are ignored.
      * </pre>
      *
-     * <code>.shopmesh.user.v1.User user = 1 [json_name = "user", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>.shopmesh.user.v1.User user = 1 [json_name = "user", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public dev.shopmesh.user.v1.User.Builder getUserBuilder() {
       bitField0_ |= 0x00000001;
@@ -686,7 +686,7 @@ private static final long serialVersionUID = 0L;
      * The account to create. `name` and `create_time` are ignored.
      * </pre>
      *
-     * <code>.shopmesh.user.v1.User user = 1 [json_name = "user", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>.shopmesh.user.v1.User user = 1 [json_name = "user", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     public dev.shopmesh.user.v1.UserOrBuilder getUserOrBuilder() {
       if (userBuilder_ != null) {
@@ -701,7 +701,7 @@ private static final long serialVersionUID = 0L;
      * The account to create. `name` and `create_time` are ignored.
      * </pre>
      *
-     * <code>.shopmesh.user.v1.User user = 1 [json_name = "user", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>.shopmesh.user.v1.User user = 1 [json_name = "user", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      */
     private com.google.protobuf.SingleFieldBuilder<
         dev.shopmesh.user.v1.User, dev.shopmesh.user.v1.User.Builder, dev.shopmesh.user.v1.UserOrBuilder> 
@@ -724,7 +724,7 @@ private static final long serialVersionUID = 0L;
      * and never stored or logged in clear.
      * </pre>
      *
-     * <code>string password = 2 [json_name = "password", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>string password = 2 [json_name = "password", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @return The password.
      */
     public java.lang.String getPassword() {
@@ -745,7 +745,7 @@ private static final long serialVersionUID = 0L;
      * and never stored or logged in clear.
      * </pre>
      *
-     * <code>string password = 2 [json_name = "password", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>string password = 2 [json_name = "password", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @return The bytes for password.
      */
     public com.google.protobuf.ByteString
@@ -767,7 +767,7 @@ private static final long serialVersionUID = 0L;
      * and never stored or logged in clear.
      * </pre>
      *
-     * <code>string password = 2 [json_name = "password", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>string password = 2 [json_name = "password", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @param value The password to set.
      * @return This builder for chaining.
      */
@@ -785,7 +785,7 @@ private static final long serialVersionUID = 0L;
      * and never stored or logged in clear.
      * </pre>
      *
-     * <code>string password = 2 [json_name = "password", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>string password = 2 [json_name = "password", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @return This builder for chaining.
      */
     public Builder clearPassword() {
@@ -800,7 +800,7 @@ private static final long serialVersionUID = 0L;
      * and never stored or logged in clear.
      * </pre>
      *
-     * <code>string password = 2 [json_name = "password", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>string password = 2 [json_name = "password", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @param value The bytes for password to set.
      * @return This builder for chaining.
      */
@@ -822,7 +822,7 @@ private static final long serialVersionUID = 0L;
      * empty, the gateway's request id makes its own retries safe.
      * </pre>
      *
-     * <code>string request_id = 3 [json_name = "requestId"];</code>
+     * <code>string request_id = 3 [json_name = "requestId", (.buf.validate.field) = { ... }</code>
      * @return The requestId.
      */
     public java.lang.String getRequestId() {
@@ -844,7 +844,7 @@ private static final long serialVersionUID = 0L;
      * empty, the gateway's request id makes its own retries safe.
      * </pre>
      *
-     * <code>string request_id = 3 [json_name = "requestId"];</code>
+     * <code>string request_id = 3 [json_name = "requestId", (.buf.validate.field) = { ... }</code>
      * @return The bytes for requestId.
      */
     public com.google.protobuf.ByteString
@@ -867,7 +867,7 @@ private static final long serialVersionUID = 0L;
      * empty, the gateway's request id makes its own retries safe.
      * </pre>
      *
-     * <code>string request_id = 3 [json_name = "requestId"];</code>
+     * <code>string request_id = 3 [json_name = "requestId", (.buf.validate.field) = { ... }</code>
      * @param value The requestId to set.
      * @return This builder for chaining.
      */
@@ -886,7 +886,7 @@ private static final long serialVersionUID = 0L;
      * empty, the gateway's request id makes its own retries safe.
      * </pre>
      *
-     * <code>string request_id = 3 [json_name = "requestId"];</code>
+     * <code>string request_id = 3 [json_name = "requestId", (.buf.validate.field) = { ... }</code>
      * @return This builder for chaining.
      */
     public Builder clearRequestId() {
@@ -902,7 +902,7 @@ private static final long serialVersionUID = 0L;
      * empty, the gateway's request id makes its own retries safe.
      * </pre>
      *
-     * <code>string request_id = 3 [json_name = "requestId"];</code>
+     * <code>string request_id = 3 [json_name = "requestId", (.buf.validate.field) = { ... }</code>
      * @param value The bytes for requestId to set.
      * @return This builder for chaining.
      */

@@ -15,7 +15,7 @@ public interface CreateUserRequestOrBuilder extends
    * The account to create. `name` and `create_time` are ignored.
    * </pre>
    *
-   * <code>.shopmesh.user.v1.User user = 1 [json_name = "user", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>.shopmesh.user.v1.User user = 1 [json_name = "user", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return Whether the user field is set.
    */
   boolean hasUser();
@@ -24,7 +24,7 @@ public interface CreateUserRequestOrBuilder extends
    * The account to create. `name` and `create_time` are ignored.
    * </pre>
    *
-   * <code>.shopmesh.user.v1.User user = 1 [json_name = "user", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>.shopmesh.user.v1.User user = 1 [json_name = "user", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return The user.
    */
   dev.shopmesh.user.v1.User getUser();
@@ -33,7 +33,7 @@ public interface CreateUserRequestOrBuilder extends
    * The account to create. `name` and `create_time` are ignored.
    * </pre>
    *
-   * <code>.shopmesh.user.v1.User user = 1 [json_name = "user", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>.shopmesh.user.v1.User user = 1 [json_name = "user", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    */
   dev.shopmesh.user.v1.UserOrBuilder getUserOrBuilder();
 
@@ -43,7 +43,7 @@ public interface CreateUserRequestOrBuilder extends
    * and never stored or logged in clear.
    * </pre>
    *
-   * <code>string password = 2 [json_name = "password", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>string password = 2 [json_name = "password", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return The password.
    */
   java.lang.String getPassword();
@@ -53,7 +53,7 @@ public interface CreateUserRequestOrBuilder extends
    * and never stored or logged in clear.
    * </pre>
    *
-   * <code>string password = 2 [json_name = "password", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>string password = 2 [json_name = "password", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return The bytes for password.
    */
   com.google.protobuf.ByteString
@@ -66,7 +66,7 @@ public interface CreateUserRequestOrBuilder extends
    * empty, the gateway's request id makes its own retries safe.
    * </pre>
    *
-   * <code>string request_id = 3 [json_name = "requestId"];</code>
+   * <code>string request_id = 3 [json_name = "requestId", (.buf.validate.field) = { ... }</code>
    * @return The requestId.
    */
   java.lang.String getRequestId();
@@ -77,7 +77,7 @@ public interface CreateUserRequestOrBuilder extends
    * empty, the gateway's request id makes its own retries safe.
    * </pre>
    *
-   * <code>string request_id = 3 [json_name = "requestId"];</code>
+   * <code>string request_id = 3 [json_name = "requestId", (.buf.validate.field) = { ... }</code>
    * @return The bytes for requestId.
    */
   com.google.protobuf.ByteString

@@ -62,7 +62,7 @@ private static final long serialVersionUID = 0L;
    * The account's email.
    * </pre>
    *
-   * <code>string email = 1 [json_name = "email", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>string email = 1 [json_name = "email", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return The email.
    */
   @java.lang.Override
@@ -83,7 +83,7 @@ private static final long serialVersionUID = 0L;
    * The account's email.
    * </pre>
    *
-   * <code>string email = 1 [json_name = "email", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>string email = 1 [json_name = "email", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return The bytes for email.
    */
   @java.lang.Override
@@ -109,7 +109,7 @@ private static final long serialVersionUID = 0L;
    * The account's password.
    * </pre>
    *
-   * <code>string password = 2 [json_name = "password", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>string password = 2 [json_name = "password", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return The password.
    */
   @java.lang.Override
@@ -130,7 +130,7 @@ private static final long serialVersionUID = 0L;
    * The account's password.
    * </pre>
    *
-   * <code>string password = 2 [json_name = "password", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>string password = 2 [json_name = "password", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return The bytes for password.
    */
   @java.lang.Override
@@ -478,7 +478,7 @@ private static final long serialVersionUID = 0L;
      * The account's email.
      * </pre>
      *
-     * <code>string email = 1 [json_name = "email", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>string email = 1 [json_name = "email", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @return The email.
      */
     public java.lang.String getEmail() {
@@ -498,7 +498,7 @@ private static final long serialVersionUID = 0L;
      * The account's email.
      * </pre>
      *
-     * <code>string email = 1 [json_name = "email", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>string email = 1 [json_name = "email", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @return The bytes for email.
      */
     public com.google.protobuf.ByteString
@@ -519,7 +519,7 @@ private static final long serialVersionUID = 0L;
      * The account's email.
      * </pre>
      *
-     * <code>string email = 1 [json_name = "email", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>string email = 1 [json_name = "email", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @param value The email to set.
      * @return This builder for chaining.
      */
@@ -536,7 +536,7 @@ private static final long serialVersionUID = 0L;
      * The account's email.
      * </pre>
      *
-     * <code>string email = 1 [json_name = "email", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>string email = 1 [json_name = "email", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @return This builder for chaining.
      */
     public Builder clearEmail() {
@@ -550,7 +550,7 @@ private static final long serialVersionUID = 0L;
      * The account's email.
      * </pre>
      *
-     * <code>string email = 1 [json_name = "email", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>string email = 1 [json_name = "email", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @param value The bytes for email to set.
      * @return This builder for chaining.
      */
@@ -570,7 +570,7 @@ private static final long serialVersionUID = 0L;
      * The account's password.
      * </pre>
      *
-     * <code>string password = 2 [json_name = "password", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>string password = 2 [json_name = "password", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @return The password.
      */
     public java.lang.String getPassword() {
@@ -590,7 +590,7 @@ private static final long serialVersionUID = 0L;
      * The account's password.
      * </pre>
      *
-     * <code>string password = 2 [json_name = "password", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>string password = 2 [json_name = "password", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @return The bytes for password.
      */
     public com.google.protobuf.ByteString
@@ -611,7 +611,7 @@ private static final long serialVersionUID = 0L;
      * The account's password.
      * </pre>
      *
-     * <code>string password = 2 [json_name = "password", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>string password = 2 [json_name = "password", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @param value The password to set.
      * @return This builder for chaining.
      */
@@ -628,7 +628,7 @@ private static final long serialVersionUID = 0L;
      * The account's password.
      * </pre>
      *
-     * <code>string password = 2 [json_name = "password", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>string password = 2 [json_name = "password", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @return This builder for chaining.
      */
     public Builder clearPassword() {
@@ -642,7 +642,7 @@ private static final long serialVersionUID = 0L;
      * The account's password.
      * </pre>
      *
-     * <code>string password = 2 [json_name = "password", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>string password = 2 [json_name = "password", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @param value The bytes for password to set.
      * @return This builder for chaining.
      */

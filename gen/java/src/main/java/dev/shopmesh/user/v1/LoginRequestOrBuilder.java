@@ -15,7 +15,7 @@ public interface LoginRequestOrBuilder extends
    * The account's email.
    * </pre>
    *
-   * <code>string email = 1 [json_name = "email", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>string email = 1 [json_name = "email", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return The email.
    */
   java.lang.String getEmail();
@@ -24,7 +24,7 @@ public interface LoginRequestOrBuilder extends
    * The account's email.
    * </pre>
    *
-   * <code>string email = 1 [json_name = "email", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>string email = 1 [json_name = "email", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return The bytes for email.
    */
   com.google.protobuf.ByteString
@@ -35,7 +35,7 @@ public interface LoginRequestOrBuilder extends
    * The account's password.
    * </pre>
    *
-   * <code>string password = 2 [json_name = "password", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>string password = 2 [json_name = "password", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return The password.
    */
   java.lang.String getPassword();
@@ -44,7 +44,7 @@ public interface LoginRequestOrBuilder extends
    * The account's password.
    * </pre>
    *
-   * <code>string password = 2 [json_name = "password", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>string password = 2 [json_name = "password", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return The bytes for password.
    */
   com.google.protobuf.ByteString

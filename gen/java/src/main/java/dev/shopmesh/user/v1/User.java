@@ -108,10 +108,11 @@ private static final long serialVersionUID = 0L;
   private volatile java.lang.Object email_ = "";
   /**
    * <pre>
-   * The login email. Stored lower-cased; unique across accounts.
+   * The login email, at most 254 characters. Stored lower-cased; unique
+   * across accounts.
    * </pre>
    *
-   * <code>string email = 2 [json_name = "email", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>string email = 2 [json_name = "email", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return The email.
    */
   @java.lang.Override
@@ -129,10 +130,11 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * The login email. Stored lower-cased; unique across accounts.
+   * The login email, at most 254 characters. Stored lower-cased; unique
+   * across accounts.
    * </pre>
    *
-   * <code>string email = 2 [json_name = "email", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>string email = 2 [json_name = "email", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return The bytes for email.
    */
   @java.lang.Override
@@ -155,10 +157,10 @@ private static final long serialVersionUID = 0L;
   private volatile java.lang.Object displayName_ = "";
   /**
    * <pre>
-   * The name shown to people, 1 to 100 characters.
+   * The name shown to people, 1 to 100 characters, not all blank.
    * </pre>
    *
-   * <code>string display_name = 3 [json_name = "displayName", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>string display_name = 3 [json_name = "displayName", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return The displayName.
    */
   @java.lang.Override
@@ -176,10 +178,10 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * The name shown to people, 1 to 100 characters.
+   * The name shown to people, 1 to 100 characters, not all blank.
    * </pre>
    *
-   * <code>string display_name = 3 [json_name = "displayName", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>string display_name = 3 [json_name = "displayName", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return The bytes for displayName.
    */
   @java.lang.Override
@@ -723,10 +725,11 @@ private static final long serialVersionUID = 0L;
     private java.lang.Object email_ = "";
     /**
      * <pre>
-     * The login email. Stored lower-cased; unique across accounts.
+     * The login email, at most 254 characters. Stored lower-cased; unique
+     * across accounts.
      * </pre>
      *
-     * <code>string email = 2 [json_name = "email", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>string email = 2 [json_name = "email", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @return The email.
      */
     public java.lang.String getEmail() {
@@ -743,10 +746,11 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The login email. Stored lower-cased; unique across accounts.
+     * The login email, at most 254 characters. Stored lower-cased; unique
+     * across accounts.
      * </pre>
      *
-     * <code>string email = 2 [json_name = "email", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>string email = 2 [json_name = "email", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @return The bytes for email.
      */
     public com.google.protobuf.ByteString
@@ -764,10 +768,11 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The login email. Stored lower-cased; unique across accounts.
+     * The login email, at most 254 characters. Stored lower-cased; unique
+     * across accounts.
      * </pre>
      *
-     * <code>string email = 2 [json_name = "email", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>string email = 2 [json_name = "email", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @param value The email to set.
      * @return This builder for chaining.
      */
@@ -781,10 +786,11 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The login email. Stored lower-cased; unique across accounts.
+     * The login email, at most 254 characters. Stored lower-cased; unique
+     * across accounts.
      * </pre>
      *
-     * <code>string email = 2 [json_name = "email", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>string email = 2 [json_name = "email", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @return This builder for chaining.
      */
     public Builder clearEmail() {
@@ -795,10 +801,11 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The login email. Stored lower-cased; unique across accounts.
+     * The login email, at most 254 characters. Stored lower-cased; unique
+     * across accounts.
      * </pre>
      *
-     * <code>string email = 2 [json_name = "email", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>string email = 2 [json_name = "email", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @param value The bytes for email to set.
      * @return This builder for chaining.
      */
@@ -815,10 +822,10 @@ private static final long serialVersionUID = 0L;
     private java.lang.Object displayName_ = "";
     /**
      * <pre>
-     * The name shown to people, 1 to 100 characters.
+     * The name shown to people, 1 to 100 characters, not all blank.
      * </pre>
      *
-     * <code>string display_name = 3 [json_name = "displayName", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>string display_name = 3 [json_name = "displayName", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @return The displayName.
      */
     public java.lang.String getDisplayName() {
@@ -835,10 +842,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The name shown to people, 1 to 100 characters.
+     * The name shown to people, 1 to 100 characters, not all blank.
      * </pre>
      *
-     * <code>string display_name = 3 [json_name = "displayName", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>string display_name = 3 [json_name = "displayName", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @return The bytes for displayName.
      */
     public com.google.protobuf.ByteString
@@ -856,10 +863,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The name shown to people, 1 to 100 characters.
+     * The name shown to people, 1 to 100 characters, not all blank.
      * </pre>
      *
-     * <code>string display_name = 3 [json_name = "displayName", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>string display_name = 3 [json_name = "displayName", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @param value The displayName to set.
      * @return This builder for chaining.
      */
@@ -873,10 +880,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The name shown to people, 1 to 100 characters.
+     * The name shown to people, 1 to 100 characters, not all blank.
      * </pre>
      *
-     * <code>string display_name = 3 [json_name = "displayName", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>string display_name = 3 [json_name = "displayName", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @return This builder for chaining.
      */
     public Builder clearDisplayName() {
@@ -887,10 +894,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The name shown to people, 1 to 100 characters.
+     * The name shown to people, 1 to 100 characters, not all blank.
      * </pre>
      *
-     * <code>string display_name = 3 [json_name = "displayName", (.google.api.field_behavior) = REQUIRED];</code>
+     * <code>string display_name = 3 [json_name = "displayName", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
      * @param value The bytes for displayName to set.
      * @return This builder for chaining.
      */

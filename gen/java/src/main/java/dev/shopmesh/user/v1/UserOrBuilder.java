@@ -32,19 +32,21 @@ public interface UserOrBuilder extends
 
   /**
    * <pre>
-   * The login email. Stored lower-cased; unique across accounts.
+   * The login email, at most 254 characters. Stored lower-cased; unique
+   * across accounts.
    * </pre>
    *
-   * <code>string email = 2 [json_name = "email", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>string email = 2 [json_name = "email", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return The email.
    */
   java.lang.String getEmail();
   /**
    * <pre>
-   * The login email. Stored lower-cased; unique across accounts.
+   * The login email, at most 254 characters. Stored lower-cased; unique
+   * across accounts.
    * </pre>
    *
-   * <code>string email = 2 [json_name = "email", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>string email = 2 [json_name = "email", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return The bytes for email.
    */
   com.google.protobuf.ByteString
@@ -52,19 +54,19 @@ public interface UserOrBuilder extends
 
   /**
    * <pre>
-   * The name shown to people, 1 to 100 characters.
+   * The name shown to people, 1 to 100 characters, not all blank.
    * </pre>
    *
-   * <code>string display_name = 3 [json_name = "displayName", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>string display_name = 3 [json_name = "displayName", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return The displayName.
    */
   java.lang.String getDisplayName();
   /**
    * <pre>
-   * The name shown to people, 1 to 100 characters.
+   * The name shown to people, 1 to 100 characters, not all blank.
    * </pre>
    *
-   * <code>string display_name = 3 [json_name = "displayName", (.google.api.field_behavior) = REQUIRED];</code>
+   * <code>string display_name = 3 [json_name = "displayName", (.google.api.field_behavior) = REQUIRED, (.buf.validate.field) = { ... }</code>
    * @return The bytes for displayName.
    */
   com.google.protobuf.ByteString

@@ -76,49 +76,54 @@ public final class UserServiceProto extends com.google.protobuf.GeneratedFile {
   static {
     java.lang.String[] descriptorData = {
       "\n#shopmesh/user/v1/user_service.proto\022\020s" +
-      "hopmesh.user.v1\032\034google/api/annotations." +
-      "proto\032\037google/api/field_behavior.proto\032\031" +
-      "google/api/resource.proto\032\037google/protob" +
-      "uf/timestamp.proto\"\316\001\n\004User\022\030\n\004name\030\001 \001(" +
-      "\tB\004\342A\001\010R\004name\022\032\n\005email\030\002 \001(\tB\004\342A\001\002R\005emai" +
-      "l\022\'\n\014display_name\030\003 \001(\tB\004\342A\001\002R\013displayNa" +
-      "me\022A\n\013create_time\030\004 \001(\0132\032.google.protobu" +
-      "f.TimestampB\004\342A\001\003R\ncreateTime:$\352A!\n\021shop" +
-      "mesh.dev/User\022\014users/{user}\"\206\001\n\021CreateUs" +
-      "erRequest\0220\n\004user\030\001 \001(\0132\026.shopmesh.user." +
-      "v1.UserB\004\342A\001\002R\004user\022 \n\010password\030\002 \001(\tB\004\342" +
-      "A\001\002R\010password\022\035\n\nrequest_id\030\003 \001(\tR\treque" +
-      "stId\"@\n\016GetUserRequest\022.\n\004name\030\001 \001(\tB\032\342A" +
-      "\001\002\372A\023\n\021shopmesh.dev/UserR\004name\"L\n\014LoginR" +
-      "equest\022\032\n\005email\030\001 \001(\tB\004\342A\001\002R\005email\022 \n\010pa" +
-      "ssword\030\002 \001(\tB\004\342A\001\002R\010password\"\234\001\n\rLoginRe" +
-      "sponse\022!\n\014access_token\030\001 \001(\tR\013accessToke" +
-      "n\022\035\n\nexpires_in\030\002 \001(\005R\texpiresIn\022\035\n\ntoke" +
-      "n_type\030\003 \001(\tR\ttokenType\022*\n\004user\030\004 \001(\0132\026." +
-      "shopmesh.user.v1.UserR\004user\"\020\n\016GetJwksRe" +
-      "quest\"C\n\017GetJwksResponse\0220\n\004keys\030\001 \003(\0132\034" +
-      ".shopmesh.user.v1.JsonWebKeyR\004keys\"\202\001\n\nJ" +
-      "sonWebKey\022\020\n\003kty\030\001 \001(\tR\003kty\022\020\n\003crv\030\002 \001(\t" +
-      "R\003crv\022\014\n\001x\030\003 \001(\tR\001x\022\014\n\001y\030\004 \001(\tR\001y\022\020\n\003kid" +
-      "\030\005 \001(\tR\003kid\022\020\n\003alg\030\006 \001(\tR\003alg\022\020\n\003use\030\007 \001" +
-      "(\tR\003use2\245\003\n\013UserService\022_\n\nCreateUser\022#." +
-      "shopmesh.user.v1.CreateUserRequest\032\026.sho" +
-      "pmesh.user.v1.User\"\024\202\323\344\223\002\016\"\t/v1/users:\001*" +
-      "\022_\n\007GetUser\022 .shopmesh.user.v1.GetUserRe" +
-      "quest\032\026.shopmesh.user.v1.User\"\032\202\323\344\223\002\024\022\022/" +
-      "v1/{name=users/*}\022d\n\005Login\022\036.shopmesh.us" +
-      "er.v1.LoginRequest\032\037.shopmesh.user.v1.Lo" +
-      "ginResponse\"\032\202\323\344\223\002\024\"\017/v1/users:login:\001*\022" +
-      "n\n\007GetJwks\022 .shopmesh.user.v1.GetJwksReq" +
-      "uest\032!.shopmesh.user.v1.GetJwksResponse\"" +
-      "\036\202\323\344\223\002\030\022\026/.well-known/jwks.jsonBW\n\024dev.s" +
-      "hopmesh.user.v1B\020UserServiceProtoP\001Z+sho" +
-      "pmesh.dev/gen/go/shopmesh/user/v1;userv1" +
-      "b\006proto3"
+      "hopmesh.user.v1\032\033buf/validate/validate.p" +
+      "roto\032\034google/api/annotations.proto\032\037goog" +
+      "le/api/field_behavior.proto\032\031google/api/" +
+      "resource.proto\032\037google/protobuf/timestam" +
+      "p.proto\"\341\001\n\004User\022\030\n\004name\030\001 \001(\tB\004\342A\001\010R\004na" +
+      "me\022$\n\005email\030\002 \001(\tB\016\342A\001\002\272H\007r\005\030\376\001`\001R\005email" +
+      "\0220\n\014display_name\030\003 \001(\tB\r\342A\001\002\272H\006r\004\020\001\030dR\013d" +
+      "isplayName\022A\n\013create_time\030\004 \001(\0132\032.google" +
+      ".protobuf.TimestampB\004\342A\001\003R\ncreateTime:$\352" +
+      "A!\n\021shopmesh.dev/User\022\014users/{user}\"\272\001\n\021" +
+      "CreateUserRequest\0226\n\004user\030\001 \001(\0132\026.shopme" +
+      "sh.user.v1.UserB\n\342A\001\002\272H\003\310\001\001R\004user\022*\n\010pas" +
+      "sword\030\002 \001(\tB\016\342A\001\002\272H\007r\005\020\010\030\200\002R\010password\022A\n" +
+      "\nrequest_id\030\003 \001(\tB\"\272H\037r\0322\030^[A-Za-z0-9_.:" +
+      "-]{1,128}$\330\001\001R\trequestId\"f\n\016GetUserReque" +
+      "st\022T\n\004name\030\001 \001(\tB@\342A\001\002\372A\023\n\021shopmesh.dev/" +
+      "User\272H#r!2\037^users/[a-z0-9][a-z0-9-]{0,63" +
+      "}$R\004name\"`\n\014LoginRequest\022$\n\005email\030\001 \001(\tB" +
+      "\016\342A\001\002\272H\007r\005\020\001\030\376\001R\005email\022*\n\010password\030\002 \001(\t" +
+      "B\016\342A\001\002\272H\007r\005\020\001\030\200\002R\010password\"\234\001\n\rLoginResp" +
+      "onse\022!\n\014access_token\030\001 \001(\tR\013accessToken\022" +
+      "\035\n\nexpires_in\030\002 \001(\005R\texpiresIn\022\035\n\ntoken_" +
+      "type\030\003 \001(\tR\ttokenType\022*\n\004user\030\004 \001(\0132\026.sh" +
+      "opmesh.user.v1.UserR\004user\"\020\n\016GetJwksRequ" +
+      "est\"C\n\017GetJwksResponse\0220\n\004keys\030\001 \003(\0132\034.s" +
+      "hopmesh.user.v1.JsonWebKeyR\004keys\"\202\001\n\nJso" +
+      "nWebKey\022\020\n\003kty\030\001 \001(\tR\003kty\022\020\n\003crv\030\002 \001(\tR\003" +
+      "crv\022\014\n\001x\030\003 \001(\tR\001x\022\014\n\001y\030\004 \001(\tR\001y\022\020\n\003kid\030\005" +
+      " \001(\tR\003kid\022\020\n\003alg\030\006 \001(\tR\003alg\022\020\n\003use\030\007 \001(\t" +
+      "R\003use2\245\003\n\013UserService\022_\n\nCreateUser\022#.sh" +
+      "opmesh.user.v1.CreateUserRequest\032\026.shopm" +
+      "esh.user.v1.User\"\024\202\323\344\223\002\016\"\t/v1/users:\001*\022_" +
+      "\n\007GetUser\022 .shopmesh.user.v1.GetUserRequ" +
+      "est\032\026.shopmesh.user.v1.User\"\032\202\323\344\223\002\024\022\022/v1" +
+      "/{name=users/*}\022d\n\005Login\022\036.shopmesh.user" +
+      ".v1.LoginRequest\032\037.shopmesh.user.v1.Logi" +
+      "nResponse\"\032\202\323\344\223\002\024\"\017/v1/users:login:\001*\022n\n" +
+      "\007GetJwks\022 .shopmesh.user.v1.GetJwksReque" +
+      "st\032!.shopmesh.user.v1.GetJwksResponse\"\036\202" +
+      "\323\344\223\002\030\022\026/.well-known/jwks.jsonBW\n\024dev.sho" +
+      "pmesh.user.v1B\020UserServiceProtoP\001Z+shopm" +
+      "esh.dev/gen/go/shopmesh/user/v1;userv1b\006" +
+      "proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
         new com.google.protobuf.Descriptors.FileDescriptor[] {
+          build.buf.validate.ValidateProto.getDescriptor(),
           com.google.api.AnnotationsProto.getDescriptor(),
           com.google.api.FieldBehaviorProto.getDescriptor(),
           com.google.api.ResourceProto.getDescriptor(),
@@ -173,12 +178,14 @@ public final class UserServiceProto extends com.google.protobuf.GeneratedFile {
         internal_static_shopmesh_user_v1_JsonWebKey_descriptor,
         new java.lang.String[] { "Kty", "Crv", "X", "Y", "Kid", "Alg", "Use", });
     descriptor.resolveAllFeaturesImmutable();
+    build.buf.validate.ValidateProto.getDescriptor();
     com.google.api.AnnotationsProto.getDescriptor();
     com.google.api.FieldBehaviorProto.getDescriptor();
     com.google.api.ResourceProto.getDescriptor();
     com.google.protobuf.TimestampProto.getDescriptor();
     com.google.protobuf.ExtensionRegistry registry =
         com.google.protobuf.ExtensionRegistry.newInstance();
+    registry.add(build.buf.validate.ValidateProto.field);
     registry.add(com.google.api.FieldBehaviorProto.fieldBehavior);
     registry.add(com.google.api.AnnotationsProto.http);
     registry.add(com.google.api.ResourceProto.resource);

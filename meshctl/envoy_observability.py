@@ -1,0 +1,382 @@
+"""What Envoy contributes to observability, layered onto the bootstrap `envoy_config` renders.
+
+`instrument(bootstrap, topology, options)` adds, to every HTTP connection manager (public and internal
+listener):
+
+* a JSON access log on stdout, one line per request, with the trace id (`%TRACE_ID%`), the gRPC status, the
+  upstream cluster and replica, and no header a secret could travel in (no `authorization`, no cookies);
+* `envoy.filters.http.grpc_stats` just before the router (after the transcoder, so REST calls are counted by
+  their gRPC status too): ``cluster.<service>.grpc.{success,failure,total,<code>}``. Per-cluster, not
+  per-method: `stats_for_all_methods` lets any caller mint stats (notes §5.4), and per-method RED comes from the
+  services' own /metrics;
+* with a collector, the OpenTelemetry tracer (notes §5.3): Envoy continues a client's W3C `traceparent` (or
+  starts a trace, sampled at `sampling` percent), records an ingress span and one egress span per attempt
+  (`spawn_upstream_span`), and passes `traceparent` on, so orders -> internal listener -> products is one trace;
+
+and to the bootstrap:
+
+* the ``otel_collector`` cluster (OTLP/gRPC over HTTP/2, or OTLP/HTTP) when tracing is on;
+* a ``metrics`` listener exposing only ``/stats/prometheus`` and ``/ready`` of the loopback-only admin
+  interface (notes §5.5), so Prometheus can scrape Envoy without reaching its mutating endpoints.
+
+Without a collector (`Options.collector is None`, the Helm chart's default) no tracer and no cluster is
+rendered: the same renderer serves `make up` (the local sink) and the chart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from envoy_data_plane.envoy.config.accesslog.v3 import (
+    AccessLog,
+    AccessLogFilter,
+    AndFilter,
+    HeaderFilter,
+    OrFilter,
+)
+from envoy_data_plane.envoy.config.bootstrap.v3 import (
+    Bootstrap,
+    LayeredRuntime,
+    RuntimeLayer,
+    RuntimeLayerAdminLayer,
+)
+from envoy_data_plane.envoy.config.cluster.v3 import Cluster, ClusterCustomClusterType, ClusterDiscoveryType
+from envoy_data_plane.envoy.config.core.v3 import (
+    GrpcService,
+    GrpcServiceEnvoyGrpc,
+    Http2ProtocolOptions,
+    HttpService,
+    HttpUri,
+    SubstitutionFormatString,
+    TypedExtensionConfig,
+)
+from envoy_data_plane.envoy.config.endpoint.v3 import (
+    ClusterLoadAssignment,
+    Endpoint,
+    LbEndpoint,
+    LocalityLbEndpoints,
+)
+from envoy_data_plane.envoy.config.listener.v3 import Filter, FilterChain, Listener
+from envoy_data_plane.envoy.config.route.v3 import (
+    HeaderMatcher,
+    Route,
+    RouteAction,
+    RouteConfiguration,
+    RouteMatch,
+    VirtualHost,
+)
+from envoy_data_plane.envoy.config.trace.v3 import OpenTelemetryConfig, TracingHttp
+from envoy_data_plane.envoy.extensions.access_loggers.stream.v3 import StdoutAccessLog
+from envoy_data_plane.envoy.extensions.clusters.common.dns.v3 import DnsLookupFamily
+from envoy_data_plane.envoy.extensions.clusters.dns.v3 import DnsCluster
+from envoy_data_plane.envoy.extensions.filters.http.grpc_stats.v3 import FilterConfig as GrpcStatsConfig
+from envoy_data_plane.envoy.extensions.filters.http.router.v3 import Router
+from envoy_data_plane.envoy.extensions.filters.network.http_connection_manager.v3 import (
+    HttpConnectionManager,
+    HttpConnectionManagerTracing,
+    HttpFilter,
+)
+from envoy_data_plane.envoy.extensions.tracers.opentelemetry.resource_detectors.v3 import (
+    EnvironmentResourceDetectorConfig,
+)
+from envoy_data_plane.envoy.extensions.upstreams.http.v3 import (
+    HttpProtocolOptions,
+    HttpProtocolOptionsExplicitHttpConfig,
+)
+from envoy_data_plane.envoy.type.matcher.v3 import StringMatcher
+from envoy_data_plane.envoy.type.tracing.v3 import CustomTag, CustomTagLiteral
+from envoy_data_plane.envoy.type.v3 import Percent
+from envoy_data_plane.google.protobuf import Any as AnyProto
+from envoy_data_plane.google.protobuf import Struct
+
+from meshctl.envoy_parts import address, is_ip, sec
+from meshctl.topology import Topology
+
+HCM_NAME = "envoy.filters.network.http_connection_manager"
+ROUTER_NAME = "envoy.filters.http.router"
+COLLECTOR_CLUSTER = "otel_collector"
+ADMIN_CLUSTER = "envoy_admin"
+SERVICE_NAME = "shopmesh-envoy"
+METRICS_PATHS = ("/stats/prometheus", "/ready")
+
+# Envoy's access-log line. Keys are what `meshkit.logs.pretty` and the tests read. Nothing here can carry a
+# credential: no authorization/cookie header, no body; paths hold resource names only.
+ACCESS_LOG_FORMAT: dict[str, Any] = {
+    "start_time": "%START_TIME(%Y-%m-%dT%H:%M:%S.%3fZ)%",
+    "method": "%REQ(:METHOD)%",
+    "path": "%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%",
+    "protocol": "%PROTOCOL%",
+    "response_code": "%RESPONSE_CODE%",
+    "grpc_status": "%GRPC_STATUS%",
+    "response_flags": "%RESPONSE_FLAGS%",
+    "duration_ms": "%DURATION%",
+    "upstream_cluster": "%UPSTREAM_CLUSTER%",
+    "upstream_host": "%UPSTREAM_HOST%",
+    "attempts": "%UPSTREAM_REQUEST_ATTEMPT_COUNT%",
+    "bytes_received": "%BYTES_RECEIVED%",
+    "bytes_sent": "%BYTES_SENT%",
+    "downstream": "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%",
+    "request_id": "%REQ(X-REQUEST-ID)%",
+    "trace_id": "%TRACE_ID%",
+    "user_agent": "%REQ(USER-AGENT)%",
+}
+
+
+@dataclass(frozen=True)
+class Collector:
+    """Where Envoy sends spans: an OTLP receiver (a real collector, or `make up`'s local sink)."""
+
+    host: str
+    port: int
+    protocol: str = "grpc"
+    """`grpc` (OTLP/gRPC, HTTP/2) or `http/protobuf` (OTLP/HTTP, POST /v1/traces)."""
+
+    @classmethod
+    def from_endpoint(cls, endpoint: str, protocol: str = "grpc") -> Collector:
+        """`http://host:4317`, `host:4317` or `https://...` (TLS is not supported for Envoy's exporter here)."""
+        text = endpoint.strip()
+        if text.startswith("https://"):
+            raise ValueError(f"{endpoint}: Envoy's trace exporter is rendered for plaintext collectors only")
+        text = text.removeprefix("http://").split("/", 1)[0]
+        host, sep, port = text.rpartition(":")
+        if not sep or not port.isdigit():
+            default = 4318 if protocol == "http/protobuf" else 4317
+            host, port = text, str(default)
+        if protocol not in ("grpc", "http/protobuf"):
+            raise ValueError(f"OTLP protocol {protocol!r}: choose grpc or http/protobuf")
+        return cls(host.strip("[]"), int(port), protocol)
+
+
+@dataclass(frozen=True)
+class Options:
+    """Observability choices of one rendering."""
+
+    collector: Collector | None = None
+    """None: no tracing at all (the chart's default)."""
+    sampling: float = 100.0
+    """Percent of new traces (no incoming `traceparent`) Envoy samples; a client's decision is kept."""
+    flush_interval_ms: int | None = None
+    """How often Envoy sends buffered spans (Envoy's default: 5000 ms, or every 5 spans)."""
+    access_log: bool = True
+    metrics: bool = False
+    """Render the metrics listener on `topology.gateway.metrics_port` (`make up` and the chart do)."""
+    metrics_bind: str = "127.0.0.1"
+
+
+def _header(name: str, *, grpc_content: bool | None = None, present: bool | None = None) -> AccessLogFilter:
+    if grpc_content is not None:
+        matcher = HeaderMatcher(
+            name=name,
+            string_match=StringMatcher(prefix="application/grpc"),
+            invert_match=not grpc_content,
+            treat_missing_header_as_empty=True,
+        )
+    else:
+        matcher = HeaderMatcher(name=name, present_match=True, invert_match=not present)
+    return AccessLogFilter(header_filter=HeaderFilter(header=matcher))
+
+
+# A REST call has a non-gRPC content type until the transcoder rewrites it, and x-envoy-original-path after
+# (Envoy strips that header from clients, like envoy_policies does for local replies). For REST, %GRPC_STATUS%
+# would be derived from the HTTP status (400 -> INTERNAL), so those lines leave it out.
+_REST = AccessLogFilter(
+    or_filter=OrFilter(
+        filters=[
+            _header("content-type", grpc_content=False),
+            _header("x-envoy-original-path", present=True),
+        ]
+    )
+)
+_GRPC = AccessLogFilter(
+    and_filter=AndFilter(
+        filters=[
+            _header("content-type", grpc_content=True),
+            _header("x-envoy-original-path", present=False),
+        ]
+    )
+)
+
+
+def access_logs(listener: str) -> list[AccessLog]:
+    """One JSON line per request: native gRPC calls with their grpc_status, REST calls without it."""
+    logs = []
+    for condition, keep_grpc in ((_GRPC, True), (_REST, False)):
+        fmt = {"listener": listener, **ACCESS_LOG_FORMAT}
+        if not keep_grpc:
+            fmt.pop("grpc_status")
+        config = StdoutAccessLog(log_format=SubstitutionFormatString(json_format=Struct.from_dict(fmt)))
+        logs.append(
+            AccessLog(
+                name="envoy.access_loggers.stdout", filter=condition, typed_config=AnyProto.pack(config)
+            )
+        )
+    return logs
+
+
+def grpc_stats_filter() -> HttpFilter:
+    config = GrpcStatsConfig(emit_filter_state=True, enable_upstream_stats=True, stats_for_all_methods=False)
+    return HttpFilter(name="envoy.filters.http.grpc_stats", typed_config=AnyProto.pack(config))
+
+
+def tracing(listener: str, options: Options) -> HttpConnectionManagerTracing | None:
+    collector = options.collector
+    if collector is None:
+        return None
+    if collector.protocol == "http/protobuf":
+        exporter: dict[str, Any] = {
+            "http_service": HttpService(
+                http_uri=HttpUri(
+                    uri=f"http://{collector.host}:{collector.port}/v1/traces",
+                    cluster=COLLECTOR_CLUSTER,
+                    timeout=sec(1),
+                )
+            )
+        }
+    else:
+        exporter = {
+            "grpc_service": GrpcService(
+                envoy_grpc=GrpcServiceEnvoyGrpc(cluster_name=COLLECTOR_CLUSTER), timeout=sec(1)
+            )
+        }
+    otel = OpenTelemetryConfig(
+        service_name=SERVICE_NAME,
+        # OTEL_RESOURCE_ATTRIBUTES of Envoy's process (the launcher sets service.instance.id) join the resource.
+        resource_detectors=[
+            TypedExtensionConfig(
+                name="envoy.tracers.opentelemetry.resource_detectors.environment",
+                typed_config=AnyProto.pack(EnvironmentResourceDetectorConfig()),
+            )
+        ],
+        **exporter,
+    )
+    return HttpConnectionManagerTracing(
+        random_sampling=Percent(value=options.sampling),
+        spawn_upstream_span=True,
+        custom_tags=[CustomTag(tag="shopmesh.listener", literal=CustomTagLiteral(value=listener))],
+        provider=TracingHttp(name="envoy.tracers.opentelemetry", typed_config=AnyProto.pack(otel)),
+    )
+
+
+def _with_grpc_stats(filters: list[HttpFilter]) -> list[HttpFilter]:
+    """grpc_stats right before the router: it must see the request after the transcoder made it gRPC."""
+    if any(f.name == "envoy.filters.http.grpc_stats" for f in filters):
+        return filters
+    at = next((i for i, f in enumerate(filters) if f.name == ROUTER_NAME), len(filters))
+    return [*filters[:at], grpc_stats_filter(), *filters[at:]]
+
+
+def instrument_hcm(hcm: HttpConnectionManager, listener: str, options: Options) -> HttpConnectionManager:
+    hcm.http_filters = _with_grpc_stats(list(hcm.http_filters))
+    if options.access_log:
+        hcm.access_log = [*hcm.access_log, *access_logs(listener)]
+    traced = tracing(listener, options)
+    if traced is not None:
+        hcm.tracing = traced
+    return hcm
+
+
+def _collector_cluster(collector: Collector) -> Cluster:
+    protocol = HttpProtocolOptions(
+        explicit_http_config=HttpProtocolOptionsExplicitHttpConfig(
+            http2_protocol_options=Http2ProtocolOptions()
+        )
+    )
+    discovery: dict[str, Any]
+    if is_ip(collector.host):
+        discovery = {"type": ClusterDiscoveryType.STATIC}
+    else:
+        dns = DnsCluster(
+            dns_refresh_rate=sec(5), respect_dns_ttl=True, dns_lookup_family=DnsLookupFamily.V4_ONLY
+        )
+        discovery = {
+            "cluster_type": ClusterCustomClusterType(
+                name="envoy.clusters.dns", typed_config=AnyProto.pack(dns)
+            )
+        }
+    extra: dict[str, Any] = {}
+    if collector.protocol == "grpc":  # OTLP/gRPC needs HTTP/2 (notes §5.3); OTLP/HTTP stays on HTTP/1.1
+        extra["typed_extension_protocol_options"] = {
+            "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": AnyProto.pack(protocol)
+        }
+    return Cluster(
+        name=COLLECTOR_CLUSTER,
+        connect_timeout=sec(1),
+        **discovery,
+        **extra,
+        load_assignment=ClusterLoadAssignment(
+            cluster_name=COLLECTOR_CLUSTER,
+            endpoints=[
+                LocalityLbEndpoints(
+                    lb_endpoints=[
+                        LbEndpoint(endpoint=Endpoint(address=address(collector.host, collector.port)))
+                    ]
+                )
+            ],
+        ),
+    )
+
+
+def _admin_cluster(admin_port: int) -> Cluster:
+    return Cluster(
+        name=ADMIN_CLUSTER,
+        type=ClusterDiscoveryType.STATIC,
+        connect_timeout=sec(0.25),
+        load_assignment=ClusterLoadAssignment(
+            cluster_name=ADMIN_CLUSTER,
+            endpoints=[
+                LocalityLbEndpoints(
+                    lb_endpoints=[LbEndpoint(endpoint=Endpoint(address=address("127.0.0.1", admin_port)))]
+                )
+            ],
+        ),
+    )
+
+
+def metrics_listener(bind: str, port: int) -> Listener:
+    """Only /stats/prometheus and /ready of the admin interface, on a port Prometheus may reach (§5.5)."""
+    routes = [
+        Route(name=path, match=RouteMatch(path=path), route=RouteAction(cluster=ADMIN_CLUSTER))
+        for path in METRICS_PATHS
+    ]
+    hcm = HttpConnectionManager(
+        stat_prefix="metrics",
+        route_config=RouteConfiguration(
+            name="metrics", virtual_hosts=[VirtualHost(name="metrics", domains=["*"], routes=routes)]
+        ),
+        http_filters=[HttpFilter(name=ROUTER_NAME, typed_config=AnyProto.pack(Router()))],
+    )
+    return Listener(
+        name="metrics",
+        address=address(bind, port),
+        filter_chains=[FilterChain(filters=[Filter(name=HCM_NAME, typed_config=AnyProto.pack(hcm))])],
+    )
+
+
+def instrument(bootstrap: Bootstrap, topology: Topology, options: Options) -> Bootstrap:
+    """Adds access logs, grpc_stats, tracing, the collector cluster and the metrics listener (see above)."""
+    resources = bootstrap.static_resources
+    assert resources is not None
+    for listener in resources.listeners:
+        for chain in listener.filter_chains:
+            for network_filter in chain.filters:
+                if network_filter.name != HCM_NAME or network_filter.typed_config is None:
+                    continue
+                hcm = network_filter.typed_config.unpack()
+                assert isinstance(hcm, HttpConnectionManager)
+                network_filter.typed_config = AnyProto.pack(instrument_hcm(hcm, listener.name, options))
+    if options.collector is not None:
+        resources.clusters = [*resources.clusters, _collector_cluster(options.collector)]
+        if options.flush_interval_ms is not None:
+            runtime = {"tracing.opentelemetry.flush_interval_ms": options.flush_interval_ms}
+            bootstrap.layered_runtime = LayeredRuntime(
+                layers=[
+                    RuntimeLayer(name="static", static_layer=Struct.from_dict(runtime)),
+                    RuntimeLayer(name="admin", admin_layer=RuntimeLayerAdminLayer()),
+                ]
+            )
+    gw = topology.gateway
+    if options.metrics and gw.metrics_port:
+        resources.listeners = [*resources.listeners, metrics_listener(options.metrics_bind, gw.metrics_port)]
+        resources.clusters = [*resources.clusters, _admin_cluster(gw.admin_port)]
+    return bootstrap

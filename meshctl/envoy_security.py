@@ -1,0 +1,319 @@
+"""What Envoy does to keep callers where they belong: identity headers nobody can forge, bearer tokens checked
+against the users service's keys, request size caps, rate limits, and optional TLS on the public listener.
+
+The public listener's filter chain, in order:
+  strip identity headers -> cap REST bodies -> transcode REST -> rate limit -> verify the JWT -> route.
+Rate limits and JWT rules come after the transcoder so both see the gRPC path (one rule per RPC whether it came
+as gRPC or REST), and rate limiting runs before verification so a flood costs no signature checks.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from envoy_data_plane.envoy.config.cluster.v3 import Cluster, ClusterDiscoveryType
+from envoy_data_plane.envoy.config.common.mutation_rules.v3 import HeaderMutation as MutationRule
+from envoy_data_plane.envoy.config.common.mutation_rules.v3 import HeaderMutationRemoveOnMatch
+from envoy_data_plane.envoy.config.core.v3 import (
+    Address,
+    DataSource,
+    HeaderValue,
+    HeaderValueOption,
+    HttpUri,
+    RuntimeFractionalPercent,
+    SocketAddress,
+    TransportSocket,
+)
+from envoy_data_plane.envoy.config.core.v3 import TypedExtensionConfig as CoreTypedExtensionConfig
+from envoy_data_plane.envoy.config.endpoint.v3 import (
+    ClusterLoadAssignment,
+    Endpoint,
+    LbEndpoint,
+    LocalityLbEndpoints,
+)
+from envoy_data_plane.envoy.config.route.v3 import (
+    RateLimit,
+    RateLimitAction,
+    RateLimitActionRemoteAddress,
+    RouteMatch,
+)
+from envoy_data_plane.envoy.extensions.common.matching.v3 import ExtensionWithMatcher
+from envoy_data_plane.envoy.extensions.common.ratelimit.v3 import (
+    LocalRateLimitDescriptor,
+    RateLimitDescriptorEntry,
+)
+from envoy_data_plane.envoy.extensions.filters.common.matcher.action.v3 import SkipFilter
+from envoy_data_plane.envoy.extensions.filters.http.buffer.v3 import Buffer
+from envoy_data_plane.envoy.extensions.filters.http.header_mutation.v3 import HeaderMutation, Mutations
+from envoy_data_plane.envoy.extensions.filters.http.jwt_authn.v3 import (
+    JwksAsyncFetch,
+    JwtAuthentication,
+    JwtProvider,
+    JwtRequirement,
+    RemoteJwks,
+    RequirementRule,
+)
+from envoy_data_plane.envoy.extensions.filters.http.local_ratelimit.v3 import LocalRateLimit
+from envoy_data_plane.envoy.extensions.filters.network.http_connection_manager.v3 import HttpFilter
+from envoy_data_plane.envoy.extensions.transport_sockets.tls.v3 import (
+    CommonTlsContext,
+    DownstreamTlsContext,
+    TlsCertificate,
+)
+from envoy_data_plane.envoy.type.matcher.v3 import HttpRequestHeaderMatchInput, StringMatcher
+from envoy_data_plane.envoy.type.v3 import FractionalPercent, FractionalPercentDenominatorType, TokenBucket
+from envoy_data_plane.google.protobuf import Any as AnyProto
+from envoy_data_plane.xds.core.v3 import TypedExtensionConfig
+from envoy_data_plane.xds.type.matcher.v3 import (
+    Matcher,
+    MatcherMatcherList,
+    MatcherMatcherListFieldMatcher,
+    MatcherMatcherListPredicate,
+    MatcherMatcherListPredicateSinglePredicate,
+    MatcherOnMatch,
+)
+from envoy_data_plane.xds.type.matcher.v3 import StringMatcher as XdsStringMatcher
+
+from meshctl import envoy_policies as policies
+from meshctl.envoy_parts import sec
+from meshctl.topology import Gateway
+
+IDENTITY_PREFIX = "x-shopmesh-"
+PAYLOAD_HEADER = "x-shopmesh-jwt-payload"
+INTERNAL_HEADER = "x-shopmesh-internal"
+PROVIDER = "shopmesh"
+JWKS_CLUSTER = "jwks"
+JWKS_PATH = "/.well-known/jwks.json"
+RATE_LIMIT_FILTER = "envoy.filters.http.local_ratelimit"
+OPEN_PREFIXES = ("/grpc.reflection.", "/grpc.health.v1.")
+
+
+@dataclass(frozen=True)
+class Tls:
+    """A certificate and key for the public listener (PEM files Envoy can read)."""
+
+    certificate: Path
+    private_key: Path
+
+
+def _filter(name: str, config: Any) -> HttpFilter:
+    return HttpFilter(name=name, typed_config=AnyProto.pack(config))
+
+
+def strip_identity() -> HttpFilter:
+    """Removes every x-shopmesh-* header a client sends: only Envoy sets them (the services trust them)."""
+    rule = MutationRule(
+        remove_on_match=HeaderMutationRemoveOnMatch(key_matcher=StringMatcher(prefix=IDENTITY_PREFIX))
+    )
+    return _filter(
+        "envoy.filters.http.header_mutation",
+        HeaderMutation(mutations=Mutations(request_mutations=[rule])),
+    )
+
+
+def rest_body_cap(gateway: Gateway) -> HttpFilter:
+    """Refuses REST bodies over the cap with 413 before they reach the transcoder.
+
+    The transcoder's own max_request_body_size does not stop a body it can stream, so the buffer filter does
+    it. Native gRPC skips the filter: a 413 has no gRPC code of its own (clients would see UNKNOWN), buffering
+    would stall streams (reflection), and the services refuse messages over the same size with
+    RESOURCE_EXHAUSTED themselves.
+    """
+    is_grpc = MatcherMatcherListPredicate(
+        single_predicate=MatcherMatcherListPredicateSinglePredicate(
+            input=TypedExtensionConfig(
+                name="content-type",
+                typed_config=AnyProto.pack(HttpRequestHeaderMatchInput(header_name="content-type")),
+            ),
+            value_match=XdsStringMatcher(prefix="application/grpc"),
+        )
+    )
+    skip = MatcherOnMatch(action=TypedExtensionConfig(name="skip", typed_config=AnyProto.pack(SkipFilter())))
+    matcher = Matcher(
+        matcher_list=MatcherMatcherList(
+            matchers=[MatcherMatcherListFieldMatcher(predicate=is_grpc, on_match=skip)]
+        )
+    )
+    buffer = CoreTypedExtensionConfig(
+        name="envoy.filters.http.buffer",
+        typed_config=AnyProto.pack(Buffer(max_request_bytes=gateway.max_request_bytes)),
+    )
+    return _filter(
+        "envoy.filters.http.buffer", ExtensionWithMatcher(xds_matcher=matcher, extension_config=buffer)
+    )
+
+
+def jwt_authn(gateway: Gateway, open_paths: Iterable[str]) -> HttpFilter:
+    """Bearer tokens from UserService.Login, verified against the users service's JWKS.
+
+    The keys are fetched from Envoy's own internal listener (GET /.well-known/jwks.json, transcoded to
+    UserService.GetJwks), so they stay current and nothing has to be copied into Envoy's configuration, locally
+    or on Kubernetes. The fetch does not hold up Envoy's start; it is retried every second until the users
+    service answers, then cached for five minutes.
+    """
+    provider = JwtProvider(
+        issuer=gateway.jwt_issuer,
+        audiences=[gateway.jwt_audience],
+        remote_jwks=RemoteJwks(
+            http_uri=HttpUri(
+                uri=f"http://127.0.0.1:{gateway.internal_port}{JWKS_PATH}",
+                cluster=JWKS_CLUSTER,
+                timeout=sec(2),
+            ),
+            cache_duration=sec(300),
+            async_fetch=JwksAsyncFetch(fast_listener=True, failed_refetch_duration=sec(1)),
+        ),
+        forward=False,  # the token itself stops here; the services get its verified payload
+        forward_payload_header=PAYLOAD_HEADER,
+        failed_status_in_metadata=policies.JWT_FAILURE_KEY,  # local replies turn every refusal into a 401
+        clock_skew_seconds=30,
+    )
+    rules = [RequirementRule(match=RouteMatch(prefix=p)) for p in OPEN_PREFIXES]
+    rules += [RequirementRule(match=RouteMatch(path=p)) for p in sorted(open_paths)]
+    rules.append(
+        RequirementRule(match=RouteMatch(prefix="/"), requires=JwtRequirement(provider_name=PROVIDER))
+    )
+    return _filter(
+        "envoy.filters.http.jwt_authn", JwtAuthentication(providers={PROVIDER: provider}, rules=rules)
+    )
+
+
+def rate_limit_filter() -> HttpFilter:
+    """The local rate limit filter; its buckets are set per route (route_rate_limit)."""
+    return _filter(RATE_LIMIT_FILTER, LocalRateLimit(stat_prefix="public_rate_limit"))
+
+
+def _bucket(per_second: int) -> TokenBucket:
+    return TokenBucket(max_tokens=per_second, tokens_per_fill=per_second, fill_interval=sec(1))
+
+
+def route_rate_limit(gateway: Gateway, path: str) -> dict[str, AnyProto]:
+    """A ceiling for one public RPC across all callers, and for Login a bucket per client address too.
+
+    Callers over a limit get RESOURCE_EXHAUSTED (HTTP 429) at once rather than UNAVAILABLE, which clients retry.
+    """
+    always = RuntimeFractionalPercent(
+        default_value=FractionalPercent(numerator=100, denominator=FractionalPercentDenominatorType.HUNDRED)
+    )
+    config = LocalRateLimit(
+        stat_prefix="public_rate_limit",
+        token_bucket=_bucket(gateway.route_rate_limit),
+        filter_enabled=always,
+        filter_enforced=always,
+        rate_limited_as_resource_exhausted=True,
+        response_headers_to_add=[
+            HeaderValueOption(header=HeaderValue(key="x-local-rate-limit", value="true"))
+        ],
+    )
+    if path == f"/{gateway.login_rpc}":
+        # An empty descriptor value is a wildcard: one bucket per distinct client address.
+        config.descriptors = [
+            LocalRateLimitDescriptor(
+                entries=[RateLimitDescriptorEntry(key="remote_address")],
+                token_bucket=_bucket(gateway.login_rate_per_client),
+            )
+        ]
+        config.rate_limits = [
+            RateLimit(actions=[RateLimitAction(remote_address=RateLimitActionRemoteAddress())])
+        ]
+        config.max_dynamic_descriptors = 10_000
+    return {RATE_LIMIT_FILTER: AnyProto.pack(config)}
+
+
+def internal_marker() -> list[HeaderValueOption]:
+    """Set on every call through the internal listener: services treat such calls as trusted peers."""
+    return [HeaderValueOption(header=HeaderValue(key=INTERNAL_HEADER, value="true"))]
+
+
+def jwks_cluster(gateway: Gateway) -> Cluster:
+    """Envoy's own internal listener, where jwt_authn fetches the keys (plain HTTP/1.1 on loopback)."""
+    return Cluster(
+        name=JWKS_CLUSTER,
+        type=ClusterDiscoveryType.STATIC,
+        connect_timeout=sec(1),
+        load_assignment=ClusterLoadAssignment(
+            cluster_name=JWKS_CLUSTER,
+            endpoints=[
+                LocalityLbEndpoints(
+                    lb_endpoints=[
+                        LbEndpoint(
+                            endpoint=Endpoint(
+                                address=Address(
+                                    socket_address=SocketAddress(
+                                        address="127.0.0.1", port_value=gateway.internal_port
+                                    )
+                                )
+                            )
+                        )
+                    ]
+                )
+            ],
+        ),
+    )
+
+
+def downstream_tls(tls: Tls) -> TransportSocket:
+    """TLS on the public listener; ALPN offers h2 (gRPC) and http/1.1 (REST clients)."""
+    context = DownstreamTlsContext(
+        common_tls_context=CommonTlsContext(
+            tls_certificates=[
+                TlsCertificate(
+                    certificate_chain=DataSource(filename=str(tls.certificate)),
+                    private_key=DataSource(filename=str(tls.private_key)),
+                )
+            ],
+            alpn_protocols=["h2", "http/1.1"],
+        )
+    )
+    return TransportSocket(name="envoy.transport_sockets.tls", typed_config=AnyProto.pack(context))
+
+
+def self_signed(directory: Path, hosts: Iterable[str] = ("localhost", "127.0.0.1")) -> Tls:
+    """A self-signed certificate for `hosts` (names and IP addresses), made once and reused after.
+
+    For local use only (`make up UP_ARGS=--tls`): clients trust it by pinning the file (curl --cacert,
+    grpcurl -cacert). The key is P-256 and the certificate is valid for a year.
+    """
+    cert_path, key_path = directory / "gateway.crt", directory / "gateway.key"
+    if cert_path.exists() and key_path.exists():
+        return Tls(cert_path, key_path)
+    key = ec.generate_private_key(ec.SECP256R1())
+    names: list[x509.GeneralName] = []
+    for host in hosts:
+        try:
+            names.append(x509.IPAddress(ipaddress.ip_address(host)))
+        except ValueError:
+            names.append(x509.DNSName(host))
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "shopmesh local gateway")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=365))
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        # A CA too, so that clients can pin it as their trust root.
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    directory.mkdir(parents=True, exist_ok=True)
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    key_path.chmod(0o600)
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    return Tls(cert_path, key_path)

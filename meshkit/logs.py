@@ -1,0 +1,168 @@
+"""Structured logs: one JSON object per line, tagged with the replica and the current trace.
+
+Every record a service writes (startup, shutdown, one line per RPC, errors with their traceback) goes to
+stderr as a JSON object::
+
+    {"time": "2026-01-02T03:04:05.678Z", "level": "INFO", "service": "orders", "replica": "orders-0",
+     "logger": "meshkit.metrics", "message": "rpc", "method": "/shopmesh.order.v1.OrderService/CreateOrder",
+     "code": "OK", "duration_ms": 12.3, "trace_id": "4bf9...", "span_id": "00f0..."}
+
+`trace_id`/`span_id` come from the OpenTelemetry span current when the record was made, so a log line can be
+found from a trace and the other way round. Messages and tracebacks pass through `redact` first: whatever an
+exception message carries, a card number, a bearer token / JWT, a password assignment or the password of a
+database URL never reaches the log. Request bodies are never logged at all.
+
+`pretty` turns such a line (or one of Envoy's JSON access-log lines) into the compact text `make up` shows on
+the console; the per-process files keep the raw JSON.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import re
+import sys
+from typing import Any
+
+from meshkit.cards import luhn_ok
+from meshkit.settings import ServerSettings
+
+# -- redaction -------------------------------------------------------------------------------------------------
+
+# 13 to 19 digits, optionally grouped by single spaces or dashes (how card numbers are written).
+_PAN = re.compile(r"(?<!\w)(?<!\d\.)\d(?:[ -]?\d){12,18}(?!\w)(?!\.\d)")
+_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
+_BEARER = re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]{8,}")
+_URL_PASSWORD = re.compile(r"([a-z][a-z0-9+.-]*://[^:/@\s]+:)[^@\s]+@", re.IGNORECASE)
+_ASSIGNED_SECRET = re.compile(
+    r"(?i)\b((?:password|passwd|secret|access_token|refresh_token|card_number|cvc)[\"']?\s*[:=]\s*[\"']?)"
+    r"[^\"'\s,;}&)]+"
+)
+REDACTED = "[redacted]"
+
+
+def _pan(match: re.Match[str]) -> str:
+    digits = re.sub(r"[ -]", "", match.group(0))
+    return REDACTED if luhn_ok(digits) else match.group(0)
+
+
+def redact(text: str) -> str:
+    """`text` with card numbers, tokens, password assignments and URL passwords replaced."""
+    if not text:
+        return text
+    text = _JWT.sub(REDACTED, text)
+    text = _BEARER.sub(lambda m: m.group(1) + REDACTED, text)
+    text = _URL_PASSWORD.sub(lambda m: m.group(1) + REDACTED + "@", text)
+    text = _ASSIGNED_SECRET.sub(lambda m: m.group(1) + REDACTED, text)
+    return _PAN.sub(_pan, text)
+
+
+# -- the JSON formatter ----------------------------------------------------------------------------------------
+
+FIELDS = "shopmesh"
+"""The `extra` key whose dict is merged into the JSON object: log.info("rpc", extra={FIELDS: {...}})."""
+
+
+def _current_ids() -> tuple[str, str] | None:
+    # Imported lazily: the API package is light, and a process without tracing has no valid span anyway.
+    from opentelemetry import trace
+
+    ctx = trace.get_current_span().get_span_context()
+    if not ctx.is_valid:
+        return None
+    return format(ctx.trace_id, "032x"), format(ctx.span_id, "016x")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record (see the module docstring)."""
+
+    def __init__(self, service: str, replica: str) -> None:
+        super().__init__()
+        self.service = service
+        self.replica = replica
+
+    def format(self, record: logging.LogRecord) -> str:
+        when = dt.datetime.fromtimestamp(record.created, dt.UTC)
+        entry: dict[str, Any] = {
+            "time": when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z",
+            "level": record.levelname,
+            "service": self.service,
+            "replica": self.replica,
+            "logger": record.name,
+            "message": redact(record.getMessage()),
+        }
+        fields = getattr(record, FIELDS, None)
+        if isinstance(fields, dict):
+            entry.update(fields)
+        ids = _current_ids()
+        if ids is not None:
+            entry["trace_id"], entry["span_id"] = ids
+        if record.exc_info:
+            entry["exception"] = redact(self.formatException(record.exc_info))
+        elif record.exc_text:
+            entry["exception"] = redact(record.exc_text)
+        return json.dumps(entry, default=str, ensure_ascii=False)
+
+
+def setup_logging(settings: ServerSettings) -> None:
+    """JSON lines on stderr for the whole process (the launcher and Kubernetes collect stderr)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter(settings.service, settings.replica))
+    logging.basicConfig(level=settings.log_level, handlers=[handler], force=True)
+
+
+# -- the console view ------------------------------------------------------------------------------------------
+
+_SKIP = {"time", "level", "service", "replica", "logger", "message", "exception", "trace_id", "span_id"}
+
+
+def _short_trace(entry: dict[str, Any], key: str = "trace_id") -> str:
+    trace_id = entry.get(key)
+    return f" trace={trace_id}" if isinstance(trace_id, str) and trace_id not in ("", "-") else ""
+
+
+def _pretty_service(entry: dict[str, Any]) -> str:
+    time = str(entry.get("time", ""))[11:23]
+    level = str(entry.get("level", ""))
+    if entry.get("message") == "rpc" and "method" in entry:
+        text = f"rpc {entry['method']} {entry.get('code', '?')} {entry.get('duration_ms', '?')}ms"
+    else:
+        extras = " ".join(f"{k}={v}" for k, v in entry.items() if k not in _SKIP)
+        text = f"{entry.get('message', '')}" + (f" {extras}" if extras else "")
+    lines = [f"{time} {level:<5} {text}{_short_trace(entry)}"]
+    if entry.get("exception"):
+        lines += [f"    {line}" for line in str(entry["exception"]).splitlines()]
+    return "\n".join(lines)
+
+
+def _pretty_access(entry: dict[str, Any]) -> str:
+    time = str(entry.get("start_time", ""))[11:23]
+    grpc = entry.get("grpc_status")
+    grpc_text = f" grpc={grpc}" if grpc not in (None, "", "-") else ""
+    upstream = entry.get("upstream_host") or "-"
+    return (
+        f"{time} {entry.get('listener', 'access')} {entry.get('method', '')} {entry.get('path', '')} "
+        f"{entry.get('response_code', '')}{grpc_text} {entry.get('duration_ms', '?')}ms "
+        f"-> {entry.get('upstream_cluster', '-')} {upstream}{_short_trace(entry)}"
+    )
+
+
+def pretty(line: str) -> str:
+    """A service's JSON log line or an Envoy access-log line as compact text; anything else unchanged."""
+    if not line.startswith("{"):
+        return line
+    try:
+        entry = json.loads(line)
+    except ValueError:
+        return line
+    if not isinstance(entry, dict):
+        return line
+    if "replica" in entry and "message" in entry:
+        return _pretty_service(entry)
+    if "response_code" in entry and "path" in entry:
+        return _pretty_access(entry)
+    return line
+
+
+__all__ = ["FIELDS", "JsonFormatter", "pretty", "redact", "setup_logging"]
