@@ -142,6 +142,7 @@ class Mesh:
         """Starts everything and returns once every replica and Envoy report healthy."""
         for sub in ("logs", "data", "envoy"):
             (self.run_dir / sub).mkdir(parents=True, exist_ok=True)
+        self._check_ports_free()
         config_path = self.write_envoy_config()
         try:
             if self.tracing.sink_listen:
@@ -170,6 +171,24 @@ class Mesh:
             self.stop()
             raise
         return self.endpoints
+
+    def _check_ports_free(self) -> None:
+        """Refuses to start over another mesh (or anything else) holding one of this mesh's ports: better a
+        clear message now than a replica dying on its bind halfway through."""
+        gw = self.topology.gateway
+        wanted = self.topology.ports()
+        if not self.tracing.sink_listen:
+            wanted.pop(gw.otlp_port, None)
+        taken = [
+            f"{port} ({what})"
+            for port, what in sorted(wanted.items())
+            if not _can_listen(gw.bind if port == gw.public_port else "127.0.0.1", port)
+        ]
+        if taken:
+            raise MeshError(
+                f"port{'s' if len(taken) > 1 else ''} in use: {', '.join(taken)}. Is another mesh running? "
+                "Stop it, or run this one beside it with --port-offset N."
+            )
 
     def write_envoy_config(self) -> Path:
         path = self.run_dir / "envoy" / "envoy.json"
@@ -365,6 +384,17 @@ class Mesh:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _can_listen(host: str, port: int) -> bool:
+    # SO_REUSEADDR as the servers set it: a port in TIME_WAIT after a previous run is free.
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 def _accepts(address: str) -> bool:

@@ -78,6 +78,24 @@ class Topology:
                 return svc
         raise KeyError(name)
 
+    def ports(self) -> dict[int, str]:
+        """Every port the mesh listens on, with what listens there."""
+        gw = self.gateway
+        found = {
+            gw.public_port: "Envoy's public listener",
+            gw.internal_port: "Envoy's internal listener",
+            gw.admin_port: "Envoy's admin interface",
+        }
+        if gw.metrics_port:
+            found[gw.metrics_port] = "Envoy's metrics listener"
+        if gw.otlp_port:
+            found[gw.otlp_port] = "the local trace sink"
+        for svc in self.services:
+            for i, (port, metrics) in enumerate(zip(svc.ports(), svc.metrics_ports(), strict=True)):
+                found[port] = f"{svc.name}-{i}"
+                found[metrics] = f"{svc.name}-{i}'s metrics"
+        return found
+
     def with_gateway(self, **changes: Any) -> Topology:
         return replace(self, gateway=replace(self.gateway, **changes))
 

@@ -7,6 +7,7 @@ import os
 import random
 import re
 import signal
+import socket
 import ssl
 import subprocess
 import sys
@@ -27,9 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _free_offset() -> int:
     """A port offset at which every port of the default topology is free."""
-    topo = topology.load()
-    ports = [topo.gateway.public_port, topo.gateway.internal_port, topo.gateway.admin_port]
-    ports += [p for s in topo.services for p in s.ports()]
+    ports = list(topology.load().ports())
     for _ in range(100):
         offset = random.randrange(1000, 9000)
         if all(port_is_free(p + offset) for p in ports):
@@ -136,4 +135,21 @@ def test_up_serves_prints_working_commands_keeps_data_and_stops_clean(tmp_path: 
         with pytest.raises((urllib.error.URLError, ConnectionError)):  # no plaintext on the TLS listener
             Rest(f"http://{gateway}").get("/v1/products")
         _stop(process, signal.SIGTERM)
+    assert _processes_using(tmp_path / "data") == []
+
+
+def test_up_refuses_a_taken_port_by_name_and_starts_nothing(tmp_path: Path) -> None:
+    offset = _free_offset()
+    taken = topology.load().service("orders").metrics_ports()[0] + offset
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", taken))
+        holder.listen()
+        result = subprocess.run(
+            [sys.executable, "-m", "meshctl", "up", "--run-dir", str(tmp_path), "--port-offset", str(offset)],
+            cwd=ROOT, env={**os.environ, "SHOPMESH_DATA_DIR": str(tmp_path / "data")},
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"port in use: {taken} (orders-0's metrics)" in result.stderr
+    assert "--port-offset" in result.stderr
     assert _processes_using(tmp_path / "data") == []
