@@ -42,6 +42,12 @@ check-gen: install ## fail when gen/ is stale
 trace: install ## print the latest trace of `make up` as a waterfall with its log lines; TRACE=<32-hex id> for one
 	$(PY) -m meshctl trace --run-dir $(RUN_DIR) $(if $(TRACE),--trace $(TRACE))
 
+.PHONY: bench
+BENCH_DB ?= postgresql
+BENCH_ARGS ?=
+bench: install gen/descriptor.binpb ## measure each path against the limit in one run (~2.5 min; BENCH_DB=sqlite, BENCH_ARGS="--help")
+	$(PY) -m bench --db $(BENCH_DB) $(BENCH_ARGS)
+
 .PHONY: chart
 chart: install ## re-render the Helm chart's Envoy config and topology (helm/shopmesh/files), then helm lint
 	$(PY) -m meshctl render-chart
@@ -50,7 +56,7 @@ chart: install ## re-render the Helm chart's Envoy config and topology (helm/sho
 lint: install ## ruff (lint + format check) and mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy meshkit meshctl svc_user svc_product svc_order svc_payment tools/protoc_gen_py.py
+	$(VENV)/bin/mypy meshkit meshctl svc_user svc_product svc_order svc_payment bench tools/protoc_gen_py.py
 
 fmt: install ## format and autofix
 	$(VENV)/bin/ruff format .

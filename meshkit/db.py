@@ -61,6 +61,10 @@ def normalize_url(url: str) -> str:
     return url
 
 
+POOL_OVERFLOW = 4
+"""Connections a Database may open beyond its pool size (health pings, background tasks)."""
+
+
 class Database:
     """The engine of one service's database and the transactions it runs."""
 
@@ -80,10 +84,14 @@ class Database:
         if self.is_sqlite:
             self.engine = self._sqlite_engine()
         else:
+            # `pool_size` connections stay open: as many as threads run transactions (the server's workers).
+            # A smaller pool closes each connection beyond it when it is returned, and a busy server then
+            # opens and closes a PostgreSQL connection (a backend process) for most of its transactions. The
+            # overflow serves the health pings and background tasks.
             self.engine = sa.create_engine(
                 self.url,
                 pool_size=pool_size,
-                max_overflow=pool_size,
+                max_overflow=POOL_OVERFLOW,
                 pool_pre_ping=True,  # survive a database restart without restarting the service
                 pool_timeout=10,
                 hide_parameters=True,  # bound values (card data, hashes) never reach an exception or log
@@ -131,6 +139,18 @@ class Database:
             self._connect().execution_options(shopmesh_readonly=True) as conn,
             conn.begin(),
         ):
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """For a read of one statement, which is consistent by itself: on PostgreSQL it runs outside a
+        transaction (autocommit), saving the BEGIN and COMMIT round trips of `snapshot`; on SQLite it is a
+        snapshot. Reads of several statements that must agree use `snapshot`."""
+        if self.is_sqlite:
+            with self.snapshot() as conn:
+                yield conn
+            return
+        with _translate_outage(), self._connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             yield conn
 
     def _connect(self) -> Connection:
@@ -181,9 +201,12 @@ class Migration:
     apply: Callable[[Connection], None]
 
 
-def open_database(url: str, metadata: sa.MetaData, migrations: Sequence[Migration], name: str) -> Database:
-    """Connects and brings the schema up to date: what every service does first."""
-    db = Database(url, application_name=name)
+def open_database(
+    url: str, metadata: sa.MetaData, migrations: Sequence[Migration], name: str, *, pool_size: int = 8
+) -> Database:
+    """Connects and brings the schema up to date: what every service does first. `pool_size`: the server's
+    worker threads (each may hold a connection)."""
+    db = Database(url, application_name=name, pool_size=pool_size)
     migrate(db, metadata, migrations)
     return db
 

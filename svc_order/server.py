@@ -21,7 +21,13 @@ SERVICE_NAME = order_service_pb2.DESCRIPTOR.services_by_name["OrderService"].ful
 def create_server(settings: order_settings.Settings, tracing: Tracing | None = None) -> ServiceServer:
     """Builds the server, bound to its port and with its schema migrated, but not started."""
     tracing = tracing or Tracing()
-    db = open_database(settings.server.database_url, metadata, MIGRATIONS, settings.server.replica)
+    db = open_database(
+        settings.server.database_url,
+        metadata,
+        MIGRATIONS,
+        settings.server.replica,
+        pool_size=settings.server.workers,
+    )
     # One channel to Envoy's internal listener carries every outbound call;
     # Envoy picks the replica, retries and ejects failing ones.
     channel = mesh_channel(settings.mesh_internal_addr, tracing.client_interceptors())

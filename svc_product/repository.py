@@ -28,6 +28,18 @@ def _product(row: Any) -> domain.Product:
     )
 
 
+# The hot reads, built once: SQLAlchemy then reuses their compiled SQL without rebuilding and re-keying the
+# statement on every call (a third of a GetProduct's database time in Python).
+_BY_ID = sa.select(products).where(products.c.id == sa.bindparam("id"))
+_FIRST_PAGE = sa.select(products).order_by(products.c.seq).limit(sa.bindparam("limit"))
+_NEXT_PAGE = (
+    sa.select(products)
+    .where(products.c.seq > sa.bindparam("after"))
+    .order_by(products.c.seq)
+    .limit(sa.bindparam("limit"))
+)
+
+
 def _price_columns(price: Money) -> dict[str, Any]:
     return {"price_currency": price.currency, "price_units": price.units, "price_nanos": price.nanos}
 
@@ -57,10 +69,8 @@ class ProductRepository:
         )
 
     def get(self, product_id: str, *, for_update: bool = False) -> domain.Product | None:
-        query = sa.select(products).where(products.c.id == product_id)
-        if for_update:
-            query = query.with_for_update()
-        row = self.conn.execute(query).first()
+        query = _BY_ID.with_for_update() if for_update else _BY_ID
+        row = self.conn.execute(query, {"id": product_id}).first()
         return _product(row) if row else None
 
     def by_request_id(self, request_id: str) -> domain.Product | None:
@@ -69,10 +79,10 @@ class ProductRepository:
 
     def page(self, after_seq: int | None, limit: int) -> tuple[list[domain.Product], int | None]:
         """Up to `limit` products after keyset position `after_seq`, and the next position."""
-        query = sa.select(products).order_by(products.c.seq).limit(limit + 1)
-        if after_seq is not None:
-            query = query.where(products.c.seq > after_seq)
-        rows = self.conn.execute(query).all()
+        if after_seq is None:
+            rows = self.conn.execute(_FIRST_PAGE, {"limit": limit + 1}).all()
+        else:
+            rows = self.conn.execute(_NEXT_PAGE, {"limit": limit + 1, "after": after_seq}).all()
         next_seq = rows[limit - 1].seq if len(rows) > limit else None
         return [_product(r) for r in rows[:limit]], next_seq
 

@@ -51,14 +51,14 @@ class Catalog:
         return existing
 
     def get_product(self, product_id: str) -> domain.Product:
-        with self._db.snapshot() as conn:
+        with self._db.read() as conn:
             product = ProductRepository(conn).get(product_id)
         if product is None:
             raise domain.ProductNotFound(product_id)
         return product
 
     def list_products(self, after: int | None, limit: int) -> tuple[list[domain.Product], int | None]:
-        with self._db.snapshot() as conn:
+        with self._db.read() as conn:
             return ProductRepository(conn).page(after, limit)
 
     def update_product(self, product_id: str, fields: domain.ProductFields) -> domain.Product:

@@ -27,7 +27,13 @@ def create_server(settings: user_settings.Settings, tracing: Tracing | None = No
         audience=settings.jwt_audience,
         ttl_seconds=settings.token_ttl_seconds,
     )
-    db = open_database(settings.server.database_url, metadata, MIGRATIONS, settings.server.replica)
+    db = open_database(
+        settings.server.database_url,
+        metadata,
+        MIGRATIONS,
+        settings.server.replica,
+        pool_size=settings.server.workers,
+    )
     servicer = UserServicer(Accounts(db, Passwords(), tokens))
     return ServiceServer(
         settings.server,

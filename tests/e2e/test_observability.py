@@ -273,10 +273,11 @@ def test_red_metrics_move_by_the_calls_made_and_count_errors_under_their_code(me
     # Envoy counts the gRPC status of what it proxied per cluster (grpc_stats), REST calls included.
     envoy_text = _scrape(mesh.endpoints.envoy_metrics, "/stats/prometheus")
     assert _sample(envoy_text, "envoy_cluster_grpc_5", envoy_cluster_name="products") == envoy_before + 3
-    # Pool figures of every replica, and nothing but the two endpoints on Envoy's metrics listener.
+    # Pool figures of every replica (one pooled connection per worker thread: SVC_PAYMENT_WORKERS, 16), and
+    # nothing but the two endpoints on Envoy's metrics listener.
     for address in mesh.endpoints.metrics["payments"]:
         text = _scrape(address)
-        assert _sample(text, "shopmesh_db_pool_size") == 8 and "shopmesh_db_pool_checked_out" in text
+        assert _sample(text, "shopmesh_db_pool_size") == 16 and "shopmesh_db_pool_checked_out" in text
     assert _scrape(mesh.endpoints.envoy_metrics, "/ready").strip() == "LIVE"
     with pytest.raises(urllib.error.HTTPError) as refused:
         _scrape(mesh.endpoints.envoy_metrics, "/clusters")

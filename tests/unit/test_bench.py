@@ -1,0 +1,318 @@
+"""The benchmark harness's own logic: load-generator command lines and reports, /proc readings, aggregation,
+targets, the JSON document, the empty fixture service and the bench mesh's Envoy config. No timings."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from google.api import annotations_pb2
+from google.protobuf import descriptor_pb2, empty_pb2
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from bench import cli, fixture, loadgen, procs, report
+from bench.loadgen import GhzCall, Sample, WrkCall
+from bench.report import ROW_NAMES, Row
+from bench.run import FIXTURE, UNLIMITED, Plan, bench_topology, row_call, split_cpus
+from meshctl import envoy_config
+from meshctl.topology import DEFAULT_DESCRIPTOR
+
+# -- ghz ---------------------------------------------------------------------------------------------------------
+
+GHZ_REPORT: dict[str, Any] = {
+    "count": 1010,
+    "total": 2_000_000_000,
+    "statusCodeDistribution": {"OK": 1000, "Unavailable": 10},
+    "errorDistribution": {"rpc error: code = Unavailable desc = no healthy upstream": 10},
+    "latencyDistribution": [
+        {"percentage": 10, "latency": 1_000_000},
+        {"percentage": 50, "latency": 2_500_000},
+        {"percentage": 99, "latency": 9_000_000},
+    ],
+    "details": [],
+}
+
+
+def test_ghz_report_gives_successes_errors_and_percentiles() -> None:
+    sample = loadgen.parse_ghz(GHZ_REPORT)
+    assert (sample.ok, sample.errors) == (1000, 10)
+    assert sample.seconds == 2.0
+    assert sample.rps == 500.0  # successes only
+    assert (sample.p50_ms, sample.p99_ms) == (2.5, 9.0)
+    assert sample.error_kinds == {"rpc error: code = Unavailable desc = no healthy upstream": 10}
+
+
+def test_ghz_report_without_any_success() -> None:
+    sample = loadgen.parse_ghz({"count": 3, "total": 10**9, "statusCodeDistribution": {"Unavailable": 3}})
+    assert (sample.ok, sample.errors, sample.p50_ms, sample.rps) == (0, 3, 0.0, 0.0)
+    assert sample.error_kinds == {"Unavailable": 3}
+
+
+def test_ghz_command_line(tmp_path: Path) -> None:
+    call = GhzCall("127.0.0.1:1", "pkg.Svc.Method", [{}], metadata={"authorization": "Bearer t"})
+    argv = loadgen.ghz_argv(
+        "ghz", call, protoset=tmp_path / "p.binpb", data_file=tmp_path / "d.json",
+        concurrency=8, connections=16, seconds=1.5, cpus=1,
+    )  # fmt: skip
+    assert argv[0] == "ghz" and argv[-1] == "127.0.0.1:1"
+    options = dict(itertools.pairwise(argv[1:-1]))  # each flag -> the word after it
+    assert options["--call"] == "pkg.Svc.Method"
+    assert options["--duration"] == "1.5s"
+    assert options["--connections"] == "8"  # never more connections than calls in flight
+    assert options["--duration-stop"] == "wait"  # calls in flight at the end count, not as errors
+    assert json.loads(options["--metadata"]) == {"authorization": "Bearer t"}
+    assert options["--format"] == "json"
+
+
+# -- wrk ---------------------------------------------------------------------------------------------------------
+
+
+def test_wrk_summary_line() -> None:
+    output = (
+        "Running 1s test @ http://127.0.0.1:1\n"
+        'BENCH_RESULT {"requests":1200,"duration_us":2000000,"connect":0,"read":1,"write":0,"status":200,'
+        '"timeout":2,"p50_us":1500.0,"p99_us":8000.5}\n'
+    )
+    sample = loadgen.parse_wrk(output)
+    assert (sample.ok, sample.errors) == (1000, 203)
+    assert sample.rps == 500.0
+    assert (sample.p50_ms, sample.p99_ms) == (1.5, 8.0005)
+    assert sample.error_kinds == {"http read": 1, "http status": 200, "http timeout": 2}
+
+
+def test_wrk_without_summary_is_an_error() -> None:
+    with pytest.raises(ValueError, match="BENCH_RESULT"):
+        loadgen.parse_wrk("unable to connect to 127.0.0.1:1 Connection refused\n")
+
+
+def test_lua_templates_escape_and_substitute() -> None:
+    assert loadgen.lua_string('a"b\\c') == '"a\\"b\\\\c"'
+    assert loadgen.lua_template("/v1/products/{item}") == '"/v1/products/" .. item'
+    assert (
+        loadgen.lua_template('{"id":"{uid}","p":"{item}"}')
+        == '"{\\"id\\":\\"" .. uid .. "\\",\\"p\\":\\"" .. item .. "\\"}"'
+    )
+    assert loadgen.lua_template("plain") == '"plain"'
+
+
+def test_wrk_script_rotates_items_makes_unique_ids_and_reports() -> None:
+    call = WrkCall(
+        "http://gw", "POST", "/v1/orders", items=["a", "b"], body='{"request_id":"{uid}"}',
+        headers={"authorization": "Bearer x"},
+    )  # fmt: skip
+    script = loadgen.wrk_script(call, "run1")
+    assert 'wrk.method = "POST"' in script
+    assert 'wrk.headers["authorization"] = "Bearer x"' in script
+    assert '"a",\n  "b"' in script
+    assert 'local prefix = "run1"' in script
+    assert "BENCH_RESULT" in script and "latency:percentile(99)" in script
+    argv = loadgen.wrk_argv("wrk", call, script=Path("s.lua"), concurrency=4, seconds=0.5, threads=2)
+    assert "--duration=1s" in argv  # wrk counts whole seconds
+    assert argv[-1] == "http://gw"
+
+
+def test_load_generator_cpu_time_is_measured() -> None:
+    finished = loadgen.run_pinned(["python3", "-c", "sum(range(3_000_000)); print('done')"], None, timeout=60)
+    assert finished.returncode == 0 and finished.stdout.strip() == "done"
+    assert finished.cpu_seconds > 0
+
+
+# -- /proc -------------------------------------------------------------------------------------------------------
+
+
+def test_stat_parsing_survives_odd_command_names() -> None:
+    fields = " ".join(str(n) for n in range(3, 30))  # field n holds n
+    ppid, utime, stime, cutime, cstime = procs.parse_stat(f"42 (a) b (c)) {fields}")
+    assert (ppid, utime, stime, cutime, cstime) == (4, 14, 15, 16, 17)
+
+
+def test_own_process_figures() -> None:
+    sum(range(1_000_000))
+    assert procs.cpu_seconds(os.getpid()) > 0
+    assert procs.rss_mb(os.getpid()) > 1
+    assert procs.pss_mb(os.getpid()) > 1
+    assert procs.cpu_seconds(2**22 + 12345) == 0.0  # gone: no error
+    assert procs.cpu_deltas({"a": 1.0, "b": 2.0}, {"a": 1.5, "b": 1.0, "c": 0.25}) == {
+        "a": 0.5,
+        "b": 0.0,
+        "c": 0.25,
+    }
+
+
+def test_cpu_lists_and_model() -> None:
+    assert procs.cpu_list([5, 0, 1, 2]) == "0-2,5"
+    assert procs.cpu_list([3]) == "3"
+    assert procs.cpu_model("processor\t: 0\nmodel name\t: AMD EPYC 7B13\n") == "AMD EPYC 7B13"
+    assert split_cpus([0, 1]) == ([0], [1])
+    assert split_cpus([0, 1, 2, 3]) == ([0, 1, 2], [3])
+    assert split_cpus([0]) == ([0], [0])
+
+
+# -- aggregation, targets, output ----------------------------------------------------------------------------------
+
+
+def _sample(rps: float, p50: float = 1.0, p99: float = 2.0, errors: int = 0, cpu: float = 0.5) -> Sample:
+    return Sample(ok=int(rps), errors=errors, seconds=1.0, p50_ms=p50, p99_ms=p99, cpu={"envoy": cpu})
+
+
+def test_rows_are_medians_with_errors_summed_and_cpu_per_thousand() -> None:
+    row = report.aggregate(
+        "x",
+        [_sample(1000, 1.0, 5.0, cpu=1.0), _sample(3000, 3.0, 7.0, 1), _sample(2000, 2.0, 6.0, 2, cpu=1.0)],
+    )
+    assert (row.rps, row.p50_ms, row.p99_ms, row.errors) == (2000, 2.0, 6.0, 3)
+    # 1.0 s / 1000 calls, 0.5 s / 3000, 1.0 s / 2000 -> 1.0, 0.1667, 0.5 per 1,000: median 0.5
+    assert row.cpu_s_per_1k == {"envoy": 0.5}
+    with pytest.raises(ValueError):
+        report.aggregate("x", [])
+
+
+def _row(name: str, rps: float, p50: float = 1.0, p99: float = 2.0, errors: int = 0) -> Row:
+    return Row(name, rps, p50, p99, errors, {"envoy": 0.1, "products-0": 1.0, "postgres": 0.2})
+
+
+def _rows() -> dict[str, Row]:
+    figures = {
+        "empty_direct": 4000, "empty_envoy": 2000, "get_product_direct": 1000, "get_product_envoy_grpc": 900,
+        "get_product_envoy_rest": 700, "list_products_page1": 300, "list_products_page1000": 300,
+        "create_order_rest": 100, "create_order_grpc": 300, "login": 5,
+    }  # fmt: skip
+    rows = {name: _row(name, rps) for name, rps in figures.items()}
+    rows["list_products_page1000"] = _row("list_products_page1000", 300, p50=1.3)
+    rows["create_order_grpc"] = _row("create_order_grpc", 300, p50=10.0, p99=40.0)
+    rows["create_order_rest"] = _row("create_order_rest", 100, p50=10.0, p99=60.0, errors=1)
+    return rows
+
+
+def test_targets_from_one_run() -> None:
+    found = {t.text: t for t in report.targets(_rows(), {"products-0": 61.0, "envoy": 90.0}, 4.0)}
+    assert found["GetProduct via Envoy (gRPC) / direct, req/s"].value == 0.9
+    assert found["GetProduct via Envoy (gRPC) / direct, req/s"].met
+    assert not found["GetProduct REST / gRPC via Envoy, req/s"].met  # 0.78
+    assert not found["GetProduct via Envoy / empty RPC via Envoy, req/s"].met  # 900 / 2000 = 0.45
+    assert found["create_order_grpc / empty RPC via Envoy, req/s"].met  # 0.15
+    assert not found["create_order_rest / empty RPC via Envoy, req/s"].met  # 0.05
+    assert found["create_order_grpc p99 / p50"].met and not found["create_order_rest p99 / p50"].met
+    assert not found["create_order_rest errors"].met and found["create_order_grpc errors"].met
+    assert not found["ListProducts page 1,000 / page 1, p50 latency"].met  # 1.3
+    assert not found["idle RSS of products-0, MB"].met
+    assert not any("envoy" in text for text in found if text.startswith("idle RSS"))  # services only
+    assert found["`make up` to all healthy, s"].met
+
+
+def test_document_has_exactly_the_agreed_shape() -> None:
+    rows = list(_rows().values())
+    doc = report.document({"cores": 2, "cpu_model": "x"}, rows, {"envoy": 70.04}, None)
+    assert list(doc) == ["machine", "rows", "rss_mb", "up_to_healthy_s"]
+    assert [r["name"] for r in doc["rows"]] == list(ROW_NAMES)
+    for row in doc["rows"]:
+        assert list(row) == ["name", "rps", "p50_ms", "p99_ms", "errors", "cpu_s_per_1k"]
+    assert doc["rss_mb"] == {"envoy": 70.0} and doc["up_to_healthy_s"] is None
+    json.dumps(doc)  # serialisable as it is
+
+
+def test_console_tables_name_every_row_and_ratio() -> None:
+    rows = list(_rows().values())
+    text = report.table(rows)
+    for name in ROW_NAMES:
+        assert name in text
+    line = next(x for x in text.splitlines() if x.startswith("get_product_envoy_grpc"))
+    assert "0.45" in line  # 900 / 2000 (empty_envoy)
+    line = next(x for x in text.splitlines() if x.startswith("get_product_direct"))
+    assert "0.25" in line  # 1000 / 4000 (empty_direct)
+    assert "products-0" in report.cpu_table(rows)
+    assert report.process_group("products-1") == "svc" and report.process_group(f"{FIXTURE}-0") == "svc"
+    assert report.process_group("otel-sink") == "obs" and report.process_group("postgres") == "pg"
+    assert "MISSED" in report.targets_table(report.targets(_rows(), {}, None))
+
+
+# -- the empty fixture service -------------------------------------------------------------------------------------
+
+
+def test_descriptor_set_adds_the_empty_service_with_a_rest_route(tmp_path: Path) -> None:
+    out = fixture.write_descriptor_set(DEFAULT_DESCRIPTOR, tmp_path / "bench.binpb")
+    files = {f.name: f for f in descriptor_pb2.FileDescriptorSet.FromString(out.read_bytes()).file}
+    assert "google/protobuf/empty.proto" in files
+    service = files["bench/v1/empty.proto"].service[0]
+    assert f"{fixture.PACKAGE}.{service.name}" == fixture.SERVICE
+    assert service.method[0].options.Extensions[annotations_pb2.http].post == fixture.REST_PATH
+    assert "shopmesh/product/v1/product_service.proto" in files  # the contracts stay
+    # Idempotent: writing it from its own output adds nothing twice.
+    again = fixture.write_descriptor_set(out, tmp_path / "again.binpb")
+    assert len(descriptor_pb2.FileDescriptorSet.FromString(again.read_bytes()).file) == len(files)
+
+
+def test_the_empty_service_answers_and_reports_serving() -> None:
+    server, port = fixture.build_server("127.0.0.1:0")
+    server.start()
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            call = channel.unary_unary(
+                f"/{fixture.FULL_METHOD}",
+                request_serializer=empty_pb2.Empty.SerializeToString,
+                response_deserializer=empty_pb2.Empty.FromString,
+            )
+            assert call(empty_pb2.Empty(), timeout=10) == empty_pb2.Empty()
+            health: Any = health_pb2_grpc.HealthStub(channel)
+            for name in ("", fixture.SERVICE):
+                reply = health.Check(health_pb2.HealthCheckRequest(service=name), timeout=10)
+                assert reply.status == health_pb2.HealthCheckResponse.SERVING
+    finally:
+        server.stop(0)
+
+
+def test_bench_mesh_routes_the_empty_service_like_a_public_rpc(tmp_path: Path) -> None:
+    topology = bench_topology(20000)
+    bench = topology.service(FIXTURE)
+    assert bench.module == "bench.fixture" and bench.replicas == topology.service("products").replicas
+    assert fixture.FULL_METHOD in topology.gateway.open_rpcs
+    assert topology.gateway.login_rate_per_client == UNLIMITED == topology.gateway.route_rate_limit
+    ports = [p for s in topology.services for p in s.ports() + s.metrics_ports()]
+    assert len(ports) == len(set(ports)) and all(20000 <= p < 20060 for p in ports)
+    descriptor = fixture.write_descriptor_set(DEFAULT_DESCRIPTOR, tmp_path / "bench.binpb")
+    config = json.dumps(envoy_config.render(topology, descriptor_path=descriptor))
+    assert f'"path": "/{fixture.FULL_METHOD}"' in config or f'"path":"/{fixture.FULL_METHOD}"' in config
+    assert f'"clusterName": "{FIXTURE}"' in config or f'"clusterName":"{FIXTURE}"' in config
+
+
+# -- rows and options ------------------------------------------------------------------------------------------------
+
+
+def test_every_row_has_a_call() -> None:
+    plan = Plan(
+        gateway="gw:1", replica={FIXTURE: "b:1", "products": "p:1"}, protoset=Path("x"), product_ids=["a", "b"],
+        page_token="tok", emails=["u@example.com"], token="jwt", card_year=2030,
+    )  # fmt: skip
+    calls = {name: row_call(name, plan) for name in ROW_NAMES}
+    assert {n for n, c in calls.items() if isinstance(c, WrkCall)} == {
+        "get_product_envoy_rest",
+        "create_order_rest",
+    }
+    assert calls["empty_direct"].target == "b:1" and calls["get_product_direct"].target == "p:1"  # type: ignore[union-attr]
+    order = calls["create_order_grpc"]
+    assert isinstance(order, GhzCall) and order.metadata == {"authorization": "Bearer jwt"}
+    assert {d["request_id"] for d in order.data} == {"{{.UUID}}"}  # a fresh idempotency key per call
+    page = calls["list_products_page1000"]
+    assert isinstance(page, GhzCall) and page.data == [{"page_size": 50, "page_token": "tok"}]
+    rest = calls["create_order_rest"]
+    assert isinstance(rest, WrkCall) and '"request_id":"{uid}"' in rest.body
+    with pytest.raises(ValueError, match="unknown row"):
+        row_call("nope", plan)
+
+
+def test_command_line_help_and_row_selection(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["--help"])
+    assert exited.value.code == 0
+    text = capsys.readouterr().out
+    for option in ("--db", "--duration", "--concurrency", "--repetitions", "--rows", "--tracing"):
+        assert option in text
+    args = cli.parser().parse_args(["--rows", "login,empty_envoy", "--db", "sqlite"])
+    assert args.rows == ("login", "empty_envoy") and args.db == "sqlite"
+    with pytest.raises(SystemExit):
+        cli.parser().parse_args(["--rows", "nope"])
