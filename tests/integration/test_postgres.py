@@ -162,6 +162,27 @@ def test_a_database_restart_is_survived_without_restarting_the_service(
     catalog_db.ping()
 
 
+def test_only_a_suspect_connection_is_pinged_before_use(
+    postgres: PostgresServer, fresh_db: Callable[[Any], Database], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = fresh_db(product_models)
+    pings: list[object] = []
+    ping = db.engine.dialect.do_ping
+    monkeypatch.setattr(
+        db.engine.dialect, "do_ping", lambda dbapi_conn: pings.append(dbapi_conn) or ping(dbapi_conn)
+    )
+
+    def select_one() -> int:
+        with db.read() as conn:
+            return int(conn.execute(sa.text("SELECT 1")).scalar_one())
+
+    assert [select_one() for _ in range(5)] == [1] * 5
+    assert pings == []  # a healthy connection fresh from use costs no round trip
+    postgres.restart()  # the server closes every session: each pooled socket has its goodbye to read
+    assert select_one() == 1
+    assert len(pings) == 1  # the suspect was pinged, found dead, replaced by a fresh connection
+
+
 def _health(channel: grpc.Channel) -> int:
     stub: Any = health_pb2_grpc.HealthStub(channel)
     return int(stub.Check(health_pb2.HealthCheckRequest(), timeout=5).status)
