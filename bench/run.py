@@ -92,8 +92,11 @@ class Options:
     keep: bool = False
     """Keep the run directory (logs, Envoy config) instead of deleting it."""
     tracing: bool = True
-    """As `make up` runs the mesh: every request traced (Envoy samples 100 %) into the local trace sink.
-    False: OTEL_SDK_DISABLED=true, no tracer anywhere (the Helm chart's default, without an OTLP endpoint)."""
+    """Requests traced into the local trace sink, as `make up` runs the mesh. False: OTEL_SDK_DISABLED=true, no
+    tracer anywhere (the Helm chart's default, without an OTLP endpoint)."""
+    trace_sampling: float = 1.0
+    """Percent of requests traced when tracing is on: 1, as a production deployment would sample (`make up`
+    traces every request, to be looked at; `make up --trace-sampling` is the same knob)."""
 
 
 @dataclass
@@ -195,6 +198,7 @@ def machine_info(options: Options) -> dict[str, Any]:
             "products": options.products,
             "pinned": options.pin,
             "tracing": options.tracing,
+            "trace_sampling_percent": options.trace_sampling if options.tracing else 0,
         },
     }
 
@@ -467,7 +471,13 @@ class Bench:
         if self.options.db == "postgresql":
             for name, prefix in SERVICES.items():
                 env[f"{prefix}_DATABASE_URL"] = urls[name]
-        mesh = BenchMesh(bench_topology(free_block(60)), self.run_dir, env=env, raw_console=True)
+        mesh = BenchMesh(
+            bench_topology(free_block(60)),
+            self.run_dir,
+            env=env,
+            raw_console=True,
+            trace_sampling=self.options.trace_sampling,
+        )
         mesh.descriptor = fixture.write_descriptor_set(DEFAULT_DESCRIPTOR, self.run_dir / "bench.binpb")
         self.echo(
             "bench: starting the mesh (Envoy, 2 replicas of every service and of the empty service) ..."

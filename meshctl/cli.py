@@ -109,6 +109,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         echo=lambda line: print(line, flush=True),
         raw_console=args.raw_logs,
         tls=args.tls,
+        trace_sampling=args.trace_sampling,
     )
     stop = threading.Event()
 
@@ -191,6 +192,17 @@ def _add_topology_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def percent(text: str) -> float:
+    """argparse type: a percentage, 0 to 100."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"{text} is not a percentage between 0 and 100")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m meshctl",
@@ -219,6 +231,14 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="serve the public listener over TLS with a self-signed certificate made in RUN_DIR/tls "
         "(clients pin it: curl --cacert, grpcurl -cacert)",
+    )
+    up.add_argument(
+        "--trace-sampling",
+        type=percent,
+        default=100.0,
+        metavar="PERCENT",
+        help="percent of new requests traced (default 100: every one, to look at; a production-like 1 makes "
+        "tracing nearly free). A client's own `traceparent` decision is always kept.",
     )
     up.set_defaults(func=cmd_up)
 

@@ -104,7 +104,10 @@ class Mesh:
         envoy_log_level: str = "warning",
         raw_console: bool = False,
         tls: bool = False,
+        trace_sampling: float = 100.0,
     ) -> None:
+        """`trace_sampling`: percent of new requests traced (Envoy decides, the services follow; direct calls
+        to a replica are sampled at the same rate)."""
         self.topology = topology
         self.run_dir = run_dir.resolve()
         self.env = dict(os.environ if env is None else env)
@@ -112,7 +115,7 @@ class Mesh:
         self.envoy_log_level = envoy_log_level
         # The console shows JSON log lines compactly (meshkit.logs.pretty); the files keep them raw.
         self.render_line: Callable[[str], str] = (lambda line: line) if raw_console else pretty
-        self.tracing = _TracingPlan.from_env(self.env, topology, self.run_dir)
+        self.tracing = _TracingPlan.from_env(self.env, topology, self.run_dir, trace_sampling)
         # TLS on the public listener with a self-signed certificate (RUN_DIR/tls, made on first use).
         self.tls = (
             security.self_signed(self.run_dir / "tls", ("localhost", topology.gateway.bind)) if tls else None
@@ -163,6 +166,10 @@ class Mesh:
                     # Access-log lines reach the console within a quarter second (Envoy's default: 10 s).
                     "--file-flush-interval-msec",
                     "250",
+                    # One worker per CPU this process may run on: Envoy's default counts the machine's
+                    # hardware threads and ignores affinity, so pinned or in a cgroup it would oversubscribe.
+                    "--concurrency",
+                    str(len(os.sched_getaffinity(0))),
                 ],
                 {**self.env, **self.tracing.envoy_env(self.env)},
             )
@@ -420,9 +427,13 @@ class _TracingPlan:
     sink_listen: str
     destination: str
     sink_dir: Path | None
+    sampling: float = 100.0
+    """Percent of new traces sampled, by Envoy and by the services for calls without a `traceparent`."""
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str], topology: Topology, run_dir: Path) -> _TracingPlan:
+    def from_env(
+        cls, env: Mapping[str, str], topology: Topology, run_dir: Path, sampling: float = 100.0
+    ) -> _TracingPlan:
         disabled = env.get("OTEL_SDK_DISABLED", "").lower() == "true"
         if disabled or env.get("OTEL_TRACES_EXPORTER", "").lower() in ("none", "console"):
             return cls(None, "", "", None)
@@ -430,18 +441,33 @@ class _TracingPlan:
         if endpoint:
             protocol = env.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or env.get("OTEL_EXPORTER_OTLP_PROTOCOL")
             collector = observability.Collector.from_endpoint(endpoint, protocol or "grpc")
-            return cls(collector, "", endpoint, None)
+            return cls(collector, "", endpoint, None, sampling)
         port = topology.gateway.otlp_port
         if not port:
             return cls(None, "", "", None)
         sink_dir = run_dir / "traces"
-        return cls(observability.Collector("127.0.0.1", port), f"127.0.0.1:{port}", str(sink_dir), sink_dir)
+        return cls(
+            observability.Collector("127.0.0.1", port), f"127.0.0.1:{port}", str(sink_dir), sink_dir, sampling
+        )
 
     def envoy_options(self) -> observability.Options:
         # Locally, spans reach the sink within a second (Envoy's default flush is every 5 s or 5 spans).
         return observability.Options(
-            collector=self.collector, flush_interval_ms=1000 if self.sink_listen else None, metrics=True
+            collector=self.collector,
+            sampling=self.sampling,
+            flush_interval_ms=1000 if self.sink_listen else None,
+            metrics=True,
         )
+
+    def _sampler_env(self, env: Mapping[str, str]) -> dict[str, str]:
+        """Services follow Envoy's decision (parent-based) and sample their own new traces at the same rate,
+        unless the environment chose a sampler."""
+        if self.sampling >= 100 or "OTEL_TRACES_SAMPLER" in env:
+            return {}
+        return {
+            "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+            "OTEL_TRACES_SAMPLER_ARG": str(self.sampling / 100),
+        }
 
     def envoy_env(self, env: Mapping[str, str]) -> dict[str, str]:
         """Envoy's resource detector reads OTEL_RESOURCE_ATTRIBUTES: name the replica in its spans."""
@@ -451,9 +477,12 @@ class _TracingPlan:
         return {"OTEL_RESOURCE_ATTRIBUTES": ",".join(a for a in ("service.instance.id=envoy-0", extra) if a)}
 
     def service_env(self, env: Mapping[str, str]) -> dict[str, str]:
-        if not self.sink_listen:
+        if self.collector is None:
             return {}
+        if not self.sink_listen:
+            return self._sampler_env(env)
         return {
+            **self._sampler_env(env),
             "OTEL_TRACES_EXPORTER": "otlp",
             "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": f"http://{self.sink_listen}",
             "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "grpc",

@@ -162,6 +162,28 @@ def test_the_launcher_runs_a_sink_unless_a_collector_is_configured_or_tracing_is
         assert plan.collector is None and plan.sink_listen == "" and plan.envoy_options().collector is None
 
 
+def test_trace_sampling_reaches_envoy_and_the_services_unless_they_chose_a_sampler(
+    topology: Topology, tmp_path: Path
+) -> None:
+    every = _TracingPlan.from_env({}, topology, tmp_path)
+    assert every.envoy_options().sampling == 100.0 and "OTEL_TRACES_SAMPLER" not in every.service_env({})
+    some = _TracingPlan.from_env({}, topology, tmp_path, sampling=1.0)
+    assert some.envoy_options().sampling == 1.0
+    env = some.service_env({})
+    assert (
+        env["OTEL_TRACES_SAMPLER"] == "parentbased_traceidratio" and env["OTEL_TRACES_SAMPLER_ARG"] == "0.01"
+    )
+    chosen = {"OTEL_TRACES_SAMPLER": "always_off"}
+    assert "OTEL_TRACES_SAMPLER" not in some.service_env(chosen)  # the environment's own choice stands
+    remote = _TracingPlan.from_env(
+        {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://otel:4317"}, topology, tmp_path, 5.0
+    )
+    assert remote.service_env({}) == {
+        "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+        "OTEL_TRACES_SAMPLER_ARG": "0.05",
+    }
+
+
 def test_up_prints_where_traces_go_and_every_scrape_target() -> None:
     endpoints = Endpoints(
         gateway="127.0.0.1:8080",
