@@ -82,11 +82,19 @@ class Checkout:
         self, request_id: str, user_id: str, lines: list[domain.OrderLine], card: Card
     ) -> domain.Order:
         fingerprint = domain.fingerprint(user_id, lines)
-        existing = self._by_request(request_id, fingerprint)
-        if existing is not None:
+        try:
+            self._directory.ensure_user(user_id)
+        except NotFound:
+            raise
+        except ServiceError:
+            # The users service is out of reach: a replay of an order it already allowed needs no answer.
+            existing = self._by_request(request_id, fingerprint)
+            if existing is None:
+                raise
             return self._resume(existing, card)
-        self._directory.ensure_user(user_id)
 
+        # Insert first: the unique request_id settles a replay (and a race between two) in the same statement,
+        # so a new order, the common case, costs no look-up beforehand.
         now = self._clock()
         order = domain.Order(
             id=new_id(),
@@ -101,9 +109,10 @@ class Checkout:
         )
         with self._db.transaction() as conn:
             claimed = OrderRepository(conn).add(order)
-        if not claimed:  # a concurrent request with this request_id got there first
+        if not claimed:  # a replay, or a concurrent request with this request_id got there first
             existing = self._by_request(request_id, fingerprint)
-            assert existing is not None
+            if existing is None:  # that attempt failed on the caller's mistake and was forgotten meanwhile
+                return self.place_order(request_id, user_id, lines, card)
             return self._resume(existing, card)
         return self._drive(order, card, first=True)
 

@@ -40,6 +40,15 @@ _NEXT_PAGE = (
 )
 
 
+_TAKE_STOCK = (
+    sa.update(products)
+    .where(products.c.id == sa.bindparam("b_id"), products.c.stock >= sa.bindparam("b_quantity"))
+    .values(stock=products.c.stock - sa.bindparam("b_quantity"), update_time=sa.bindparam("b_now"))
+    .returning(*products.c)
+)
+_ADD_RESERVATION_LINE = sa.insert(reservation_items)
+
+
 def _price_columns(price: Money) -> dict[str, Any]:
     return {"price_currency": price.currency, "price_units": price.units, "price_nanos": price.nanos}
 
@@ -101,10 +110,7 @@ class ProductRepository:
     def take_stock(self, product_id: str, quantity: int, now: dt.datetime) -> domain.Product | None:
         """Decrements stock if enough is left, atomically; None when not (or no such product)."""
         row = self.conn.execute(
-            sa.update(products)
-            .where(products.c.id == product_id, products.c.stock >= quantity)
-            .values(stock=products.c.stock - quantity, update_time=now)
-            .returning(*products.c)
+            _TAKE_STOCK, {"b_id": product_id, "b_quantity": quantity, "b_now": now}
         ).first()
         return _product(row) if row else None
 
@@ -126,15 +132,16 @@ class ProductRepository:
     def add_reservation_line(self, reservation_id: str, line: domain.ReservationLine) -> None:
         assert line.unit_price is not None
         self.conn.execute(
-            sa.insert(reservation_items).values(
-                reservation_id=reservation_id,
-                product_id=line.product_id,
-                quantity=line.quantity,
-                unit_currency=line.unit_price.currency,
-                unit_units=line.unit_price.units,
-                unit_nanos=line.unit_price.nanos,
-                title=line.title,
-            )
+            _ADD_RESERVATION_LINE,
+            {
+                "reservation_id": reservation_id,
+                "product_id": line.product_id,
+                "quantity": line.quantity,
+                "unit_currency": line.unit_price.currency,
+                "unit_units": line.unit_price.units,
+                "unit_nanos": line.unit_price.nanos,
+                "title": line.title,
+            },
         )
 
     def get_reservation(self, reservation_id: str) -> domain.Reservation | None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from concurrent import futures
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -19,6 +21,7 @@ from meshkit.db import Database, Migration, UTCDateTime, insert_if_absent, migra
 from meshkit.errors import FieldViolation, Violations
 from meshkit.money import Money
 from meshkit.names import check_name, parse_name
+from meshkit.server import HandlerCache
 from meshkit.settings import Env, SettingsError
 from meshkit.status import to_status
 
@@ -681,3 +684,34 @@ def test_env_number_parse_error_and_minimum_name_the_variable() -> None:
         with pytest.raises(SettingsError, match="finite"):
             Env("SVC_TEST", {"SVC_TEST_DELAY": not_finite}).number("DELAY", 1.0)
     assert Env("SVC_TEST", {"SVC_TEST_DELAY": "2.5"}).number("DELAY", 1.0) == 2.5
+
+
+def test_handler_cache_builds_each_methods_handler_once() -> None:
+    built: list[str] = []
+
+    class Counting(grpc.ServerInterceptor):
+        def intercept_service(self, continuation: Any, details: grpc.HandlerCallDetails) -> Any:
+            built.append(details.method)
+            return continuation(details)
+
+    def echo(request: bytes, _context: grpc.ServicerContext) -> bytes:
+        return request
+
+    handlers = grpc.method_handlers_generic_handler(
+        "t.Echo", {"Say": grpc.unary_unary_rpc_method_handler(echo)}
+    )
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2), interceptors=[HandlerCache(), Counting()])
+    server.add_generic_rpc_handlers((handlers,))
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            say = channel.unary_unary("/t.Echo/Say")
+            assert [say(b"hi %d" % i, timeout=5) for i in range(3)] == [b"hi 0", b"hi 1", b"hi 2"]
+            for _ in range(2):
+                with pytest.raises(grpc.RpcError) as missing:
+                    channel.unary_unary("/t.Echo/Nope")(b"", timeout=5)
+                assert missing.value.code() == grpc.StatusCode.UNIMPLEMENTED
+    finally:
+        server.stop(0)
+    assert built == ["/t.Echo/Say", "/t.Echo/Nope", "/t.Echo/Nope"]  # unknown methods are not remembered

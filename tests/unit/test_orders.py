@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Iterator
+from concurrent import futures
 from dataclasses import dataclass
 
 import grpc
@@ -13,6 +14,8 @@ import sqlalchemy as sa
 from shopmesh.order.v1 import order_service_pb2 as pb
 from shopmesh.order.v1 import order_service_pb2_grpc as pb_grpc
 from shopmesh.payment.v1 import payment_service_pb2 as payment_pb
+from shopmesh.user.v1 import user_service_pb2 as user_pb
+from shopmesh.user.v1 import user_service_pb2_grpc as user_grpc
 
 from meshkit.cards import Card
 from meshkit.db import open_database
@@ -22,6 +25,7 @@ from meshkit.money import Money
 from meshkit.server import ServiceServer
 from svc_order import domain
 from svc_order import settings as order_settings
+from svc_order.clients import GrpcDirectory
 from svc_order.models import MIGRATIONS, metadata
 from svc_order.servicer import OrderServicer
 from svc_order.services import Checkout
@@ -434,3 +438,31 @@ def test_a_dependency_failure_is_reported_as_such_and_leaves_nothing(world: Worl
     with pytest.raises(DependencyFailed):
         place(world, ("mug", 1))
     assert world.rows("orders") == 0
+
+
+def test_the_directory_asks_the_users_service_about_a_buyer_once() -> None:
+    """GrpcDirectory remembers a user it found (users are never deleted), but not one it did not find."""
+    asked: list[str] = []
+
+    class Users(user_grpc.UserServiceServicer):
+        def GetUser(self, request: user_pb.GetUserRequest, context: grpc.ServicerContext) -> user_pb.User:
+            asked.append(request.name)
+            if request.name != "users/u1":
+                context.abort(grpc.StatusCode.NOT_FOUND, f"{request.name} not found")
+            return user_pb.User(name=request.name)
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    user_grpc.add_UserServiceServicer_to_server(Users(), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            directory = GrpcDirectory(channel, timeout=5)
+            for _ in range(3):
+                directory.ensure_user("u1")
+            for _ in range(2):
+                with pytest.raises(NotFound):
+                    directory.ensure_user("nobody")
+    finally:
+        server.stop(0)
+    assert asked == ["users/u1", "users/nobody", "users/nobody"]
