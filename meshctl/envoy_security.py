@@ -157,7 +157,7 @@ def jwt_authn(gateway: Gateway, open_paths: Iterable[str]) -> HttpFilter:
 
     The keys are fetched from Envoy's own internal listener (GET /.well-known/jwks.json, transcoded to
     UserService.GetJwks), so they stay current and nothing has to be copied into Envoy's configuration, locally
-    or on Kubernetes. The fetch does not hold up Envoy's start; it is retried every second until the users
+    or on Kubernetes. The fetch does not hold up Envoy's start; it is retried every quarter second until the users
     service answers, then cached for five minutes.
     """
     provider = JwtProvider(
@@ -170,7 +170,7 @@ def jwt_authn(gateway: Gateway, open_paths: Iterable[str]) -> HttpFilter:
                 timeout=sec(2),
             ),
             cache_duration=sec(300),
-            async_fetch=JwksAsyncFetch(fast_listener=True, failed_refetch_duration=sec(1)),
+            async_fetch=JwksAsyncFetch(fast_listener=True, failed_refetch_duration=sec(0.25)),
         ),
         forward=False,  # the token itself stops here; the services get its verified payload
         forward_payload_header=PAYLOAD_HEADER,
