@@ -238,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         default=100.0,
         metavar="PERCENT",
         help="percent of new requests traced (default 100: every one, to look at; a production-like 1 makes "
-        "tracing nearly free). A client's own `traceparent` decision is always kept.",
+        "tracing nearly free). A client forces a trace of its request with an `x-client-trace-id` header.",
     )
     up.set_defaults(func=cmd_up)
 

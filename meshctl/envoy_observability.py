@@ -9,9 +9,13 @@ listener):
   their gRPC status too): ``cluster.<service>.grpc.{success,failure,total,<code>}``. Per-cluster, not
   per-method: `stats_for_all_methods` lets any caller mint stats (notes §5.4), and per-method RED comes from the
   services' own /metrics;
-* with a collector, the OpenTelemetry tracer (notes §5.3): Envoy continues a client's W3C `traceparent` (or
-  starts a trace, sampled at `sampling` percent), records an ingress span and one egress span per attempt
-  (`spawn_upstream_span`), and passes `traceparent` on, so orders -> internal listener -> products is one trace;
+* with a collector, the OpenTelemetry tracer (notes §5.3): Envoy continues a client's W3C `traceparent`,
+  records an ingress span and one egress span per attempt (`spawn_upstream_span`), and passes `traceparent`
+  on, so orders -> internal listener -> products is one trace. Envoy's own decision (not the traceparent's
+  sampled flag) says whether a request is recorded: on the public listener `sampling` percent of requests, plus
+  every one a client forces with `x-client-trace-id`; on the internal listener only the calls a service forces
+  that way, which it does exactly for the calls it records itself (`meshkit.telemetry.ClientTracing`), so a
+  trace is kept or dropped as a whole;
 
 and to the bootstrap:
 
@@ -251,11 +255,16 @@ def tracing(listener: str, options: Options) -> HttpConnectionManagerTracing | N
         **exporter,
     )
     return HttpConnectionManagerTracing(
-        random_sampling=Percent(value=options.sampling),
+        random_sampling=Percent(value=0.0 if listener == INTERNAL_LISTENER else options.sampling),
+        client_sampling=Percent(value=100.0),
         spawn_upstream_span=True,
         custom_tags=[CustomTag(tag="shopmesh.listener", literal=CustomTagLiteral(value=listener))],
         provider=TracingHttp(name="envoy.tracers.opentelemetry", typed_config=AnyProto.pack(otel)),
     )
+
+
+INTERNAL_LISTENER = "internal"
+"""envoy_config's listener for service-to-service calls."""
 
 
 def _with_grpc_stats(filters: list[HttpFilter]) -> list[HttpFilter]:

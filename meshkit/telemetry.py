@@ -33,6 +33,7 @@ from meshkit.settings import Env, ServerSettings, SettingsError
 _EXPORTERS = ("none", "console", "otlp")
 _PROTOCOLS = ("grpc", "http/protobuf")
 UNTRACED_SERVICES = ("grpc.health.v1.", "grpc.reflection.")
+FORCE_TRACE_HEADER = "x-client-trace-id"
 MAX_STATEMENT = 2000
 """db.statement is cut at this many characters (statements carry placeholders, never values)."""
 
@@ -107,6 +108,11 @@ class ClientTracing(grpc.UnaryUnaryClientInterceptor):
         ) as span:
             carrier: dict[str, str] = {}
             inject(carrier)  # traceparent (and tracestate) of this span
+            span_context = span.get_span_context()
+            if span_context.trace_flags.sampled:
+                # Envoy decides by itself whether to record a request, whatever traceparent says; this header
+                # makes its internal listener record exactly the calls recorded here (see envoy_observability).
+                carrier[FORCE_TRACE_HEADER] = format(span_context.trace_id, "032x")
             details = _CallDetails(
                 method,
                 client_call_details.timeout,
@@ -121,6 +127,72 @@ class ClientTracing(grpc.UnaryUnaryClientInterceptor):
             if code != grpc.StatusCode.OK:
                 span.set_status(Status(StatusCode.ERROR, code.name))
             return outcome
+
+
+class UnsampledFastPath(grpc.ServerInterceptor):
+    """OpenTelemetry's server interceptor, skipped for calls whose caller decided not to sample.
+
+    With a parent-based sampler such a call records nothing, yet the instrumentation would still build its span
+    attributes and wrap the servicer context on every call (a seventh of a simple RPC's CPU). Here the caller's
+    context is only made current while the handler runs: log lines keep its trace id and outbound calls carry
+    the same "not sampled" decision on. Calls without a `traceparent` (the sampler decides) or with a sampled
+    one go through the instrumentation as before.
+    """
+
+    def __init__(self, traced: grpc.ServerInterceptor) -> None:
+        self._traced = traced
+        self._handlers: dict[str, grpc.RpcMethodHandler[Any, Any] | None] = {}
+
+    def intercept_service(self, continuation: Any, handler_call_details: grpc.HandlerCallDetails) -> Any:
+        traceparent = _metadata(handler_call_details, "traceparent")
+        if traceparent is None or _sampled(traceparent):
+            return self._traced.intercept_service(continuation, handler_call_details)
+        method = handler_call_details.method
+        try:
+            return self._handlers[method]
+        except KeyError:
+            handler = _with_remote_context(continuation(handler_call_details))
+            if handler is not None:
+                self._handlers[method] = handler
+            return handler
+
+
+def _metadata(details: grpc.HandlerCallDetails, key: str) -> str | None:
+    for name, value in details.invocation_metadata or ():
+        if name == key:
+            return value if isinstance(value, str) else None
+    return None
+
+
+def _sampled(traceparent: str) -> bool:
+    """The W3C sampled flag; a malformed header counts as sampled (the instrumentation then decides)."""
+    parts = traceparent.split("-")
+    try:
+        return len(parts) != 4 or bool(int(parts[3][:2], 16) & 1)
+    except ValueError:
+        return True
+
+
+def _with_remote_context(handler: Any) -> Any:
+    if handler is None or handler.unary_unary is None:
+        return handler  # streaming (health Watch, reflection): not traced anyway
+    from opentelemetry import context as otel_context
+    from opentelemetry.propagate import extract
+
+    inner = handler.unary_unary
+
+    def run(request: Any, context: grpc.ServicerContext) -> Any:
+        token = otel_context.attach(extract(dict(context.invocation_metadata())))
+        try:
+            return inner(request, context)
+        finally:
+            otel_context.detach(token)
+
+    return grpc.unary_unary_rpc_method_handler(
+        run,
+        request_deserializer=handler.request_deserializer,
+        response_serializer=handler.response_serializer,
+    )
 
 
 class Tracing:
@@ -175,8 +247,12 @@ class Tracing:
         if self.provider is None:
             return []
         from opentelemetry.instrumentation.grpc import server_interceptor
+        from opentelemetry.sdk.trace.sampling import ParentBased
 
-        return [server_interceptor(tracer_provider=self.provider, filter_=_traced)]
+        traced = server_interceptor(tracer_provider=self.provider, filter_=_traced)
+        if not isinstance(self.provider.sampler, ParentBased):
+            return [traced]  # a sampler that may record what the caller dropped: every call goes through it
+        return [UnsampledFastPath(traced)]
 
     def client_interceptors(self) -> list[Any]:
         """For `grpc.intercept_channel`: a CLIENT span per call, its context sent as W3C `traceparent`.

@@ -98,7 +98,7 @@ FAST_RECOVERY = {"SVC_ORDER_SAGA_LEASE_SECONDS": "4", "SVC_ORDER_RECOVERY_INTERV
 
 @contextmanager
 def running_mesh(
-    postgres: PostgresServer, run_dir: Path, prefix: str, **extra_env: str
+    postgres: PostgresServer, run_dir: Path, prefix: str, trace_sampling: float = 100.0, **extra_env: str
 ) -> Iterator[RunningMesh]:
     """Envoy plus two replicas of every service, each service on its own fresh PostgreSQL database."""
     urls = {name: postgres.create_database(f"{prefix}_{name}") for name in SERVICES}
@@ -107,7 +107,7 @@ def running_mesh(
         SERVICES, ("SVC_USER", "SVC_PRODUCT", "SVC_ORDER", "SVC_PAYMENT"), strict=True
     ):
         env[f"{env_prefix}_DATABASE_URL"] = urls[name]
-    launcher = Mesh(mesh_topology(free_block(50)), run_dir, env=env)
+    launcher = Mesh(mesh_topology(free_block(50)), run_dir, env=env, trace_sampling=trace_sampling)
     endpoints = launcher.start()
     channel = grpc.insecure_channel(endpoints.gateway)
     internal = grpc.insecure_channel(endpoints.internal)

@@ -12,13 +12,15 @@ import urllib.error
 import urllib.request
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.e2e import flows
-from tests.e2e.conftest import ROOT, RunningMesh
+from tests.e2e.conftest import ROOT, RunningMesh, running_mesh
+from tests.support.postgres import PostgresServer
 from tests.support.rest import Rest
 
 pytestmark = pytest.mark.e2e
@@ -108,10 +110,12 @@ def _product(mesh: RunningMesh) -> str:
     return str(flows.Stubs(mesh.internal_channel).product(stock=100).name)
 
 
-def _purchase(mesh: RunningMesh, traceparent: str = "") -> tuple[dict[str, Any], float, float]:
+def _purchase(
+    mesh: RunningMesh, traceparent: str = "", **more_headers: str
+) -> tuple[dict[str, Any], float, float]:
     user, rest, _token = _customer(mesh)
     body = flows.rest_order_body(user["name"], _product(mesh), quantity=2)
-    headers = {"traceparent": traceparent} if traceparent else {}
+    headers = {"traceparent": traceparent, **more_headers} if traceparent else dict(more_headers)
     start = time.time()
     reply = rest.request("POST", "/v1/orders", body, headers=headers)
     finish = time.time()
@@ -303,3 +307,44 @@ def test_no_password_token_or_card_number_in_any_log_after_purchases(mesh: Runni
         text = path.read_text(errors="replace")
         for secret in secrets:
             assert secret not in text, f"{path.name} contains a secret"
+
+
+@pytest.fixture(scope="module")
+def unsampled_mesh(
+    postgres: PostgresServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningMesh]:
+    """`make up --trace-sampling 0`: Envoy samples no new trace; the services follow its decision."""
+    with running_mesh(
+        postgres, tmp_path_factory.mktemp("unsampled"), "unsampled", trace_sampling=0
+    ) as running:
+        yield running
+
+
+def test_sampling_follows_envoys_decision_and_a_client_can_force_a_trace(unsampled_mesh: RunningMesh) -> None:
+    mesh = unsampled_mesh
+    methods = {
+        "/shopmesh.order.v1.OrderService/CreateOrder",
+        "/shopmesh.product.v1.ProductService/ReserveStock",
+        "/shopmesh.payment.v1.PaymentService/Charge",
+    }
+    _purchase(mesh)  # no traceparent: Envoy does not sample it
+    dropped, kept = uuid.uuid4().hex, uuid.uuid4().hex
+    _purchase(mesh, f"00-{dropped}-{uuid.uuid4().hex[:16]}-00")  # the client decided: not sampled
+    # Not recorded, but still one trace id through every hop: the log lines of all three services carry it.
+    lines = _log_lines(mesh.run_dir, dropped, methods, "/v1/orders")
+    assert methods <= {e.get("method") for _, e in lines if e.get("message") == "rpc"}
+    assert {"orders", "products", "payments"} <= {name.split("-")[0] for name, _ in lines}
+    client_span = uuid.uuid4().hex[:16]
+    # Envoy's rate decides even over a sampled traceparent; a client forces a trace with x-client-trace-id.
+    _purchase(mesh, f"00-{kept}-{client_span}-01", **{"x-client-trace-id": kept})
+    spans = _wait_for_trace(
+        mesh.run_dir,
+        kept,
+        {"shopmesh-envoy", "shopmesh-orders", "shopmesh-products", "shopmesh-payments"},
+        caller_span=client_span,
+    )
+    assert {"shopmesh-envoy", "shopmesh-orders", "shopmesh-products", "shopmesh-payments"} <= {
+        s["service"] for s in spans
+    }
+    # Spans arrive in order; the sampled trace is complete, so anything recorded before it has arrived too.
+    assert {s["trace_id"] for s in _spans(mesh.run_dir)} == {kept}

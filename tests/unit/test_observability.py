@@ -360,3 +360,19 @@ def test_metrics_port_defaults_beside_the_grpc_port() -> None:
         == 9464
     )
     assert load_server_settings("orders", "SVC_ORDER", 0, {}).metrics_port == 0
+
+
+def test_a_call_its_caller_did_not_sample_records_no_span_but_keeps_the_trace_id(observed: Observed) -> None:
+    unsampled = f"00-{TRACE_ID}-{CLIENT_SPAN}-00"
+    for _ in range(2):  # the second call takes the cached handler
+        assert observed.call("Ok", (("traceparent", unsampled),)) == grpc.StatusCode.OK
+    assert observed.call("Missing", (("traceparent", unsampled),)) == grpc.StatusCode.NOT_FOUND
+    assert [s for s in observed.finished_spans() if s.context.trace_id == int(TRACE_ID, 16)] == []
+    rpc = [e for e in observed.log_entries() if e["message"] == "rpc"]
+    assert [(e["code"], e["trace_id"]) for e in rpc] == [("OK", TRACE_ID)] * 2 + [("NOT_FOUND", TRACE_ID)]
+    assert observed.handled("Ok", "OK") == 2 and observed.handled("Missing", "NOT_FOUND") == 1
+    # A sampled caller, and one with a malformed header, are traced as before (SQL span included).
+    observed.call("Ok", (("traceparent", f"00-{TRACE_ID}-{CLIENT_SPAN}-01"),))
+    observed.call("Ok", (("traceparent", "garbage"),))
+    names = [s.name for s in observed.finished_spans()]
+    assert names.count("/test.Echo/Ok") == 2 and "SELECT" in names

@@ -76,7 +76,10 @@ def test_a_collector_turns_on_the_tracer_on_both_listeners(topology: Topology, t
     assert set(hcms) == {"public", "internal", "metrics"} and "accessLog" not in hcms.pop("metrics")
     for name, hcm in hcms.items():
         tracing = hcm["tracing"]
-        assert tracing["randomSampling"] == {"value": 100.0} and tracing["spawnUpstreamSpan"] is True
+        # Public: Envoy samples new requests; internal: only what a service forces (x-client-trace-id), which
+        # it does for the calls it records, so the internal hop follows the service's decision.
+        assert tracing["randomSampling"] == ({"value": 100.0} if name == "public" else {})
+        assert tracing["clientSampling"] == {"value": 100.0} and tracing["spawnUpstreamSpan"] is True
         assert tracing["customTags"] == [{"tag": "shopmesh.listener", "literal": {"value": name}}]
         otel = tracing["provider"]["typedConfig"]
         assert otel["serviceName"] == "shopmesh-envoy"
