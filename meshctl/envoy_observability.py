@@ -159,7 +159,8 @@ class Options:
     collector: Collector | None = None
     """None: no tracing at all (the chart's default)."""
     sampling: float = 100.0
-    """Percent of new traces (no incoming `traceparent`) Envoy samples; a client's decision is kept."""
+    """Percent of requests the public listener records (Envoy's decision wins over a `traceparent`'s sampled
+    flag); a client forces a trace with `x-client-trace-id`."""
     flush_interval_ms: int | None = None
     """How often Envoy sends buffered spans (Envoy's default: 5000 ms, or every 5 spans)."""
     access_log: bool = True

@@ -144,8 +144,7 @@ class UnsampledFastPath(grpc.ServerInterceptor):
         self._handlers: dict[str, grpc.RpcMethodHandler[Any, Any] | None] = {}
 
     def intercept_service(self, continuation: Any, handler_call_details: grpc.HandlerCallDetails) -> Any:
-        traceparent = _metadata(handler_call_details, "traceparent")
-        if traceparent is None or _sampled(traceparent):
+        if not _caller_dropped(handler_call_details):
             return self._traced.intercept_service(continuation, handler_call_details)
         method = handler_call_details.method
         try:
@@ -157,20 +156,17 @@ class UnsampledFastPath(grpc.ServerInterceptor):
             return handler
 
 
-def _metadata(details: grpc.HandlerCallDetails, key: str) -> str | None:
-    for name, value in details.invocation_metadata or ():
-        if name == key:
-            return value if isinstance(value, str) else None
-    return None
+def _caller_dropped(details: grpc.HandlerCallDetails) -> bool:
+    """Whether the call carries a valid remote trace context marked "not sampled", read the way the
+    instrumentation reads it (a malformed or missing header is not a decision: the sampler decides)."""
+    metadata = details.invocation_metadata or ()
+    if not any(name == "traceparent" for name, _ in metadata):
+        return False  # the common direct call: no need to parse anything
+    from opentelemetry import trace
+    from opentelemetry.propagate import extract
 
-
-def _sampled(traceparent: str) -> bool:
-    """The W3C sampled flag; a malformed header counts as sampled (the instrumentation then decides)."""
-    parts = traceparent.split("-")
-    try:
-        return len(parts) != 4 or bool(int(parts[3][:2], 16) & 1)
-    except ValueError:
-        return True
+    span_context = trace.get_current_span(extract(dict(metadata))).get_span_context()
+    return span_context.is_valid and span_context.is_remote and not span_context.trace_flags.sampled
 
 
 def _with_remote_context(handler: Any) -> Any:

@@ -374,5 +374,6 @@ def test_a_call_its_caller_did_not_sample_records_no_span_but_keeps_the_trace_id
     # A sampled caller, and one with a malformed header, are traced as before (SQL span included).
     observed.call("Ok", (("traceparent", f"00-{TRACE_ID}-{CLIENT_SPAN}-01"),))
     observed.call("Ok", (("traceparent", "garbage"),))
+    observed.call("Ok", (("traceparent", "00-abc-def-00"),))  # looks unsampled, is no trace context at all
     names = [s.name for s in observed.finished_spans()]
-    assert names.count("/test.Echo/Ok") == 2 and "SELECT" in names
+    assert names.count("/test.Echo/Ok") == 3 and "SELECT" in names
