@@ -18,6 +18,10 @@ from svc_order.repository import OrderRepository
 log = logging.getLogger(__name__)
 
 
+CLAIM_ATTEMPTS = 3
+"""Times a CreateOrder tries to claim its request_id while another attempt with it comes and goes."""
+
+
 class Checkout:
     """The orders service's use cases.
 
@@ -84,10 +88,9 @@ class Checkout:
         fingerprint = domain.fingerprint(user_id, lines)
         try:
             self._directory.ensure_user(user_id)
-        except NotFound:
-            raise
         except ServiceError:
-            # The users service is out of reach: a replay of an order it already allowed needs no answer.
+            # A replay of an order already placed needs no answer from the users service (out of reach, or no
+            # longer knowing the user): the orders database has it.
             existing = self._by_request(request_id, fingerprint)
             if existing is None:
                 raise
@@ -95,26 +98,31 @@ class Checkout:
 
         # Insert first: the unique request_id settles a replay (and a race between two) in the same statement,
         # so a new order, the common case, costs no look-up beforehand.
-        now = self._clock()
-        order = domain.Order(
-            id=new_id(),
-            request_id=request_id,
-            fingerprint=fingerprint,
-            user_id=user_id,
-            status=domain.PENDING,
-            lines=lines,
-            create_time=now,
-            update_time=now,
-            lease_until=now + self._lease,
-        )
-        with self._db.transaction() as conn:
-            claimed = OrderRepository(conn).add(order)
-        if not claimed:  # a replay, or a concurrent request with this request_id got there first
+        for _ in range(CLAIM_ATTEMPTS):
+            now = self._clock()
+            order = domain.Order(
+                id=new_id(),
+                request_id=request_id,
+                fingerprint=fingerprint,
+                user_id=user_id,
+                status=domain.PENDING,
+                lines=lines,
+                create_time=now,
+                update_time=now,
+                lease_until=now + self._lease,
+            )
+            with self._db.transaction() as conn:
+                claimed = OrderRepository(conn).add(order)
+            if claimed:
+                return self._drive(order, card, first=True)
+            # A replay, or a concurrent request with this request_id got there first.
             existing = self._by_request(request_id, fingerprint)
-            if existing is None:  # that attempt failed on the caller's mistake and was forgotten meanwhile
-                return self.place_order(request_id, user_id, lines, card)
-            return self._resume(existing, card)
-        return self._drive(order, card, first=True)
+            if existing is not None:
+                return self._resume(existing, card)
+            # That attempt failed on the caller's mistake and was forgotten meanwhile: claim the id again.
+        raise Unavailable(
+            "the order could not be placed: its request_id is contended; retry", reason="CONTENDED"
+        )
 
     def _by_request(self, request_id: str, fingerprint: str) -> domain.Order | None:
         with self._db.snapshot() as conn:

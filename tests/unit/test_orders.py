@@ -138,6 +138,15 @@ def test_replay_returns_the_first_order_and_charges_once(world: World) -> None:
     assert world.rows("orders") == 1
 
 
+def test_a_replay_needs_no_answer_from_the_users_service(world: World) -> None:
+    first = place(world, ("mug", 1), rid="same")
+    world.directory.users.clear()  # it no longer knows the buyer (or cannot be reached): the orders DB answers
+    assert place(world, ("mug", 1), rid="same") == first
+    with pytest.raises(NotFound, match="users/u1"):
+        place(world, ("mug", 1), rid="another")
+    assert len(world.payments.charges) == 1
+
+
 def test_request_id_reused_for_another_order_is_already_exists(world: World) -> None:
     place(world, ("mug", 1), rid="same")
     with pytest.raises(AlreadyExists, match="already used"):
