@@ -6,6 +6,7 @@ so both run the mesh exactly the same way.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -178,7 +179,7 @@ class Mesh:
                     # One worker per CPU this process may run on: Envoy's default counts the machine's
                     # hardware threads and ignores affinity, so pinned or in a cgroup it would oversubscribe.
                     "--concurrency",
-                    str(len(os.sched_getaffinity(0))),
+                    str(_usable_cpus()),
                 ],
                 {**self.env, **self.tracing.envoy_env(self.env)},
             )
@@ -409,14 +410,29 @@ class Mesh:
         self.stop()
 
 
+def _usable_cpus() -> int:
+    """CPUs this process may run on (its affinity, where the platform has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, BSD
+        return os.cpu_count() or 1
+
+
 def _can_listen(host: str, port: int) -> bool:
-    # SO_REUSEADDR as the servers set it: a port in TIME_WAIT after a previous run is free.
+    """False when something listens there; a MeshError when nothing could (an address not on this host...)."""
+    host = host.strip("[]")
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        # As the servers bind: SO_REUSEADDR (a port in TIME_WAIT after a previous run is free), and IPv6 only
+        # for an IPv6 address (Envoy does not accept IPv4 on `::`, so an IPv4 listener does not conflict).
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if sock.family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
         try:
             sock.bind((host, port))
-        except OSError:
-            return False
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return False
+            raise MeshError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
     return True
 
 

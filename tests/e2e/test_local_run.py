@@ -153,3 +153,13 @@ def test_up_refuses_a_taken_port_by_name_and_starts_nothing(tmp_path: Path) -> N
     assert f"port in use: {taken} (orders-0's metrics)" in result.stderr
     assert "--port-offset" in result.stderr
     assert _processes_using(tmp_path / "data") == []
+    # An address that is not this host's is a different mistake, and said so.
+    elsewhere = subprocess.run(
+        [sys.executable, "-m", "meshctl", "up", "--run-dir", str(tmp_path), "--bind", "192.0.2.1"],
+        cwd=ROOT, env={**os.environ, "SHOPMESH_DATA_DIR": str(tmp_path / "data")},
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert elsewhere.returncode == 1 and "cannot listen on 192.0.2.1:8080" in elsewhere.stderr, (
+        elsewhere.stderr
+    )
+    assert _processes_using(tmp_path / "data") == []
