@@ -90,6 +90,8 @@ class ServerSettings:
     log_level: str
     metrics_port: int = 0
     """Port of the Prometheus endpoint (/metrics) on `host`; 0 picks a free one."""
+    db_pool_size: int = 16
+    """PostgreSQL connections kept open (default: one per worker); meshkit.db.POOL_OVERFLOW more at peak."""
 
     @property
     def address(self) -> str:
@@ -121,22 +123,25 @@ def data_dir(environ: Mapping[str, str] | None = None) -> Path:
 def load_server_settings(
     service: str, prefix: str, default_port: int, environ: Mapping[str, str] | None = None
 ) -> ServerSettings:
-    """Reads `<prefix>_HOST`, `_PORT`, `_DATABASE_URL`, `_WORKERS`, `_GRACE_SECONDS`, `_METRICS_PORT`."""
+    """Reads `<prefix>_HOST`, `_PORT`, `_DATABASE_URL`, `_WORKERS`, `_DB_POOL_SIZE`, `_GRACE_SECONDS`,
+    `_METRICS_PORT`."""
     env = Env(prefix, environ)
     shared = Env("", environ)
     default_db = f"sqlite:///{data_dir(environ) / f'{service}.sqlite3'}"
     port = env.integer("PORT", default_port, maximum=65535)
+    workers = env.integer("WORKERS", 16, minimum=1, maximum=1024)
     return ServerSettings(
         service=service,
         replica=shared.text("SHOPMESH_REPLICA", f"{service}@{socket.gethostname()}"),
         host=env.text("HOST", "127.0.0.1"),
         port=port,
         database_url=env.text("DATABASE_URL", default_db),
-        workers=env.integer("WORKERS", 16, minimum=1, maximum=1024),
+        workers=workers,
         grace_seconds=env.number("GRACE_SECONDS", 5.0),
         log_level=shared.text("SHOPMESH_LOG_LEVEL", "INFO").upper(),
         # Beside the gRPC port by default (50300 -> 51300); a gRPC port of 0 (tests) gets a free one too.
         metrics_port=env.integer("METRICS_PORT", port + METRICS_PORT_OFFSET if port else 0, maximum=65535),
+        db_pool_size=env.integer("DB_POOL_SIZE", workers, minimum=1, maximum=1024),
     )
 
 
@@ -149,6 +154,7 @@ def env_help(prefix: str, default_port: int, extra: str = "") -> str:
         f"  {prefix}_DATABASE_URL   sqlite:///path (default: a file under $SHOPMESH_DATA_DIR)\n"
         "                            or postgresql://user:password@host:port/database\n"
         f"  {prefix}_WORKERS        RPC threads (default 16)\n"
+        f"  {prefix}_DB_POOL_SIZE   PostgreSQL connections kept open (default: the workers; 4 more at peak)\n"
         f"  {prefix}_GRACE_SECONDS  drain time after SIGTERM (default 5)\n"
         f"  {prefix}_METRICS_PORT   Prometheus /metrics port (default {default_port + METRICS_PORT_OFFSET})\n"
         f"{extra}"

@@ -26,7 +26,7 @@ def create_server(settings: order_settings.Settings, tracing: Tracing | None = N
         metadata,
         MIGRATIONS,
         settings.server.replica,
-        pool_size=settings.server.workers,
+        pool_size=settings.server.db_pool_size,
     )
     # One channel to Envoy's internal listener carries every outbound call;
     # Envoy picks the replica, retries and ejects failing ones.

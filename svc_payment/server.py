@@ -20,7 +20,7 @@ SERVICE_NAME = payment_service_pb2.DESCRIPTOR.services_by_name["PaymentService"]
 def create_server(settings: ServerSettings, tracing: Tracing | None = None) -> ServiceServer:
     """Builds the server, bound to its port and with its schema migrated, but not started."""
     db = open_database(
-        settings.database_url, metadata, MIGRATIONS, settings.replica, pool_size=settings.workers
+        settings.database_url, metadata, MIGRATIONS, settings.replica, pool_size=settings.db_pool_size
     )
     servicer = PaymentServicer(Payments(db))
     return ServiceServer(

@@ -20,7 +20,7 @@ SERVICE_NAME = product_service_pb2.DESCRIPTOR.services_by_name["ProductService"]
 def create_server(settings: ServerSettings, tracing: Tracing | None = None) -> ServiceServer:
     """Builds the server, bound to its port and with its schema migrated, but not started."""
     db = open_database(
-        settings.database_url, metadata, MIGRATIONS, settings.replica, pool_size=settings.workers
+        settings.database_url, metadata, MIGRATIONS, settings.replica, pool_size=settings.db_pool_size
     )
     servicer = ProductServicer(Catalog(db))
     return ServiceServer(

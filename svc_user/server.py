@@ -32,7 +32,7 @@ def create_server(settings: user_settings.Settings, tracing: Tracing | None = No
         metadata,
         MIGRATIONS,
         settings.server.replica,
-        pool_size=settings.server.workers,
+        pool_size=settings.server.db_pool_size,
     )
     servicer = UserServicer(Accounts(db, Passwords(), tokens))
     return ServiceServer(

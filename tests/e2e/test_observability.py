@@ -18,7 +18,6 @@ from typing import Any
 
 import pytest
 
-from meshkit.db import MAX_POOL_SIZE
 from tests.e2e import flows
 from tests.e2e.conftest import ROOT, RunningMesh, running_mesh
 from tests.support.postgres import PostgresServer
@@ -278,13 +277,11 @@ def test_red_metrics_move_by_the_calls_made_and_count_errors_under_their_code(me
     # Envoy counts the gRPC status of what it proxied per cluster (grpc_stats), REST calls included.
     envoy_text = _scrape(mesh.endpoints.envoy_metrics, "/stats/prometheus")
     assert _sample(envoy_text, "envoy_cluster_grpc_5", envoy_cluster_name="products") == envoy_before + 3
-    # Pool figures of every replica (a pooled connection per worker thread, 16, capped at MAX_POOL_SIZE), and
+    # Pool figures of every replica (SVC_PAYMENT_DB_POOL_SIZE: by default one per worker thread, 16), and
     # nothing but the two endpoints on Envoy's metrics listener.
     for address in mesh.endpoints.metrics["payments"]:
         text = _scrape(address)
-        assert (
-            _sample(text, "shopmesh_db_pool_size") == MAX_POOL_SIZE and "shopmesh_db_pool_checked_out" in text
-        )
+        assert _sample(text, "shopmesh_db_pool_size") == 16 and "shopmesh_db_pool_checked_out" in text
     assert _scrape(mesh.endpoints.envoy_metrics, "/ready").strip() == "LIVE"
     with pytest.raises(urllib.error.HTTPError) as refused:
         _scrape(mesh.endpoints.envoy_metrics, "/clusters")

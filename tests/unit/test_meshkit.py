@@ -22,7 +22,7 @@ from meshkit.errors import FieldViolation, Violations
 from meshkit.money import Money
 from meshkit.names import check_name, parse_name
 from meshkit.server import HandlerCache
-from meshkit.settings import Env, SettingsError
+from meshkit.settings import Env, SettingsError, load_server_settings
 from meshkit.status import to_status
 
 TODAY = dt.date(2025, 6, 15)
@@ -715,3 +715,14 @@ def test_handler_cache_builds_each_methods_handler_once() -> None:
     finally:
         server.stop(0)
     assert built == ["/t.Echo/Say", "/t.Echo/Nope", "/t.Echo/Nope"]  # unknown methods are not remembered
+
+
+def test_the_pool_follows_the_workers_unless_sized() -> None:
+    assert load_server_settings("orders", "SVC_ORDER", 0, {}).db_pool_size == 16
+    assert load_server_settings("orders", "SVC_ORDER", 0, {"SVC_ORDER_WORKERS": "6"}).db_pool_size == 6
+    sized = load_server_settings("orders", "SVC_ORDER", 0, {"SVC_ORDER_DB_POOL_SIZE": "4"})
+    assert (sized.workers, sized.db_pool_size) == (16, 4)
+    with pytest.raises(SettingsError, match="SVC_ORDER_DB_POOL_SIZE=0 is outside"):
+        load_server_settings("orders", "SVC_ORDER", 0, {"SVC_ORDER_DB_POOL_SIZE": "0"})
+    engine = Database("postgresql://u:p@127.0.0.1:1/x", pool_size=sized.db_pool_size).engine
+    assert engine.pool.size() == 4
