@@ -48,11 +48,11 @@ from bench.loadgen import (
     wrk_script,
 )
 from bench.report import ROW_NAMES, Row, aggregate
-from meshctl import envoy_config, topology
+from meshctl import topology
 from meshctl.launcher import SINK, Mesh
 from meshctl.topology import DEFAULT_DESCRIPTOR, ROOT, Topology
 from svc_user.passwords import Passwords
-from tests.support.ports import free_block, port_is_free
+from tests.support.ports import free_block, free_offset
 from tests.support.postgres import PostgresServer
 
 Echo = Callable[[str], None]
@@ -126,41 +126,14 @@ class Result:
 # -- the mesh ------------------------------------------------------------------------------------------------------
 
 
-class BenchMesh(Mesh):
-    """The product's mesh, whose Envoy also loads the empty service's descriptor (its route is rendered by
-    meshctl like every public RPC's)."""
-
-    descriptor: Path = DEFAULT_DESCRIPTOR
-
-    def write_envoy_config(self) -> Path:
-        path = self.run_dir / "envoy" / "envoy.json"
-        envoy_config.write(
-            envoy_config.render(
-                self.topology,
-                descriptor_path=self.descriptor,
-                observe=self.tracing.envoy_options(),
-                tls=self.tls,
-            ),
-            path,
-        )
-        return path
-
-
 def bench_topology(base: int, replicas: int | None = None) -> Topology:
     """The default topology on ports [base, base + 60), rate limits out of the way, plus the empty service."""
-    topo = topology.load()
+    topo = topology.load().packed(base)
     topo = topo.with_gateway(
-        public_port=base,
-        internal_port=base + 1,
-        admin_port=base + 2,
-        metrics_port=base + 3,
-        otlp_port=base + 4,
         open_rpcs=(*topo.gateway.open_rpcs, fixture.FULL_METHOD),
         login_rate_per_client=UNLIMITED,
         route_rate_limit=UNLIMITED,
     )
-    for i, name in enumerate(SERVICES):
-        topo = topo.with_service(name, port=base + 10 * (i + 1), metrics_offset=5)
     products = topo.service("products")
     empty = dataclasses.replace(
         products,
@@ -233,7 +206,7 @@ def kdf_cost(repeats: int = 7) -> dict[str, Any]:
 def time_make_up(echo: Echo, timeout: float = 120.0) -> float:
     """Seconds from `make up` to its "shopmesh is up" line (every replica and Envoy healthy, JWKS fetched), on
     shifted ports and a fresh run directory, beside whatever else runs."""
-    offset = _free_offset(topology.load())
+    offset = free_offset(topology.load().ports())
     run_dir = Path(tempfile.mkdtemp(prefix="bench-up-"))
     argv = ["make", "--no-print-directory", "up", f"UP_ARGS=--port-offset {offset} --run-dir {run_dir}"]
     lines: queue.Queue[str | None] = queue.Queue()
@@ -282,14 +255,6 @@ def _stop_group(process: subprocess.Popen[str]) -> None:
             return
         except subprocess.TimeoutExpired:
             continue
-
-
-def _free_offset(topo: Topology) -> int:
-    ports = list(topo.ports())
-    for offset in range(1000, 14000, 37):
-        if all(p + offset < 65536 and port_is_free(p + offset) for p in ports):
-            return offset
-    raise RuntimeError("no free port offset for `make up`")
 
 
 @contextmanager
@@ -379,7 +344,7 @@ class Bench:
         self._own_postgres: PostgresServer | None = None
         self.sut_cpus, self.load_cpus = split_cpus(procs.affinity()) if options.pin else ([], [])
         self.run_dir = Path(tempfile.mkdtemp(prefix="shopmesh-bench-"))
-        self.mesh: BenchMesh | None = None
+        self.mesh: Mesh | None = None
         self.wrk = ""
 
     # -- the whole run ----------------------------------------------------------------------------------------------
@@ -464,21 +429,22 @@ class Bench:
             self._postgres = self._own_postgres
         return {name: self._postgres.create_database(f"bench_{name}") for name in SERVICES}
 
-    def _start_mesh(self, urls: dict[str, str]) -> BenchMesh:
+    def _start_mesh(self, urls: dict[str, str]) -> Mesh:
         env = dict(os.environ)
         if not self.options.tracing:
             env["OTEL_SDK_DISABLED"] = "true"
         if self.options.db == "postgresql":
             for name, prefix in SERVICES.items():
                 env[f"{prefix}_DATABASE_URL"] = urls[name]
-        mesh = BenchMesh(
+        # Envoy also loads the empty service's descriptor: its route is rendered like every public RPC's.
+        mesh = Mesh(
             bench_topology(free_block(60)),
             self.run_dir,
             env=env,
             raw_console=True,
             trace_sampling=self.options.trace_sampling,
+            descriptor=fixture.write_descriptor_set(DEFAULT_DESCRIPTOR, self.run_dir / "bench.binpb"),
         )
-        mesh.descriptor = fixture.write_descriptor_set(DEFAULT_DESCRIPTOR, self.run_dir / "bench.binpb")
         self.echo(
             "bench: starting the mesh (Envoy, 2 replicas of every service and of the empty service) ..."
         )

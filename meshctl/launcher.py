@@ -106,14 +106,16 @@ class Mesh:
         raw_console: bool = False,
         tls: bool = False,
         trace_sampling: float = 100.0,
+        descriptor: Path = DEFAULT_DESCRIPTOR,
     ) -> None:
         """`trace_sampling`: percent of new requests traced (Envoy decides, the services follow; direct calls
-        to a replica are sampled at the same rate)."""
+        to a replica are sampled at the same rate). `descriptor`: the descriptor set Envoy's transcoders load."""
         self.topology = topology
         self.run_dir = run_dir.resolve()
         self.env = dict(os.environ if env is None else env)
         self.echo = echo
         self.envoy_log_level = envoy_log_level
+        self.descriptor = descriptor
         # The console shows JSON log lines compactly (meshkit.logs.pretty); the files keep them raw.
         self.render_line: Callable[[str], str] = (lambda line: line) if raw_console else pretty
         self.tracing = _TracingPlan.from_env(self.env, topology, self.run_dir, trace_sampling)
@@ -212,7 +214,7 @@ class Mesh:
         envoy_config.write(
             envoy_config.render(
                 self.topology,
-                descriptor_path=DEFAULT_DESCRIPTOR,
+                descriptor_path=self.descriptor,
                 observe=self.tracing.envoy_options(),
                 tls=self.tls,
             ),

@@ -96,6 +96,20 @@ class Topology:
                 found[metrics] = f"{svc.name}-{i}'s metrics"
         return found
 
+    def packed(self, base: int) -> Topology:
+        """Every port inside [base, base + 10 * (services + 1)): the gateway's on base..base+4, service i's
+        replicas on base + 10(i+1) + r and their metrics 5 above. For meshes started beside others (tests, bench)."""
+        packed = self.with_gateway(
+            public_port=base,
+            internal_port=base + 1,
+            admin_port=base + 2,
+            metrics_port=base + 3,
+            otlp_port=base + 4,
+        )
+        for i, svc in enumerate(self.services):
+            packed = packed.with_service(svc.name, port=base + 10 * (i + 1), metrics_offset=5)
+        return packed
+
     def with_gateway(self, **changes: Any) -> Topology:
         return replace(self, gateway=replace(self.gateway, **changes))
 

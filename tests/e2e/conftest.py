@@ -79,17 +79,7 @@ class RunningMesh:
 
 def mesh_topology(base: int) -> topology.Topology:
     """The default topology with every port inside [base, base + 50)."""
-    topo = topology.load().with_gateway(
-        public_port=base,
-        internal_port=base + 1,
-        admin_port=base + 2,
-        metrics_port=base + 3,
-        otlp_port=base + 4,
-    )
-    for i, name in enumerate(SERVICES):
-        # Replicas on base+10i.., their metrics endpoints on base+10i+5..
-        topo = topo.with_service(name, port=base + 10 * (i + 1), metrics_offset=5)
-    return topo
+    return topology.load().packed(base)
 
 
 # Short leases so that stranded checkouts are recovered within a test's patience.

@@ -4,7 +4,6 @@ keeps data across restarts, and leaves no process behind when stopped."""
 from __future__ import annotations
 
 import os
-import random
 import re
 import signal
 import socket
@@ -20,20 +19,10 @@ from pathlib import Path
 import pytest
 
 from meshctl import topology
-from tests.support.ports import nobody_listens, port_is_free
+from tests.support.ports import free_offset, nobody_listens
 from tests.support.rest import Rest
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_offset() -> int:
-    """A port offset at which every port of the default topology is free."""
-    ports = list(topology.load().ports())
-    for _ in range(100):
-        offset = random.randrange(1000, 9000)
-        if all(port_is_free(p + offset) for p in ports):
-            return offset
-    raise RuntimeError("no free port offset")
 
 
 def _processes_using(data_dir: Path) -> list[int]:
@@ -108,7 +97,7 @@ def _run_walkthrough(output: str) -> str:
 
 
 def test_up_serves_prints_working_commands_keeps_data_and_stops_clean(tmp_path: Path) -> None:
-    offset = _free_offset()
+    offset = free_offset(topology.load().ports())
     gateway = f"127.0.0.1:{8080 + offset}"
     with meshctl_up(tmp_path, offset) as (process, output):
         assert f"Gateway (gRPC and REST): {gateway}" in output
@@ -139,7 +128,7 @@ def test_up_serves_prints_working_commands_keeps_data_and_stops_clean(tmp_path: 
 
 
 def test_up_refuses_a_taken_port_by_name_and_starts_nothing(tmp_path: Path) -> None:
-    offset = _free_offset()
+    offset = free_offset(topology.load().ports())
     taken = topology.load().service("orders").metrics_ports()[0] + offset
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", taken))

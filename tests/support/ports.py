@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import socket
+from collections.abc import Iterable
 from pathlib import Path
 
 
@@ -66,3 +67,14 @@ def nobody_listens(port: int) -> bool:
     except OSError:
         return True
     return False
+
+
+def free_offset(ports: Iterable[int]) -> int:
+    """An offset at which every one of `ports` is free: `meshctl up --port-offset` for a mesh beside others."""
+    wanted = list(ports)
+    rng = random.Random()
+    for _ in range(200):
+        offset = rng.randrange(1000, 9000)
+        if all(p + offset < 65536 and port_is_free(p + offset) for p in wanted):
+            return offset
+    raise RuntimeError("no free port offset")
