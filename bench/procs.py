@@ -7,6 +7,7 @@ root has reaped (`cutime`/`cstime`), so a backend that exits during a measuremen
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 from collections.abc import Iterable, Mapping
@@ -14,12 +15,6 @@ from pathlib import Path
 
 PROC = Path("/proc")
 TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def _stat_fields(pid: int, proc: Path = PROC) -> list[str]:
-    """The fields of /proc/PID/stat after the command name (which may hold spaces and parentheses)."""
-    text = (proc / str(pid) / "stat").read_text()
-    return text[text.rindex(")") + 2 :].split()
 
 
 def parse_stat(text: str) -> tuple[int, int, int, int, int]:
@@ -82,12 +77,10 @@ def rss_mb(pid: int, proc: Path = PROC) -> float:
 
 def pss_mb(pid: int, proc: Path = PROC) -> float:
     """Proportional set size in MB: shared pages split among the processes sharing them."""
-    try:
+    with contextlib.suppress(OSError, ValueError):  # no smaps_rollup (old kernel, gone): RSS instead
         for line in (proc / str(pid) / "smaps_rollup").read_text().splitlines():
             if line.startswith("Pss:"):
                 return int(line.split()[1]) * 1024 / 1e6
-    except (OSError, ValueError):
-        pass
     return rss_mb(pid, proc)
 
 
@@ -115,12 +108,10 @@ def cpu_model(text: str | None = None) -> str:
 
 
 def memory_mb() -> int:
-    try:
+    with contextlib.suppress(OSError, ValueError):
         for line in (PROC / "meminfo").read_text().splitlines():
             if line.startswith("MemTotal:"):
                 return int(line.split()[1]) * 1024 // 1_000_000
-    except (OSError, ValueError):
-        pass
     return 0
 
 

@@ -86,10 +86,9 @@ from envoy_data_plane.xds.type.matcher.v3 import StringMatcher as XdsStringMatch
 from meshctl import envoy_policies as policies
 from meshctl.envoy_parts import sec
 from meshctl.topology import Gateway
+from meshkit.identity import INTERNAL_HEADER, PAYLOAD_HEADER
 
 IDENTITY_PREFIX = "x-shopmesh-"
-PAYLOAD_HEADER = "x-shopmesh-jwt-payload"
-INTERNAL_HEADER = "x-shopmesh-internal"
 PROVIDER = "shopmesh"
 JWKS_CLUSTER = "jwks"
 JWKS_PATH = "/.well-known/jwks.json"

@@ -25,6 +25,8 @@ import re
 import sys
 from typing import Any
 
+from opentelemetry import trace
+
 from meshkit.cards import luhn_ok
 from meshkit.settings import ServerSettings
 
@@ -65,9 +67,6 @@ FIELDS = "shopmesh"
 
 
 def _current_ids() -> tuple[str, str] | None:
-    # Imported lazily: the API package is light, and a process without tracing has no valid span anyway.
-    from opentelemetry import trace
-
     ctx = trace.get_current_span().get_span_context()
     if not ctx.is_valid:
         return None

@@ -26,6 +26,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import grpc
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.propagate import extract, inject
+from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from meshkit.logs import setup_logging
 from meshkit.settings import Env, ServerSettings, SettingsError
@@ -86,7 +90,7 @@ class _CallDetails(
     ),
     grpc.ClientCallDetails,
 ):
-    pass
+    """The call details ClientTracing passes on (grpcio wants a ClientCallDetails it can read by name)."""
 
 
 class ClientTracing(grpc.UnaryUnaryClientInterceptor):
@@ -96,8 +100,6 @@ class ClientTracing(grpc.UnaryUnaryClientInterceptor):
         self._tracer = tracer
 
     def intercept_unary_unary(self, continuation: Any, client_call_details: Any, request: Any) -> Any:
-        from opentelemetry.propagate import inject
-        from opentelemetry.trace import SpanKind, Status, StatusCode
 
         method = client_call_details.method
         method = method.decode() if isinstance(method, bytes) else str(method)
@@ -127,6 +129,21 @@ class ClientTracing(grpc.UnaryUnaryClientInterceptor):
             if code != grpc.StatusCode.OK:
                 span.set_status(Status(StatusCode.ERROR, code.name))
             return outcome
+
+
+def _configured_exporter(tracing: TracingSettings) -> Any:
+    """The SpanExporter OTEL_TRACES_EXPORTER / _PROTOCOL name (otlp over gRPC or HTTP, or console)."""
+    if tracing.exporter == "otlp" and tracing.protocol == "http/protobuf":
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpSpanExporter
+
+        return HttpSpanExporter()
+    if tracing.exporter == "otlp":
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+        return OTLPSpanExporter()
+    from opentelemetry.sdk.trace.export import ConsoleSpanExporter
+
+    return ConsoleSpanExporter()
 
 
 class UnsampledFastPath(grpc.ServerInterceptor):
@@ -162,8 +179,6 @@ def _caller_dropped(details: grpc.HandlerCallDetails) -> bool:
     metadata = details.invocation_metadata or ()
     if not any(name == "traceparent" for name, _ in metadata):
         return False  # the common direct call: no need to parse anything
-    from opentelemetry import trace
-    from opentelemetry.propagate import extract
 
     span_context = trace.get_current_span(extract(dict(metadata))).get_span_context()
     return span_context.is_valid and span_context.is_remote and not span_context.trace_flags.sampled
@@ -172,8 +187,6 @@ def _caller_dropped(details: grpc.HandlerCallDetails) -> bool:
 def _with_remote_context(handler: Any) -> Any:
     if handler is None or handler.unary_unary is None:
         return handler  # streaming (health Watch, reflection): not traced anyway
-    from opentelemetry import context as otel_context
-    from opentelemetry.propagate import extract
 
     inner = handler.unary_unary
 
@@ -205,7 +218,6 @@ class Tracing:
         self.provider: Any = None
         if settings is None or tracing is None or (tracing.exporter == "none" and exporter is None):
             return
-        from opentelemetry import trace
         from opentelemetry.sdk.resources import Resource
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
@@ -214,22 +226,8 @@ class Tracing:
         resource = Resource.create(
             {"service.name": f"shopmesh-{settings.service}", "service.instance.id": settings.replica}
         )
-        if exporter is not None:
-            pass
-        elif tracing.exporter == "otlp" and tracing.protocol == "http/protobuf":
-            from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
-                OTLPSpanExporter as HttpSpanExporter,
-            )
-
-            exporter = HttpSpanExporter()
-        elif tracing.exporter == "otlp":
-            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
-
-            exporter = OTLPSpanExporter()
-        else:
-            from opentelemetry.sdk.trace.export import ConsoleSpanExporter
-
-            exporter = ConsoleSpanExporter()
+        if exporter is None:
+            exporter = _configured_exporter(tracing)
         # No sampler given: the SDK reads OTEL_TRACES_SAMPLER, default parent-based always-on.
         self.provider = TracerProvider(resource=resource)
         self.provider.add_span_processor(BatchSpanProcessor(exporter))
@@ -264,8 +262,6 @@ class Tracing:
         and background sweeps stay out of the traces)."""
         if self.provider is None:
             return
-        from opentelemetry import trace
-        from opentelemetry.trace import SpanKind, Status, StatusCode
         from sqlalchemy import event
 
         tracer = self.provider.get_tracer("meshkit.db")
