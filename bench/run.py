@@ -127,7 +127,8 @@ class Result:
 
 
 def bench_topology(base: int, replicas: int | None = None) -> Topology:
-    """The default topology on ports [base, base + 60), rate limits out of the way, plus the empty service."""
+    """The default topology on ports [base, base + 10 * (services + 2)), rate limits out of the way, plus the
+    empty service after the others."""
     topo = topology.load().packed(base)
     topo = topo.with_gateway(
         open_rpcs=(*topo.gateway.open_rpcs, fixture.FULL_METHOD),
@@ -141,7 +142,7 @@ def bench_topology(base: int, replicas: int | None = None) -> Topology:
         module="bench.fixture",
         env_prefix=fixture.ENV_PREFIX,
         grpc_services=(fixture.SERVICE,),
-        port=base + 50,
+        port=base + 10 * (len(topo.services) + 1),
         replicas=replicas or products.replicas,
     )
     return dataclasses.replace(topo, services=(*topo.services, empty))
@@ -438,7 +439,7 @@ class Bench:
                 env[f"{prefix}_DATABASE_URL"] = urls[name]
         # Envoy also loads the empty service's descriptor: its route is rendered like every public RPC's.
         mesh = Mesh(
-            bench_topology(free_block(60)),
+            bench_topology(free_block(70)),
             self.run_dir,
             env=env,
             raw_console=True,

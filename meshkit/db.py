@@ -135,9 +135,16 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
-        """A read-write transaction: committed when the block ends, rolled back on error."""
-        with _translate_outage(), self._connect() as conn, conn.begin():
-            yield conn
+        """A read-write transaction: committed when the block ends, rolled back on error. Callbacks registered
+        with `after_commit` run once it committed (and are dropped if it did not)."""
+        with _translate_outage(), self._connect() as conn:
+            try:
+                with conn.begin():
+                    yield conn
+            finally:
+                callbacks = conn.info.pop(_AFTER_COMMIT, None)
+            for callback in callbacks or ():
+                callback()
 
     @contextmanager
     def snapshot(self) -> Iterator[Connection]:
@@ -182,6 +189,17 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+_AFTER_COMMIT = "shopmesh_after_commit"
+
+
+def after_commit(conn: Connection, callback: Callable[[], None]) -> None:
+    """Runs `callback` once the transaction `conn` is in (one of Database.transaction) has committed; not at
+    all if it rolls back. Once per callback per transaction, however often it is registered."""
+    callbacks: list[Callable[[], None]] = conn.info.setdefault(_AFTER_COMMIT, [])
+    if callback not in callbacks:
+        callbacks.append(callback)
 
 
 def _ping_suspect_connections(engine: Engine, idle_after: float) -> None:

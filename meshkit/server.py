@@ -19,6 +19,7 @@ from shopmesh.product.v1 import product_service_pb2
 from shopmesh.user.v1 import user_service_pb2
 
 from meshkit.db import Database
+from meshkit.events import Broadcast, DurableConsumer, EventMetrics, EventRuntime, Outbox
 from meshkit.health import DatabaseHealth
 from meshkit.logs import FIELDS
 from meshkit.metrics import Metrics, RpcObserver
@@ -105,7 +106,12 @@ class ServiceServer:
         register: Callable[[grpc.Server], None],
         tracing: Tracing | None = None,
         background: Sequence[Periodic] = (),
+        outbox: Outbox | None = None,
+        consumers: Sequence[DurableConsumer] = (),
+        broadcasts: Sequence[Broadcast] = (),
     ) -> None:
+        """`outbox`: the events this service publishes (a relay publishes them); `consumers`, `broadcasts`:
+        what it consumes. All need `settings.events.nats_url`; without it events wait in the outbox."""
         self.settings = settings
         self.db = db
         self.tracing = tracing = tracing or Tracing()
@@ -113,6 +119,15 @@ class ServiceServer:
         # RED metrics per RPC and the pool's figures on /metrics; the SQL of traced calls as spans.
         self.metrics = Metrics(settings.service, settings.replica)
         self.metrics.watch_pool(db.engine.pool)
+        self.events = EventRuntime(
+            settings.events,
+            settings.replica,
+            db,
+            EventMetrics(self.metrics.registry),
+            outbox=outbox,
+            consumers=consumers,
+            broadcasts=broadcasts,
+        )
         tracing.instrument_engine(db.engine)
         self._server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix=settings.service),
@@ -152,6 +167,7 @@ class ServiceServer:
         metrics_port = self.metrics.serve(self.settings.host, self.settings.metrics_port)
         self._server.start()
         self.health.start()
+        self.events.start()
         for task in self.background:
             task.start()
         log.info(
@@ -170,6 +186,7 @@ class ServiceServer:
         for task in self.background:
             task.stop()
         self._server.stop(grace).wait()
+        self.events.stop()  # after the last calls: their events leave with this replica
         self.db.dispose()
         self.metrics.close()
         self.tracing.shutdown()

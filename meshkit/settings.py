@@ -73,6 +73,33 @@ class Env:
 
 
 @dataclass(frozen=True)
+class EventSettings:
+    """The asynchronous half: where the broker is and how consumers retry (meshkit.events)."""
+
+    nats_url: str = ""
+    """`SHOPMESH_NATS_URL`; empty (`off`): no broker. The outbox still records every event; nothing is sent."""
+    stream_replicas: int = 1
+    """Copies JetStream keeps of each stream the services create (3 on a three-node cluster)."""
+    max_deliver: int = 8
+    """Deliveries of a failing event before it is parked as a dead letter."""
+    retry_seconds: float = 0.5
+    """Delay before the first redelivery of a failed event; it doubles each time, up to 30 s."""
+
+
+def load_event_settings(environ: Mapping[str, str] | None = None) -> EventSettings:
+    """Reads `SHOPMESH_NATS_URL`, `SHOPMESH_NATS_STREAM_REPLICAS`, `SHOPMESH_EVENTS_MAX_DELIVER`,
+    `SHOPMESH_EVENTS_RETRY_SECONDS`."""
+    env = Env("", environ)
+    url = env.text("SHOPMESH_NATS_URL", "nats://127.0.0.1:4222")
+    return EventSettings(
+        nats_url="" if url.lower() in ("off", "none") else url,
+        stream_replicas=env.integer("SHOPMESH_NATS_STREAM_REPLICAS", 1, minimum=1, maximum=5),
+        max_deliver=env.integer("SHOPMESH_EVENTS_MAX_DELIVER", 8, minimum=1, maximum=1000),
+        retry_seconds=env.number("SHOPMESH_EVENTS_RETRY_SECONDS", 0.5, minimum=0.01),
+    )
+
+
+@dataclass(frozen=True)
 class ServerSettings:
     """What every service process needs: where to listen, its database, its identity."""
 
@@ -92,6 +119,8 @@ class ServerSettings:
     """Port of the Prometheus endpoint (/metrics) on `host`; 0 picks a free one."""
     db_pool_size: int = 16
     """PostgreSQL connections kept open (default: one per worker); meshkit.db.POOL_OVERFLOW more at peak."""
+    events: EventSettings = EventSettings()
+    """The broker and consumer retries; the default has no broker (tests building servers in process)."""
 
     @property
     def address(self) -> str:
@@ -142,6 +171,7 @@ def load_server_settings(
         # Beside the gRPC port by default (50300 -> 51300); a gRPC port of 0 (tests) gets a free one too.
         metrics_port=env.integer("METRICS_PORT", port + METRICS_PORT_OFFSET if port else 0, maximum=65535),
         db_pool_size=env.integer("DB_POOL_SIZE", workers, minimum=1, maximum=1024),
+        events=load_event_settings(environ),
     )
 
 
@@ -161,6 +191,11 @@ def env_help(prefix: str, default_port: int, extra: str = "") -> str:
         "  SHOPMESH_DATA_DIR          where SQLite files and keys live (default var/data)\n"
         "  SHOPMESH_REPLICA           this replica's name in logs and traces\n"
         "  SHOPMESH_LOG_LEVEL         DEBUG, INFO (default), WARNING, ERROR\n"
+        "  SHOPMESH_NATS_URL          the NATS JetStream broker (default nats://127.0.0.1:4222; off: none,\n"
+        "                            events wait in the outbox)\n"
+        "  SHOPMESH_NATS_STREAM_REPLICAS  copies of each stream the service creates (default 1)\n"
+        "  SHOPMESH_EVENTS_MAX_DELIVER    deliveries of a failing event before it is parked (default 8)\n"
+        "  SHOPMESH_EVENTS_RETRY_SECONDS  first redelivery delay, doubling up to 30 s (default 0.5)\n"
         "  OTEL_TRACES_EXPORTER       otlp, console or none (default: otlp when\n"
         "                            OTEL_EXPORTER_OTLP_ENDPOINT is set, else none); OTEL_* honoured\n"
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from meshkit.db import Migration, UTCDateTime
+from meshkit.events import create_outbox, outbox_table
 
 metadata = sa.MetaData()
 
@@ -56,4 +57,11 @@ def _add_lease(conn: sa.Connection) -> None:
     conn.execute(sa.text("CREATE INDEX orders_status_lease ON orders (status, lease_until)"))
 
 
-MIGRATIONS: list[Migration] = [Migration("orders lease and cancel_requested: crash recovery", _add_lease)]
+# The events this service publishes, written in the transaction of each change (meshkit.events.outbox).
+outbox = outbox_table(metadata)
+
+
+MIGRATIONS: list[Migration] = [
+    Migration("orders lease and cancel_requested: crash recovery", _add_lease),
+    Migration("events outbox", lambda conn: create_outbox(conn, metadata)),
+]

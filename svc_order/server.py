@@ -11,6 +11,7 @@ from meshkit.server import Periodic, ServiceServer
 from meshkit.telemetry import Tracing
 from svc_order import settings as order_settings
 from svc_order.clients import GrpcCatalog, GrpcDirectory, GrpcPayments
+from svc_order.events import OrderEvents
 from svc_order.models import MIGRATIONS, metadata
 from svc_order.servicer import OrderServicer
 from svc_order.services import Checkout
@@ -31,12 +32,14 @@ def create_server(settings: order_settings.Settings, tracing: Tracing | None = N
     # One channel to Envoy's internal listener carries every outbound call;
     # Envoy picks the replica, retries and ejects failing ones.
     channel = mesh_channel(settings.mesh_internal_addr, tracing.client_interceptors())
+    events = OrderEvents()
     checkout = Checkout(
         db,
         catalog=GrpcCatalog(channel, settings.call_timeout),
         payments=GrpcPayments(channel, settings.call_timeout),
         directory=GrpcDirectory(channel, settings.call_timeout),
         lease=settings.saga_lease,
+        events=events,
     )
     servicer = OrderServicer(checkout)
     return ServiceServer(
@@ -48,6 +51,7 @@ def create_server(settings: order_settings.Settings, tracing: Tracing | None = N
         # Finishes checkouts and cancellations that stopped midway (a crash, an
         # outage) once their lease runs out; every replica runs one.
         background=[Periodic("order-recovery", settings.recovery_interval, checkout.recover_stranded)],
+        outbox=events.outbox,
     )
 
 

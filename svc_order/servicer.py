@@ -12,35 +12,13 @@ from shopmesh.order.v1 import order_service_pb2_grpc as pb_grpc
 
 from meshkit import paging
 from meshkit.cards import check_card
-from meshkit.convert import money_to_proto, timestamp
 from meshkit.errors import PermissionDenied, Violations
 from meshkit.idempotency import request_key
 from meshkit.identity import Identity, identity_of
-from meshkit.names import make_name, parse_name
+from meshkit.names import parse_name
 from svc_order import domain
+from svc_order.messages import order_to_proto
 from svc_order.services import Checkout
-
-
-def order_to_proto(order: domain.Order) -> pb.Order:
-    return pb.Order(
-        name=make_name("orders", order.id),
-        user=make_name("users", order.user_id),
-        items=[
-            pb.OrderItem(
-                product=make_name("products", line.product_id),
-                quantity=line.quantity,
-                unit_price=money_to_proto(line.unit_price) if line.unit_price else None,
-                title=line.title,
-            )
-            for line in order.lines
-        ],
-        total=money_to_proto(order.total) if order.total else None,
-        status=order.status,
-        payment=make_name("payments", order.payment_id) if order.payment_id else "",
-        failure_reason=order.failure_reason,
-        create_time=timestamp(order.create_time),
-        update_time=timestamp(order.update_time),
-    )
 
 
 class OrderServicer(pb_grpc.OrderServiceServicer):

@@ -12,6 +12,7 @@ from meshkit.errors import FailedPrecondition, NotFound, ServiceError, Unavailab
 from meshkit.identity import Identity
 from meshkit.names import make_name, new_id
 from svc_order import domain
+from svc_order.events import OrderEvents
 from svc_order.ports import CAPTURED, DECLINED, RESERVED, Catalog, Directory, PaymentGateway
 from svc_order.repository import OrderRepository
 
@@ -50,6 +51,7 @@ class Checkout:
         *,
         lease: float = 20.0,
         clock: Callable[[], dt.datetime] = utcnow,
+        events: OrderEvents | None = None,
     ) -> None:
         self._db = db
         self._catalog = catalog
@@ -57,6 +59,7 @@ class Checkout:
         self._directory = directory
         self._lease = dt.timedelta(seconds=lease)
         self._clock = clock
+        self._events = events or OrderEvents()
 
     # -- reads --------------------------------------------------------------
 
@@ -231,9 +234,11 @@ class Checkout:
     def _finish(self, order: domain.Order, status: str, **changes: str) -> domain.Order:
         with self._db.transaction() as conn:
             repo = OrderRepository(conn)
-            repo.transition(order.id, domain.PENDING, status, self._clock(), **changes)
+            moved = repo.transition(order.id, domain.PENDING, status, self._clock(), **changes)
             finished = repo.get(order.id)
-        assert finished is not None
+            assert finished is not None
+            if moved:  # announced by the driver that finished it, never by a concurrent one that came second
+                self._events.finished(conn, finished)
         log.info("orders/%s %s %s", order.id, finished.status, finished.failure_reason)
         return finished
 
@@ -265,9 +270,11 @@ class Checkout:
         self._catalog.release(order.reservation_id)
         with self._db.transaction() as conn:
             repo = OrderRepository(conn)
-            repo.transition(order.id, domain.CONFIRMED, domain.CANCELLED, self._clock())
+            moved = repo.transition(order.id, domain.CONFIRMED, domain.CANCELLED, self._clock())
             cancelled = repo.get(order.id)
-        assert cancelled is not None
+            assert cancelled is not None
+            if moved:
+                self._events.cancelled(conn, cancelled)
         log.info("orders/%s CANCELLED", order.id)
         return cancelled
 

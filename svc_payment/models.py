@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from meshkit.db import Migration, UTCDateTime
+from meshkit.events import create_outbox, outbox_table
 
 metadata = sa.MetaData()
 
@@ -53,7 +54,12 @@ def _add_user(conn: sa.Connection) -> None:
     conn.execute(sa.text("ALTER TABLE payments ADD COLUMN user_id VARCHAR(64) NOT NULL DEFAULT ''"))
 
 
+# The events this service publishes, written in the transaction of each change (meshkit.events.outbox).
+outbox = outbox_table(metadata)
+
+
 MIGRATIONS: list[Migration] = [
     Migration("charge_keys: voidable charge idempotency keys", _add_charge_keys),
     Migration("payments.user_id: only the buyer reads a payment", _add_user),
+    Migration("events outbox", lambda conn: create_outbox(conn, metadata)),
 ]

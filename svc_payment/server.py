@@ -10,6 +10,7 @@ from meshkit.server import ServiceServer
 from meshkit.settings import ServerSettings
 from meshkit.telemetry import Tracing
 from svc_payment import settings as payment_settings
+from svc_payment.events import PaymentEvents
 from svc_payment.models import MIGRATIONS, metadata
 from svc_payment.servicer import PaymentServicer
 from svc_payment.services import Payments
@@ -22,7 +23,8 @@ def create_server(settings: ServerSettings, tracing: Tracing | None = None) -> S
     db = open_database(
         settings.database_url, metadata, MIGRATIONS, settings.replica, pool_size=settings.db_pool_size
     )
-    servicer = PaymentServicer(Payments(db))
+    events = PaymentEvents()
+    servicer = PaymentServicer(Payments(db, events=events))
     return ServiceServer(
         settings,
         db=db,
@@ -31,6 +33,7 @@ def create_server(settings: ServerSettings, tracing: Tracing | None = None) -> S
             servicer, server
         ),
         tracing=tracing,
+        outbox=events.outbox,
     )
 
 

@@ -10,26 +10,12 @@ from shopmesh.payment.v1 import payment_service_pb2 as pb
 from shopmesh.payment.v1 import payment_service_pb2_grpc as pb_grpc
 
 from meshkit.cards import check_card
-from meshkit.convert import money_from_proto, money_to_proto, timestamp
+from meshkit.convert import money_from_proto
 from meshkit.errors import Violations
 from meshkit.identity import identity_of
-from meshkit.names import make_name, parse_name
-from svc_payment import domain
+from meshkit.names import parse_name
+from svc_payment.messages import payment_to_proto
 from svc_payment.services import Payments
-
-
-def payment_to_proto(payment: domain.Payment) -> pb.Payment:
-    return pb.Payment(
-        name=make_name("payments", payment.id),
-        order=payment.order,
-        amount=money_to_proto(payment.amount),
-        status=payment.status,
-        card_last4=payment.card_last4,
-        decline_reason=payment.decline_reason,
-        create_time=timestamp(payment.create_time),
-        update_time=timestamp(payment.update_time),
-        user=make_name("users", payment.user_id) if payment.user_id else "",
-    )
 
 
 class PaymentServicer(pb_grpc.PaymentServiceServicer):

@@ -12,6 +12,7 @@ from meshkit.identity import Identity
 from meshkit.money import Money
 from meshkit.names import new_id
 from svc_payment import domain
+from svc_payment.events import PaymentEvents
 from svc_payment.repository import PaymentRepository
 
 log = logging.getLogger(__name__)
@@ -20,9 +21,12 @@ log = logging.getLogger(__name__)
 class Payments:
     """The payments service's use cases."""
 
-    def __init__(self, db: Database, clock: Callable[[], dt.datetime] = utcnow) -> None:
+    def __init__(
+        self, db: Database, clock: Callable[[], dt.datetime] = utcnow, events: PaymentEvents | None = None
+    ) -> None:
         self._db = db
         self._clock = clock
+        self._events = events or PaymentEvents()
 
     def get_payment(self, payment_id: str, caller: Identity) -> domain.Payment:
         """The payment, for its buyer, admins and services; NOT_FOUND for anyone else (no leak)."""
@@ -54,6 +58,8 @@ class Payments:
             repo = PaymentRepository(conn)
             if repo.claim_key(request_id, domain.CLAIMED, now):
                 repo.add(payment)
+                if payment.status == domain.CAPTURED:
+                    self._events.captured(conn, payment)
                 log.info("payment %s %s %s for %s", payment.id, payment.status, amount, order)
                 return payment
             if repo.key_state(request_id) == domain.VOIDED:
@@ -82,8 +88,10 @@ class Payments:
                 raise domain.PaymentNotFound(payment_id)
             if payment.status == domain.DECLINED:
                 raise domain.NotRefundable(payment_id, payment.status)
-            if repo.mark_refunded(payment_id, self._clock()):
-                log.info("payment %s REFUNDED (%s)", payment_id, payment.amount)
+            refunded_now = repo.mark_refunded(payment_id, self._clock())
             refunded = repo.get(payment_id)
-        assert refunded is not None
+            assert refunded is not None
+            if refunded_now:
+                self._events.refunded(conn, refunded)
+                log.info("payment %s REFUNDED (%s)", payment_id, payment.amount)
         return refunded

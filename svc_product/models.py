@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from meshkit.db import Migration, UTCDateTime
+from meshkit.events import create_outbox, outbox_table
 
 metadata = sa.MetaData()
 
@@ -59,6 +60,11 @@ def _add_create_request_id(conn: sa.Connection) -> None:
     conn.execute(sa.text("CREATE UNIQUE INDEX products_create_request_id ON products (create_request_id)"))
 
 
+# The events this service publishes, written in the transaction of each change (meshkit.events.outbox).
+outbox = outbox_table(metadata)
+
+
 MIGRATIONS: list[Migration] = [
-    Migration("products.create_request_id: idempotent CreateProduct", _add_create_request_id)
+    Migration("products.create_request_id: idempotent CreateProduct", _add_create_request_id),
+    Migration("events outbox", lambda conn: create_outbox(conn, metadata)),
 ]

@@ -46,6 +46,12 @@ _TAKE_STOCK = (
     .values(stock=products.c.stock - sa.bindparam("b_quantity"), update_time=sa.bindparam("b_now"))
     .returning(*products.c)
 )
+_GIVE_BACK = (
+    sa.update(products)
+    .where(products.c.id == sa.bindparam("b_id"))
+    .values(stock=products.c.stock + sa.bindparam("b_quantity"), update_time=sa.bindparam("b_now"))
+    .returning(*products.c)
+)
 _ADD_RESERVATION_LINE = sa.insert(reservation_items)
 
 
@@ -114,12 +120,12 @@ class ProductRepository:
         ).first()
         return _product(row) if row else None
 
-    def give_back_stock(self, product_id: str, quantity: int, now: dt.datetime) -> None:
-        self.conn.execute(
-            sa.update(products)
-            .where(products.c.id == product_id)
-            .values(stock=products.c.stock + quantity, update_time=now)
-        )
+    def give_back_stock(self, product_id: str, quantity: int, now: dt.datetime) -> domain.Product | None:
+        """Adds stock back; the product after it (None if it is gone)."""
+        row = self.conn.execute(
+            _GIVE_BACK, {"b_id": product_id, "b_quantity": quantity, "b_now": now}
+        ).first()
+        return _product(row) if row else None
 
     def add_reservation(self, reservation_id: str, state: str, now: dt.datetime) -> bool:
         """Claims the idempotency key; False when it was claimed before."""

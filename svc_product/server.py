@@ -10,6 +10,7 @@ from meshkit.server import ServiceServer
 from meshkit.settings import ServerSettings
 from meshkit.telemetry import Tracing
 from svc_product import settings as product_settings
+from svc_product.events import ProductChanges, ProductEvents
 from svc_product.models import MIGRATIONS, metadata
 from svc_product.servicer import ProductServicer
 from svc_product.services import Catalog
@@ -17,12 +18,17 @@ from svc_product.services import Catalog
 SERVICE_NAME = product_service_pb2.DESCRIPTOR.services_by_name["ProductService"].full_name
 
 
-def create_server(settings: ServerSettings, tracing: Tracing | None = None) -> ServiceServer:
-    """Builds the server, bound to its port and with its schema migrated, but not started."""
+def create_server(
+    settings: ServerSettings, tracing: Tracing | None = None, changes: ProductChanges | None = None
+) -> ServiceServer:
+    """Builds the server, bound to its port and with its schema migrated, but not started. `changes`: where
+    this replica hears every replica's catalog changes (a cache subscribes to it)."""
     db = open_database(
         settings.database_url, metadata, MIGRATIONS, settings.replica, pool_size=settings.db_pool_size
     )
-    servicer = ProductServicer(Catalog(db))
+    events = ProductEvents()
+    changes = changes or ProductChanges()
+    servicer = ProductServicer(Catalog(db, events=events))
     return ServiceServer(
         settings,
         db=db,
@@ -31,6 +37,8 @@ def create_server(settings: ServerSettings, tracing: Tracing | None = None) -> S
             servicer, server
         ),
         tracing=tracing,
+        outbox=events.outbox,
+        broadcasts=[changes.broadcast()],
     )
 
 

@@ -7,46 +7,17 @@ from shopmesh.product.v1 import product_service_pb2 as pb
 from shopmesh.product.v1 import product_service_pb2_grpc as pb_grpc
 
 from meshkit import paging
-from meshkit.convert import money_from_proto, money_to_proto, timestamp
+from meshkit.convert import money_from_proto
 from meshkit.errors import Violations
 from meshkit.idempotency import request_key
 from meshkit.identity import identity_of
-from meshkit.names import make_name, parse_name
+from meshkit.names import parse_name
 from svc_product import domain
+from svc_product.messages import product_to_proto, reservation_to_proto
 from svc_product.services import Catalog
 
 _UPDATABLE = ("title", "description", "price", "stock")
 _IMMUTABLE = ("name", "sku", "create_time", "update_time")
-
-
-def product_to_proto(product: domain.Product) -> pb.Product:
-    return pb.Product(
-        name=make_name("products", product.id),
-        sku=product.sku,
-        title=product.title,
-        description=product.description,
-        price=money_to_proto(product.price),
-        stock=product.stock,
-        create_time=timestamp(product.create_time),
-        update_time=timestamp(product.update_time),
-    )
-
-
-def reservation_to_proto(reservation: domain.Reservation) -> pb.Reservation:
-    return pb.Reservation(
-        reservation_id=reservation.id,
-        state=reservation.state,
-        items=[
-            pb.ReservationItem(
-                product=make_name("products", line.product_id),
-                quantity=line.quantity,
-                unit_price=money_to_proto(line.unit_price) if line.unit_price else None,
-                title=line.title,
-            )
-            for line in reservation.lines
-        ],
-        create_time=timestamp(reservation.create_time),
-    )
 
 
 def _fields(product: pb.Product, paths: set[str], violations: Violations) -> domain.ProductFields:

@@ -8,15 +8,19 @@ from collections.abc import Callable
 from meshkit.db import Database, utcnow
 from meshkit.names import new_id
 from svc_product import domain
+from svc_product.events import Change, ProductEvents
 from svc_product.repository import ProductRepository
 
 
 class Catalog:
     """The products service's use cases."""
 
-    def __init__(self, db: Database, clock: Callable[[], dt.datetime] = utcnow) -> None:
+    def __init__(
+        self, db: Database, clock: Callable[[], dt.datetime] = utcnow, events: ProductEvents | None = None
+    ) -> None:
         self._db = db
         self._clock = clock
+        self._events = events or ProductEvents()
 
     def create_product(self, sku: str, fields: domain.ProductFields, request_id: str = "") -> domain.Product:
         """Creates the product once per request_id; a replay returns it."""
@@ -37,6 +41,8 @@ class Catalog:
         )
         with self._db.transaction() as conn:
             created = ProductRepository(conn).add(product)
+            if created:
+                self._events.changed(conn, product, Change.CREATED)
         if not created:
             if request_id and (replay := self._replay(request_id, sku)):
                 return replay  # a concurrent replay won the race
@@ -69,7 +75,8 @@ class Catalog:
                 raise domain.ProductNotFound(product_id)
             repo.update(product_id, fields, self._clock())
             updated = repo.get(product_id)
-        assert updated is not None
+            assert updated is not None
+            self._events.changed(conn, updated, Change.UPDATED)
         return updated
 
     def reserve_stock(self, reservation_id: str, lines: list[domain.ReservationLine]) -> domain.Reservation:
@@ -95,6 +102,7 @@ class Catalog:
                     raise domain.InsufficientStock(line.product_id, line.quantity, current.stock)
                 priced = domain.ReservationLine(line.product_id, line.quantity, product.price, product.title)
                 repo.add_reservation_line(reservation_id, priced)
+                self._events.changed(conn, product, Change.STOCK)
                 taken.append(priced)
         return domain.Reservation(reservation_id, domain.RESERVED, taken, now)
 
@@ -109,7 +117,9 @@ class Catalog:
                 existing = repo.get_reservation(reservation_id)
                 assert existing is not None
                 for line in existing.lines:
-                    repo.give_back_stock(line.product_id, line.quantity, now)
+                    product = repo.give_back_stock(line.product_id, line.quantity, now)
+                    if product is not None:
+                        self._events.changed(conn, product, Change.STOCK)
             released = repo.get_reservation(reservation_id)
         assert released is not None
         return released

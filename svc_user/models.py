@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from meshkit.db import Migration, UTCDateTime
+from meshkit.events import create_outbox, outbox_table
 
 metadata = sa.MetaData()
 
@@ -33,7 +34,12 @@ def _add_roles(conn: sa.Connection) -> None:
     conn.execute(sa.text("ALTER TABLE users ADD COLUMN roles VARCHAR(200) NOT NULL DEFAULT ''"))
 
 
+# The events this service publishes, written in the transaction of each change (meshkit.events.outbox).
+outbox = outbox_table(metadata)
+
+
 MIGRATIONS: list[Migration] = [
     Migration("users.create_request_id: idempotent CreateUser", _add_create_request_id),
     Migration("users.roles: roles in access tokens", _add_roles),
+    Migration("events outbox", lambda conn: create_outbox(conn, metadata)),
 ]

@@ -9,6 +9,7 @@ from meshkit.db import open_database
 from meshkit.server import ServiceServer
 from meshkit.telemetry import Tracing
 from svc_user import settings as user_settings
+from svc_user.events import UserEvents
 from svc_user.models import MIGRATIONS, metadata
 from svc_user.passwords import Passwords
 from svc_user.servicer import UserServicer
@@ -34,13 +35,15 @@ def create_server(settings: user_settings.Settings, tracing: Tracing | None = No
         settings.server.replica,
         pool_size=settings.server.db_pool_size,
     )
-    servicer = UserServicer(Accounts(db, Passwords(), tokens))
+    events = UserEvents()
+    servicer = UserServicer(Accounts(db, Passwords(), tokens, events=events))
     return ServiceServer(
         settings.server,
         db=db,
         services=[SERVICE_NAME],
         register=lambda server: user_service_pb2_grpc.add_UserServiceServicer_to_server(servicer, server),
         tracing=tracing,
+        outbox=events.outbox,
     )
 
 

@@ -6,22 +6,13 @@ import grpc
 from shopmesh.user.v1 import user_service_pb2 as pb
 from shopmesh.user.v1 import user_service_pb2_grpc as pb_grpc
 
-from meshkit.convert import timestamp
 from meshkit.errors import Violations
 from meshkit.idempotency import request_key
 from meshkit.identity import identity_of
-from meshkit.names import make_name, parse_name
+from meshkit.names import parse_name
 from svc_user import domain
+from svc_user.messages import user_to_proto
 from svc_user.services import Accounts
-
-
-def user_to_proto(user: domain.User) -> pb.User:
-    return pb.User(
-        name=make_name("users", user.id),
-        email=user.email,
-        display_name=user.display_name,
-        create_time=timestamp(user.create_time),
-    )
 
 
 class UserServicer(pb_grpc.UserServiceServicer):

@@ -11,6 +11,7 @@ from meshkit.db import Database, utcnow
 from meshkit.identity import Identity
 from meshkit.names import make_name, new_id
 from svc_user import domain
+from svc_user.events import UserEvents
 from svc_user.passwords import Passwords
 from svc_user.repository import UserRepository
 from svc_user.tokens import IssuedToken, PublicJwk, TokenIssuer
@@ -33,8 +34,10 @@ class Accounts:
         passwords: Passwords,
         tokens: TokenIssuer,
         clock: Callable[[], dt.datetime] = utcnow,
+        events: UserEvents | None = None,
     ) -> None:
         self._db = db
+        self._events = events or UserEvents()
         self._passwords = passwords
         self._tokens = tokens
         self._clock = clock
@@ -54,6 +57,8 @@ class Accounts:
         )
         with self._db.transaction() as conn:
             created = UserRepository(conn).add(user)
+            if created:
+                self._events.created(conn, user)
         if not created:
             if request_id and (replay := self._replay(request_id, email)):
                 return replay  # a concurrent replay won the race

@@ -273,7 +273,7 @@ def test_bench_mesh_routes_the_empty_service_like_a_public_rpc(tmp_path: Path) -
     assert fixture.FULL_METHOD in topology.gateway.open_rpcs
     assert topology.gateway.login_rate_per_client == UNLIMITED == topology.gateway.route_rate_limit
     ports = [p for s in topology.services for p in s.ports() + s.metrics_ports()]
-    assert len(ports) == len(set(ports)) and all(20000 <= p < 20060 for p in ports)
+    assert len(ports) == len(set(ports)) and all(20000 <= p < 20070 for p in ports)
     descriptor = fixture.write_descriptor_set(DEFAULT_DESCRIPTOR, tmp_path / "bench.binpb")
     config = json.dumps(envoy_config.render(topology, descriptor_path=descriptor))
     assert f'"path": "/{fixture.FULL_METHOD}"' in config or f'"path":"/{fixture.FULL_METHOD}"' in config

@@ -1,0 +1,286 @@
+"""The transactional outbox: an event is a row written in the transaction of the change it announces.
+
+A rolled-back change leaves no row, so it publishes nothing; a committed one has its row, which the relay of
+some replica publishes to JetStream and deletes once JetStream acknowledged it. A relay that dies between
+publishing and deleting publishes the row again later: JetStream drops the copy (`Nats-Msg-Id` = the row's
+id) within its duplicate window, and consumers deduplicate by `ce-id` whatever the window.
+
+Order: rows are published in the order they were written (`seq`), and a relay only takes a resource's rows
+from its oldest unsent one on, so each resource's events reach the stream in commit order — provided the
+row is written after the statement that locks the resource's row (an UPDATE of it), which makes a second
+transaction on the same resource write its row after the first committed. Services write their events last.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from google.protobuf.message import Message
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from sqlalchemy.engine import Connection
+
+from meshkit.db import Database, UTCDateTime, after_commit, utcnow
+from meshkit.events.broker import Broker, BrokerUnavailable
+from meshkit.events.envelope import Event, StreamSpec, stream_spec, subject_of
+from meshkit.events.metrics import EventMetrics
+
+log = logging.getLogger(__name__)
+
+_propagator = TraceContextTextMapPropagator()
+
+
+def outbox_table(metadata: sa.MetaData) -> sa.Table:
+    """The `outbox` table, in a service's own schema."""
+    return sa.Table(
+        "outbox",
+        metadata,
+        sa.Column(
+            "seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True
+        ),
+        sa.Column("id", sa.String(32), nullable=False, unique=True),
+        sa.Column("type", sa.String(200), nullable=False),
+        sa.Column("resource", sa.String(200), nullable=False),
+        sa.Column("time", UTCDateTime(), nullable=False),
+        sa.Column("payload", sa.LargeBinary(), nullable=False),
+        sa.Column("traceparent", sa.String(64), nullable=False),
+        sa.Index("outbox_resource_seq", "resource", "seq"),
+        extend_existing=True,
+    )
+
+
+def create_outbox(conn: Connection, metadata: sa.MetaData) -> None:
+    """The migration step that adds the outbox to an existing database."""
+    metadata.tables["outbox"].create(conn, checkfirst=True)
+
+
+class Outbox:
+    """Writes events into a service's outbox, inside the caller's transaction."""
+
+    def __init__(self, table: sa.Table, source: str, events: Sequence[type[Message]]) -> None:
+        """`source`: the CloudEvents source of every event (e.g. `//orders.shopmesh.dev`); `events`: the types
+        this service publishes (their streams are created at start)."""
+        self.table = table
+        self.source = source
+        self.streams: list[StreamSpec] = list(dict.fromkeys(stream_spec(e) for e in events))
+        self._insert = sa.insert(table)
+        self._listeners: list[Any] = []
+        self._tracer = trace.get_tracer("meshkit.events")
+
+    def on_commit(self, listener: Any) -> None:
+        """`listener()` runs after each commit that wrote events (the relay wakes up at once)."""
+        self._listeners.append(listener)
+
+    def add(self, conn: Connection, message: Message, resource: str) -> None:
+        """Records `message` as an event about `resource` (e.g. `orders/42`), published once `conn` commits."""
+        self._insert_row(conn, message, resource, utcnow())
+        for listener in self._listeners:
+            after_commit(conn, listener)
+
+    def _insert_row(self, conn: Connection, message: Message, resource: str, now: dt.datetime) -> None:
+        conn.execute(
+            self._insert,
+            {
+                "id": uuid.uuid4().hex,
+                "type": subject_of(message),
+                "resource": resource,
+                "time": now,
+                "payload": message.SerializeToString(),
+                "traceparent": self._traceparent(subject_of(message), resource),
+            },
+        )
+
+    def _traceparent(self, event_type: str, resource: str) -> str:
+        """The trace context the event carries: a PRODUCER span under the current call when it is traced, so
+        the consumer's work shows as part of the request that caused it."""
+        current = trace.get_current_span()
+        if not current.get_span_context().is_valid:
+            return ""
+        carrier: dict[str, str] = {}
+        if current.is_recording():
+            span = self._tracer.start_span(
+                f"{event_type} publish",
+                kind=SpanKind.PRODUCER,
+                attributes={"messaging.system": "nats", "messaging.destination.name": event_type,
+                            "cloudevents.event_subject": resource},
+            )  # fmt: skip
+            span.end()
+            _propagator.inject(carrier, trace.set_span_in_context(span))
+        else:
+            _propagator.inject(carrier)  # unsampled: the consumer follows that decision
+        return carrier.get("traceparent", "")
+
+
+BATCH = 256
+PUBLISH_TIMEOUT = 5.0
+BACKLOG_EVERY = 1.0
+"""Seconds between two refreshes of the backlog gauges (a count over the outbox)."""
+
+
+class Relay:
+    """Publishes a service's outbox to JetStream, in a thread of every replica.
+
+    Woken right after a commit that wrote events, and every `interval` seconds regardless (rows written by a
+    replica that died before relaying them, or while the broker was down). On PostgreSQL each replica locks
+    the rows it publishes (`FOR UPDATE SKIP LOCKED`), so relays share the work instead of repeating it; on
+    SQLite (one writer, `make up`) rows are read without a lock, published, then deleted, so a service's
+    writers never wait on a publish — two relays may then publish a row twice, and JetStream keeps one.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        outbox: Outbox,
+        broker: Broker,
+        metrics: EventMetrics,
+        *,
+        interval: float = 1.0,
+        batch: int = BATCH,
+    ) -> None:
+        self._db = db
+        self._table = outbox.table
+        self._source = outbox.source
+        self._broker = broker
+        self._metrics = metrics
+        self._interval = interval
+        self._batch = batch
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="outbox-relay", daemon=True)
+        self._backlog_at = 0.0
+        self._lock_rows = not db.is_sqlite
+        t = self._table
+        self._select = sa.select(t).order_by(t.c.seq).limit(batch)
+        if self._lock_rows:
+            self._select = self._select.with_for_update(skip_locked=True)
+        self._heads = (
+            sa.select(t.c.resource, sa.func.min(t.c.seq))
+            .where(t.c.resource.in_(sa.bindparam("resources", expanding=True)))
+            .group_by(t.c.resource)
+        )
+        self._delete = sa.delete(t).where(t.c.seq.in_(sa.bindparam("seqs", expanding=True)))
+        self._backlog = sa.select(sa.func.count(), sa.func.min(t.c.time)).select_from(t)
+        outbox.on_commit(self.kick)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout=PUBLISH_TIMEOUT + 5)
+
+    def kick(self) -> None:
+        self._wake.set()
+
+    def _run(self) -> None:
+        failures = 0
+        while not self._stop.is_set():
+            self._wake.wait(self._interval if not failures else min(0.25 * 2**failures, 5.0))
+            self._wake.clear()
+            try:
+                while self.relay_once() == self._batch and not self._stop.is_set():
+                    pass
+                failures = 0
+            except Exception as exc:
+                failures = min(failures + 1, 5)
+                log.warning("outbox relay: %s", exc or type(exc).__name__)
+            self._refresh_backlog()
+        # A last round, so events of the final calls leave with this replica when the broker is there.
+        try:
+            self.relay_once()
+        except Exception as exc:
+            log.info("outbox relay stopped with events left: %s", exc or type(exc).__name__)
+
+    def relay_once(self) -> int:
+        """Publishes up to one batch; returns how many rows it took (published or not)."""
+        if not self._broker.connected:
+            return 0
+        rows: Sequence[Any]
+        if self._lock_rows:
+            with self._db.transaction() as conn:
+                rows = self._own_heads(conn, conn.execute(self._select).all())
+                done = self._publish(rows)
+                if done:
+                    conn.execute(self._delete, {"seqs": done})
+            return len(rows)
+        with self._db.snapshot() as conn:
+            rows = conn.execute(self._select).all()
+        done = self._publish(rows)
+        if done:
+            with self._db.transaction() as conn:
+                conn.execute(self._delete, {"seqs": done})
+        return len(rows)
+
+    def _own_heads(self, conn: Connection, rows: Sequence[Any]) -> list[Any]:
+        """Drops the rows of resources whose older rows another relay holds (they must go out first)."""
+        if not rows:
+            return []
+        first: dict[str, int] = {}
+        for row in rows:
+            first.setdefault(row.resource, row.seq)
+        oldest = dict(conn.execute(self._heads, {"resources": list(first)}).all())
+        return [r for r in rows if oldest.get(r.resource) == first[r.resource]]
+
+    def _publish(self, rows: Sequence[Any]) -> list[int]:
+        """Publishes `rows` in order, pipelined; returns the seqs JetStream acknowledged, up to the first failure."""
+        if not rows:
+            return []
+        try:
+            acked = self._broker.run(self._publish_all(rows), PUBLISH_TIMEOUT + 1)
+        except (TimeoutError, BrokerUnavailable) as exc:
+            self._metrics.publish_errors.inc()
+            raise BrokerUnavailable(
+                f"no acknowledgement from JetStream: {exc or type(exc).__name__}"
+            ) from exc
+        for row in rows[: len(acked)]:
+            self._metrics.published.labels(row.type).inc()
+        if len(acked) < len(rows):
+            self._metrics.publish_errors.inc()
+        return acked
+
+    async def _publish_all(self, rows: Sequence[Any]) -> list[int]:
+        js = self._broker.js
+        if js is None:
+            raise BrokerUnavailable("not connected")
+        futures = []
+        for row in rows:
+            event = Event(
+                id=row.id, type=row.type, source=self._source, subject=row.resource, time=row.time,
+                data=row.payload, traceparent=row.traceparent,
+            )  # fmt: skip
+            futures.append(await js.publish_async(row.type, row.payload, headers=event.headers()))
+        done, _pending = await asyncio.wait(futures, timeout=PUBLISH_TIMEOUT)
+        acked = []
+        for row, future in zip(rows, futures, strict=True):
+            if future not in done or future.exception() is not None:
+                if future in done:
+                    log.warning("JetStream refused %s %s: %s", row.type, row.id, future.exception())
+                break
+            acked.append(row.seq)
+        for future in futures:
+            if not future.done():
+                future.cancel()
+        return acked
+
+    def _refresh_backlog(self) -> None:
+        now = time.monotonic()
+        if now - self._backlog_at < BACKLOG_EVERY:
+            return
+        self._backlog_at = now
+        try:
+            with self._db.read() as conn:
+                rows, oldest = conn.execute(self._backlog).one()
+        except Exception:  # the database is down: the figures wait for the next round
+            return
+        self._metrics.outbox_rows.set(rows)
+        self._metrics.outbox_age.set((utcnow() - oldest).total_seconds() if oldest else 0.0)
