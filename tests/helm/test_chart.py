@@ -38,12 +38,15 @@ from tests.helm.conftest import (
 
 TOPOLOGY = load()
 SERVICES = [s.name for s in TOPOLOGY.services]
+# The services Envoy has a cluster and routes for; the others (event consumers) have no API.
+GATEWAY_SERVICES = [s.name for s in TOPOLOGY.gateway_services]
 FULLNAME = f"{RELEASE}-shopmesh"
 MESH = json.loads(kubernetes.MESH_FILE.read_text())
 
 
 def test_the_matrix_covers_the_configurations_the_issue_names() -> None:
     assert {"bundled-db", "external-db", "loadbalancer", "autoscaling-off", "replicas-3"} <= set(CI_VALUES)
+    assert "external-events" in CI_VALUES  # an external JetStream cluster and real SMTP
 
 
 def test_generated_chart_files_are_fresh() -> None:
@@ -131,7 +134,7 @@ def test_envoy_config_from_the_chart_passes_envoy_validate(name: str, tmp_path: 
 def test_envoy_config_is_the_renderers_with_this_releases_hosts(default_docs: list[dict[str, Any]]) -> None:
     """Same source as `make up`: the chart's config is the rendered file with only the hosts substituted."""
     text = json.dumps(_chart_envoy_config(default_docs))
-    for service in SERVICES:
+    for service in GATEWAY_SERVICES:
         text = text.replace(json.dumps(_host(service)), json.dumps(kubernetes.host_placeholder(service)))
     # the committed file, which test_generated_chart_files_are_fresh holds to the renderer's output
     assert json.loads(text) == json.loads(kubernetes.ENVOY_FILE.read_text())
@@ -165,7 +168,7 @@ def test_envoy_config_routes_every_public_rpc_and_clusters_every_service(
     (hcm,) = listeners["public"]["filterChains"][0]["filters"]
     (vhost,) = hcm["typedConfig"]["routeConfig"]["virtualHosts"]
     routes = {r["match"].get("path"): r["route"] for r in vhost["routes"] if "path" in r["match"]}
-    for service in TOPOLOGY.services:
+    for service in TOPOLOGY.gateway_services:
         for grpc_service in service.grpc_services:
             assert public[grpc_service], f"{grpc_service} has no public RPC"
             for method in public[grpc_service]:
@@ -178,7 +181,7 @@ def test_envoy_config_routes_every_public_rpc_and_clusters_every_service(
     # the internal listener (orders' calls) reaches every service, with retries too (per path or per prefix)
     (internal_hcm,) = listeners["internal"]["filterChains"][0]["filters"]
     (internal_vhost,) = internal_hcm["typedConfig"]["routeConfig"]["virtualHosts"]
-    for service in TOPOLOGY.services:
+    for service in TOPOLOGY.gateway_services:
         prefixes = tuple(f"/{g}/" for g in service.grpc_services)
         to_service = [r for r in internal_vhost["routes"] if r["route"]["cluster"] == service.name]
         assert to_service, f"no internal route to {service.name}"
@@ -188,11 +191,11 @@ def test_envoy_config_routes_every_public_rpc_and_clusters_every_service(
 
     clusters = {c["name"]: c for c in config["staticResources"]["clusters"]}
     # Besides the services: in-pod loopback clusters for the JWKS fetch and the metrics listener.
-    assert set(clusters) == {*SERVICES, "jwks", "envoy_admin"}
+    assert set(clusters) == {*GATEWAY_SERVICES, "jwks", "envoy_admin"}
     (jwks,) = clusters["jwks"]["loadAssignment"]["endpoints"][0]["lbEndpoints"]
     jwks_at = jwks["endpoint"]["address"]["socketAddress"]
     assert jwks_at == {"address": "127.0.0.1", "portValue": MESH["gateway"]["internalPort"]}
-    for service in TOPOLOGY.services:
+    for service in TOPOLOGY.gateway_services:
         cluster = clusters[service.name]
         assert cluster["clusterType"]["name"] == "envoy.clusters.dns"  # pods behind the headless Service
         assert cluster["clusterType"]["typedConfig"]["dnsLookupFamily"] == "V4_ONLY"
@@ -225,10 +228,12 @@ def test_hosts_follow_release_namespace_and_cluster_domain() -> None:
         ]["address"]
         for c in config["staticResources"]["clusters"]
     }
-    assert {s: hosts.pop(s) for s in SERVICES} == {s: _host(s, domain="k8s.example") for s in SERVICES}
+    assert {s: hosts.pop(s) for s in GATEWAY_SERVICES} == {
+        s: _host(s, domain="k8s.example") for s in GATEWAY_SERVICES
+    }
     # The rest (envoy_admin behind the metrics listener) is in the pod.
     assert set(hosts.values()) <= {"127.0.0.1"}
-    for service in SERVICES:  # and each names a headless Service the chart creates
+    for service in GATEWAY_SERVICES:  # and each names a headless Service the chart creates
         svc = find(docs, "Service", f"{FULLNAME}-{service}")
         assert svc["spec"]["clusterIP"] == "None"
 
@@ -255,6 +260,11 @@ def test_config_checksum_rolls_envoy_when_the_config_changes(default_docs: list[
         ("services.payment.replicas=2", "additional properties 'payment' not allowed"),
         ("envoy.service.nodePort=80", "/envoy/service/nodePort"),
         ("postgresql.enabled=false", "at '/externalDatabase/existingSecret': minLength"),
+        ("nats.enabled=false", "at '/nats/url': minLength"),
+        ("nats.url=http://nats:4222", "at '/nats/url'"),
+        ("nats.jetstream.maxFileStore=1.5Gi", "at '/nats/jetstream/maxFileStore'"),
+        ("nats.streamReplicas=0", "at '/nats/streamReplicas'"),
+        ("notifications.smtp.url=mail.example.com:587", "at '/notifications/smtp/url'"),
     ],
 )
 def test_values_schema_rejects_bad_values(override: str, message: str) -> None:
@@ -457,37 +467,46 @@ def _selects(peer: dict[str, Any], component: str) -> bool:
 
 
 def test_network_policies_default(default_docs: list[dict[str, Any]]) -> None:
-    internal_port = MESH["gateway"]["internalPort"]
+    internal_port, broker_port = MESH["gateway"]["internalPort"], MESH["broker"]["port"]
     for service in TOPOLOGY.services:
         policy = find(default_docs, "NetworkPolicy", f"{FULLNAME}-{service.name}")
         assert policy["spec"]["policyTypes"] == ["Ingress", "Egress"]
         assert policy["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == service.name
-        (ingress,) = _rules_allow(policy, "ingress")  # only Envoy, only on the service's port
-        assert [_selects(p, "envoy") for p in ingress["from"]] == [True]
-        assert ingress["ports"] == [{"port": service.port, "protocol": "TCP"}]
+        wanted = [(5432, "TCP"), (broker_port, "TCP"), (53, "UDP"), (53, "TCP")]
+        if service.behind_gateway:
+            (ingress,) = _rules_allow(policy, "ingress")  # only Envoy, only on the service's port
+            assert [_selects(p, "envoy") for p in ingress["from"]] == [True]
+            assert ingress["ports"] == [{"port": service.port, "protocol": "TCP"}]
+            wanted.append((internal_port, "TCP"))
+        else:  # an event consumer: nobody calls it, and it calls no service
+            assert policy["spec"]["ingress"] == []
         egress = _rules_allow(policy, "egress")
         allowed = sorted((p["port"], p["protocol"]) for rule in egress for p in rule["ports"])
-        assert allowed == sorted([(internal_port, "TCP"), (5432, "TCP"), (53, "UDP"), (53, "TCP")])
+        assert allowed == sorted(wanted)
         for rule in egress:
             ports = {p["port"] for p in rule["ports"]}
             if internal_port in ports:
                 assert [_selects(p, "envoy") for p in rule["to"]] == [True]
             if 5432 in ports:
                 assert [_selects(p, "postgresql") for p in rule["to"]] == [True]
+            if broker_port in ports:
+                assert [_selects(p, "nats") for p in rule["to"]] == [True]
     envoy = find(default_docs, "NetworkPolicy", f"{FULLNAME}-envoy")
     public_rule, internal_rule = _rules_allow(envoy, "ingress")
     assert public_rule["ports"] == [{"port": MESH["gateway"]["publicPort"], "protocol": "TCP"}]
     assert "from" not in public_rule  # the public entry point
     assert internal_rule["ports"] == [{"port": internal_port, "protocol": "TCP"}]
-    assert all(_selects(internal_rule["from"][0], s) for s in SERVICES)
+    assert [s for s in SERVICES if _selects(internal_rule["from"][0], s)] == GATEWAY_SERVICES
     assert not _selects(internal_rule["from"][0], "envoy")
     egress_ports = {p["port"] for rule in _rules_allow(envoy, "egress") for p in rule["ports"]}
-    assert egress_ports == {s.port for s in TOPOLOGY.services} | {53}
-    database = find(default_docs, "NetworkPolicy", f"{FULLNAME}-postgresql")
-    (db_ingress,) = _rules_allow(database, "ingress")
-    assert all(_selects(db_ingress["from"][0], s) for s in SERVICES)
-    assert not _selects(db_ingress["from"][0], "envoy")
-    assert database["spec"]["egress"] == []
+    assert egress_ports == {s.port for s in TOPOLOGY.gateway_services} | {53}
+    for store, port in (("postgresql", 5432), ("nats", broker_port)):
+        policy = find(default_docs, "NetworkPolicy", f"{FULLNAME}-{store}")
+        (store_ingress,) = _rules_allow(policy, "ingress")  # the services, on the one port; nothing else
+        assert all(_selects(store_ingress["from"][0], s) for s in SERVICES)
+        assert not _selects(store_ingress["from"][0], "envoy")
+        assert store_ingress["ports"] == [{"port": port, "protocol": "TCP"}]
+        assert policy["spec"]["egress"] == []
 
 
 def test_network_policies_external_db_and_restricted_gateway() -> None:
@@ -563,6 +582,24 @@ def test_bundled_database(default_docs: list[dict[str, Any]]) -> None:
     script = find(default_docs, "ConfigMap", f"{FULLNAME}-postgresql-init")["data"][
         "10-shopmesh-databases.sh"
     ]
+    # The script runs on a fresh volume (initdb.d) and again at every start of the pod, on the live server, so
+    # that a service added by an upgrade gets its database too (tests/helm/test_bundled_postgres.py runs it).
+    pod = statefulset["spec"]["template"]["spec"]
+    containers = {c["name"]: c for c in pod["containers"]}
+    assert set(containers) == {"postgresql", "databases"}
+    init_volume = next(
+        v["name"] for v in pod["volumes"] if v.get("configMap", {}).get("name", "").endswith("-init")
+    )
+    mounted = {m["name"]: m["mountPath"] for m in containers["databases"]["volumeMounts"]}
+    assert f"sh {mounted[init_volume]}/10-shopmesh-databases.sh" in containers["databases"]["command"][-1]
+    assert {m["name"]: m["mountPath"] for m in containers["postgresql"]["volumeMounts"]}[init_volume] == (
+        "/docker-entrypoint-initdb.d"
+    )
+    databases_env = {e["name"]: e for e in containers["databases"]["env"]}
+    assert databases_env["PGHOST"]["value"] == "127.0.0.1"
+    for service in SERVICES:
+        key = databases_env[f"SHOPMESH_{service.upper()}_PASSWORD"]["valueFrom"]["secretKeyRef"]["key"]
+        assert key == f"{service}-password"
     for service in SERVICES:
         assert f'create {service} "$SHOPMESH_{service.upper()}_PASSWORD"' in script
         pod = find(default_docs, "Deployment", f"{FULLNAME}-{service}")["spec"]["template"]["spec"]
@@ -586,7 +623,7 @@ def test_bundled_database(default_docs: list[dict[str, Any]]) -> None:
 def test_external_database_and_existing_secrets() -> None:
     docs = render_matrix("external-db")
     assert not of_kind(docs, "Secret")
-    assert not of_kind(docs, "StatefulSet")
+    assert [s["metadata"]["name"] for s in of_kind(docs, "StatefulSet")] == [f"{FULLNAME}-nats"]
     refs = _secret_refs(docs)
     assert refs == {("shopmesh-databases", f"{s}-url") for s in SERVICES} | {
         ("shopmesh-jwt-key", "signing-key.pem")
@@ -623,7 +660,8 @@ def test_helm_test_hook_checks_the_gateway(default_docs: list[dict[str, Any]]) -
     (container,) = pod["spec"]["containers"]
     assert container["command"][:4] == ["python", "-m", "meshctl.kubernetes", "check-gateway"]
     assert container["command"][4] == f"http://{FULLNAME}-envoy:8080"
-    assert container["command"][5:7] == ["--services", ",".join(sorted(SERVICES))]
+    # only the services behind the gateway: the check reaches each through it
+    assert container["command"][5:7] == ["--services", ",".join(sorted(GATEWAY_SERVICES))]
     assert pod["spec"]["restartPolicy"] == "Never"
 
 
@@ -648,6 +686,12 @@ def test_notes_tell_how_to_reach_the_gateway(tmp_path: Path) -> None:
     assert "curl -s " in notes
     assert f"helm -n {NAMESPACE} test {RELEASE}" in notes
     assert "bundled single PostgreSQL" in notes
-    lb = _notes(tmp_path / "lb", "-f", str(CI_VALUES["loadbalancer"]), "-f", str(CI_VALUES["external-db"]))
+    assert "bundled single NATS JetStream pod" in notes
+    assert "writes each e-mail as a .eml file" in notes
+    lb = _notes(
+        tmp_path / "lb",
+        *("-f", str(CI_VALUES["loadbalancer"]), "-f", str(CI_VALUES["external-db"])),
+        *("-f", str(CI_VALUES["external-events"])),
+    )
     assert "status.loadBalancer.ingress" in lb and "port-forward" not in lb
-    assert "bundled" not in lb and "generated" not in lb
+    assert "bundled" not in lb and "generated" not in lb and ".eml" not in lb

@@ -111,6 +111,38 @@ across. Fully qualified, so it resolves whatever the pod's search domains.
 {{- end }}
 
 {{/*
+The broker every service publishes to and consumes from: the bundled node's client Service, or nats.url.
+*/}}
+{{- define "shopmesh.natsUrl" -}}
+{{- if .Values.nats.enabled }}
+{{- $mesh := include "shopmesh.mesh" . | fromJson }}
+{{- printf "nats://%s-nats:%d" (include "shopmesh.fullname" .) (int $mesh.broker.port) }}
+{{- else }}
+{{- .Values.nats.url }}
+{{- end }}
+{{- end }}
+
+{{/*
+Port of an external broker, for the NetworkPolicies: the one in nats.url, else NATS' default.
+*/}}
+{{- define "shopmesh.natsExternalPort" -}}
+{{- $port := regexFind ":[0-9]+$" (urlParse .Values.nats.url).host | trimPrefix ":" }}
+{{- default "4222" $port }}
+{{- end }}
+
+{{/*
+Where the SMTP URL is, when notifications send real mail: (dict "name" <Secret> "key" <key>), or empty.
+*/}}
+{{- define "shopmesh.smtpSecret" -}}
+{{- $smtp := .Values.notifications.smtp }}
+{{- if $smtp.existingSecret }}
+{{- dict "name" $smtp.existingSecret "key" $smtp.existingSecretKey | toJson }}
+{{- else if $smtp.url }}
+{{- dict "name" (printf "%s-notifications-smtp" (include "shopmesh.fullname" .)) "key" "url" | toJson }}
+{{- end }}
+{{- end }}
+
+{{/*
 Fails early on combinations the schema cannot express in a readable way.
 */}}
 {{- define "shopmesh.validate" -}}
@@ -119,6 +151,18 @@ Fails early on combinations the schema cannot express in a readable way.
 {{- end }}
 {{- if and .Values.postgresql.enabled .Values.externalDatabase.existingSecret }}
 {{- fail "\n\nshopmesh: externalDatabase.existingSecret is set but the bundled PostgreSQL is enabled too; set postgresql.enabled=false to use the external databases." }}
+{{- end }}
+{{- if and (not .Values.nats.enabled) (not .Values.nats.url) }}
+{{- fail "\n\nshopmesh: no event broker. Either keep the bundled NATS node (nats.enabled=true, for trying it out) or set nats.url to your JetStream cluster (nats://HOST:4222)." }}
+{{- end }}
+{{- if and .Values.nats.enabled .Values.nats.url }}
+{{- fail "\n\nshopmesh: nats.url is set but the bundled NATS node is enabled too; set nats.enabled=false to use that broker." }}
+{{- end }}
+{{- if and .Values.nats.enabled (gt (int .Values.nats.streamReplicas) 1) }}
+{{- fail "\n\nshopmesh: nats.streamReplicas > 1 needs a JetStream cluster of that many nodes; the bundled NATS is one node (keep 1, or use an external cluster with nats.enabled=false and nats.url)." }}
+{{- end }}
+{{- if and .Values.notifications.smtp.url .Values.notifications.smtp.existingSecret }}
+{{- fail "\n\nshopmesh: set one of notifications.smtp.url and notifications.smtp.existingSecret, not both." }}
 {{- end }}
 {{- $mesh := include "shopmesh.mesh" . | fromJson }}
 {{- range $name, $_ := $mesh.services }}
@@ -169,6 +213,10 @@ The database URL is built from the Secret at run time ($(VAR) expansion), so no 
   value: /tmp/shopmesh
 - name: MESH_INTERNAL_ADDR
   value: {{ printf "%s-envoy-internal:%d" $fullname (int $meshAll.gateway.internalPort) | quote }}
+- name: SHOPMESH_NATS_URL
+  value: {{ include "shopmesh.natsUrl" $root | quote }}
+- name: SHOPMESH_NATS_STREAM_REPLICAS
+  value: {{ $root.Values.nats.streamReplicas | quote }}
 {{- if $root.Values.postgresql.enabled }}
 - name: SHOPMESH_DATABASE_PASSWORD
   valueFrom:
@@ -199,6 +247,21 @@ The database URL is built from the Secret at run time ($(VAR) expansion), so no 
 {{- if eq .name "orders" }}
 - name: {{ $prefix }}_CALL_TIMEOUT_SECONDS
   value: {{ $root.Values.callTimeoutSeconds | quote }}
+{{- end }}
+{{- if eq .name "notifications" }}
+- name: {{ $prefix }}_MAIL_FROM
+  value: {{ $root.Values.notifications.mailFrom | quote }}
+{{- with include "shopmesh.smtpSecret" $root }}
+{{- $smtp := fromJson . }}
+- name: {{ $prefix }}_SMTP_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ $smtp.name }}
+      key: {{ $smtp.key }}
+{{- else }}
+- name: SHOPMESH_MAIL_DIR
+  value: /var/lib/shopmesh/mail
+{{- end }}
 {{- end }}
 {{- with $root.Values.observability.tracing }}
 {{- if .otlpEndpoint }}
