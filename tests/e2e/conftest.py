@@ -1,4 +1,5 @@
-"""The real mesh for end-to-end tests: Envoy and the four services on PostgreSQL, on free ports."""
+"""The real mesh for end-to-end tests: Envoy, NATS and every service on PostgreSQL, on free ports; e-mail to a
+real SMTP server."""
 
 from __future__ import annotations
 
@@ -21,10 +22,11 @@ from meshctl.launcher import Endpoints, Mesh
 from tests.support.ports import free_block
 from tests.support.postgres import PostgresServer
 from tests.support.rest import Rest
+from tests.support.smtp import MailSink
 
 ROOT = Path(__file__).resolve().parents[2]
 GRPCURL = ROOT / ".tools" / "bin" / "grpcurl"
-SERVICES = ("users", "products", "orders", "payments")
+SERVICES = tuple(s.name for s in topology.load().services)
 
 
 @dataclass
@@ -36,6 +38,7 @@ class RunningMesh:
     rest: Rest
     channel: grpc.Channel
     internal_channel: grpc.Channel
+    mail: MailSink
     admin_token: str = ""
     _engines: dict[str, sa.Engine] = field(default_factory=dict)
 
@@ -78,12 +81,14 @@ class RunningMesh:
 
 
 def mesh_topology(base: int) -> topology.Topology:
-    """The default topology with every port inside [base, base + 50)."""
+    """The default topology with every port inside [base, base + 70)."""
     return topology.load().packed(base)
 
 
 # Short leases so that stranded checkouts are recovered within a test's patience.
 FAST_RECOVERY = {"SVC_ORDER_SAGA_LEASE_SECONDS": "4", "SVC_ORDER_RECOVERY_INTERVAL_SECONDS": "0.5"}
+# A failing event is parked after 4 deliveries within about 1.5 s (0.2, 0.4, 0.8 s between them).
+FAST_DEAD_LETTERS = {"SHOPMESH_EVENTS_MAX_DELIVER": "4", "SHOPMESH_EVENTS_RETRY_SECONDS": "0.2"}
 
 
 @contextmanager
@@ -92,16 +97,27 @@ def running_mesh(
 ) -> Iterator[RunningMesh]:
     """Envoy plus two replicas of every service, each service on its own fresh PostgreSQL database."""
     urls = {name: postgres.create_database(f"{prefix}_{name}") for name in SERVICES}
-    env = {**os.environ, **FAST_RECOVERY, **extra_env}
-    for name, env_prefix in zip(
-        SERVICES, ("SVC_USER", "SVC_PRODUCT", "SVC_ORDER", "SVC_PAYMENT"), strict=True
-    ):
-        env[f"{env_prefix}_DATABASE_URL"] = urls[name]
-    launcher = Mesh(mesh_topology(free_block(50)), run_dir, env=env, trace_sampling=trace_sampling)
-    endpoints = launcher.start()
+    mail = MailSink()
+    mail.start()
+    env = {
+        **os.environ,
+        **FAST_RECOVERY,
+        **FAST_DEAD_LETTERS,
+        "SVC_NOTIFICATION_SMTP_URL": mail.url,
+        **extra_env,
+    }
+    topo = mesh_topology(free_block(70))
+    for service in topo.services:
+        env[f"{service.env_prefix}_DATABASE_URL"] = urls[service.name]
+    launcher = Mesh(topo, run_dir, env=env, trace_sampling=trace_sampling)
+    try:
+        endpoints = launcher.start()
+    except BaseException:
+        mail.stop()
+        raise
     channel = grpc.insecure_channel(endpoints.gateway)
     internal = grpc.insecure_channel(endpoints.internal)
-    running = RunningMesh(launcher, endpoints, run_dir, urls, Rest(endpoints.rest), channel, internal)
+    running = RunningMesh(launcher, endpoints, run_dir, urls, Rest(endpoints.rest), channel, internal, mail)
     try:
         running.admin_token = _admin_token(running)
         yield running
@@ -111,6 +127,7 @@ def running_mesh(
         for engine in running._engines.values():
             engine.dispose()
         launcher.stop()
+        mail.stop()
 
 
 def _admin_token(mesh: RunningMesh) -> str:
