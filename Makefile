@@ -16,7 +16,7 @@ RUN_DIR ?= var
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-up: install gen/descriptor.binpb ## run the whole mesh locally (SQLite, 2 replicas each); Ctrl-C stops it. UP_ARGS="--replicas 3"
+up: install gen/descriptor.binpb ## run the whole mesh locally (NATS, SQLite, 2 replicas each); Ctrl-C stops it. UP_ARGS="--replicas 3"
 	$(PY) -m meshctl up $(UP_ARGS)
 
 test: install check-gen lint ## install, check generated code and lint, then run every test (own PostgreSQL)

@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from types import FrameType
 
@@ -17,6 +18,8 @@ from meshctl import trace as trace_cmd
 from meshctl.launcher import Endpoints, Mesh, MeshError
 
 GRPCURL = ".tools/bin/grpcurl"
+SMTP_URL_VAR = "SVC_NOTIFICATION_SMTP_URL"
+"""The notifications service's SMTP server; without one it writes each e-mail to SHOPMESH_MAIL_DIR."""
 
 
 def _replica_override(text: str) -> tuple[str, int]:
@@ -67,6 +70,7 @@ def walkthrough(endpoints: Endpoints, run_dir: Path) -> str:
     return f"""
 shopmesh is up. Gateway (gRPC and REST): {gw}{" (TLS, self-signed)" if endpoints.certificate else ""}   Envoy admin: http://{endpoints.admin}
 Logs: {run_dir}/logs/   Data: {run_dir}/data/   Stop: Ctrl-C
+{events(endpoints, os.environ)}
 
 A purchase over REST (curl). Product writes need the admin role, which an operator grants:
   EMAIL=ada$RANDOM@example.com
@@ -85,6 +89,20 @@ The same over gRPC (grpcurl):
   {GRPCURL} {plaintext} -H "$AUTH" -d '{{"order":{{"items":[{{"product":"'$PRODUCT'","quantity":1}}]}},"payment":{{{card}}}}}' {grpc_gw} shopmesh.order.v1.OrderService/CreateOrder
   {GRPCURL} {plaintext} -H "$AUTH" -d '{{"name":"'$ORDER'"}}' {grpc_gw} shopmesh.order.v1.OrderService/GetOrder
 {observability(endpoints)}"""
+
+
+def events(endpoints: Endpoints, env: Mapping[str, str]) -> str:
+    """Where the services' events go and where the e-mails they cause end up."""
+    if endpoints.nats_monitor:
+        broker = f"{endpoints.nats} (NATS JetStream; monitoring: http://{endpoints.nats_monitor}/jsz)"
+    else:
+        broker = f"{endpoints.nats} (external NATS)"
+    # The URL itself stays off the console: it may hold the SMTP password.
+    if env.get(SMTP_URL_VAR):
+        mail = f"sent through the SMTP server of {SMTP_URL_VAR}"
+    else:
+        mail = f".eml files in {_shown(endpoints.mail_dir)}/ (set {SMTP_URL_VAR} to send them)"
+    return f"Events: {broker}\nE-mails: {mail}"
 
 
 def observability(endpoints: Endpoints) -> str:
@@ -180,7 +198,7 @@ def _add_topology_options(parser: argparse.ArgumentParser) -> None:
         "--port-offset",
         type=int,
         default=0,
-        help="add N to every port (gateway, internal, admin, services) to run a second mesh",
+        help="add N to every port (gateway, internal, admin, broker, services) to run a second mesh",
     )
     parser.add_argument("--replicas", type=int, help="replicas of every service (default from the topology)")
     parser.add_argument(
@@ -212,11 +230,13 @@ def main(argv: list[str] | None = None) -> int:
 
     up = sub.add_parser(
         "up",
-        help="start Envoy and every service replica; Ctrl-C stops them all",
-        description="Start Envoy and every service replica on loopback, wait until all are healthy, print "
-        "how to call the gateway, and stream every process's output with a name prefix. Ctrl-C or "
-        "SIGTERM stops everything cleanly. Services use SQLite files under RUN_DIR/data unless "
-        "SVC_<NAME>_DATABASE_URL is set (e.g. SVC_ORDER_DATABASE_URL=postgresql://...).",
+        help="start a NATS broker, Envoy and every service replica; Ctrl-C stops them all",
+        description="Start a NATS JetStream node, every service replica and Envoy on loopback, wait until all "
+        "are healthy, print how to call the gateway, and stream every process's output with a name prefix. "
+        "Ctrl-C or SIGTERM stops everything cleanly. Services use SQLite files under RUN_DIR/data unless "
+        "SVC_<NAME>_DATABASE_URL is set (e.g. SVC_ORDER_DATABASE_URL=postgresql://...), the local broker "
+        "(streams under RUN_DIR/nats) unless SHOPMESH_NATS_URL names another, and write e-mails as .eml "
+        "files under RUN_DIR/mail unless SHOPMESH_MAIL_DIR names another directory.",
     )
     _add_topology_options(up)
     up.add_argument("--run-dir", default="var", help="logs, data and generated config (default: var)")

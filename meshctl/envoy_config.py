@@ -7,6 +7,8 @@ emitted as proto3 JSON, which Envoy loads like YAML. Two listeners share one clu
   contracts are routed, plus server reflection; anything else gets a 404 (gRPC: UNIMPLEMENTED).
 * ``internal``: service-to-service calls; every RPC of every service, router only.
 
+A service without gRPC services (notifications: an event consumer) gets neither a cluster nor a route.
+
 "notes §N" cites the team's Envoy 1.40 notes (envoy-notes.md: facts verified on the target machine).
 """
 
@@ -122,7 +124,7 @@ def _method_routes(
             if rate_limited
             else {},
         )
-        for service in topology.services
+        for service in topology.gateway_services
         for grpc_service in service.grpc_services
         for method in methods[grpc_service]
     ]
@@ -216,7 +218,8 @@ def _transcoder(descriptor_path: Path, services: Sequence[str], max_request_byte
 
 def _public_listener(topology: Topology, descriptor_path: Path, tls: security.Tls | None) -> Listener:
     public = public_methods(descriptor_path)
-    missing = [g for s in topology.services for g in s.grpc_services if g not in public]
+    apis = [g for s in topology.gateway_services for g in s.grpc_services]
+    missing = [g for g in apis if g not in public]
     if missing:
         raise ValueError(f"gRPC services missing from {descriptor_path}: {', '.join(missing)}")
     gw = topology.gateway
@@ -226,9 +229,7 @@ def _public_listener(topology: Topology, descriptor_path: Path, tls: security.Tl
     filters = [
         security.strip_identity(),
         security.rest_body_cap(gw),
-        _transcoder(
-            descriptor_path, [g for s in topology.services for g in s.grpc_services], gw.max_request_bytes
-        ),
+        _transcoder(descriptor_path, apis, gw.max_request_bytes),
         security.rate_limit_filter(),
         security.jwt_authn(gw, [f"/{rpc}" for rpc in gw.open_rpcs]),
     ]
@@ -305,6 +306,7 @@ def build_bootstrap(
     tls: security.Tls | None = None,
 ) -> Bootstrap:
     """The typed bootstrap. `endpoints`: service name -> [(host, port)]; default: its replicas on loopback.
+    Endpoints of a service without an API are accepted and unused (callers may list every service).
     `observe`: access logs and grpc_stats always; the metrics listener and tracing when asked for
     (envoy_observability.Options)."""
     endpoints = endpoints or {}
@@ -312,7 +314,7 @@ def build_bootstrap(
         raise ValueError(f"endpoints for unknown services: {', '.join(sorted(unknown))}")
     clusters = [
         _cluster(s, endpoints[s.name] if s.name in endpoints else [("127.0.0.1", p) for p in s.ports()])
-        for s in topology.services
+        for s in topology.gateway_services
     ]
     bootstrap = Bootstrap(
         # Admin is unauthenticated and can mutate the server: loopback only, whatever the bind (notes §5.5).

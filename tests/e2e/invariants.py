@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from meshkit.money import Money
 from tests.e2e.conftest import RunningMesh
+from tests.support.nats import read_stream
 
 
 @dataclass
@@ -76,4 +77,48 @@ def check_books(mesh: RunningMesh, initial_stock: dict[str, int]) -> Report:
             report.fail(
                 f"products/{product}: initial {initial} != current {stock[product]} + confirmed {confirmed_units[product]}"
             )
+    return report
+
+
+EXPECTED_EVENTS = {
+    "CONFIRMED": {"shopmesh.order.v1.OrderConfirmed": 1},
+    "FAILED": {"shopmesh.order.v1.OrderFailed": 1},
+    "CANCELLED": {"shopmesh.order.v1.OrderConfirmed": 1, "shopmesh.order.v1.OrderCancelled": 1},
+}
+
+
+def check_events(mesh: RunningMesh, mailer_kills: int) -> Report:
+    """The asynchronous books: every final order announced exactly once per state it reached, one e-mail per
+    announcement (by Message-ID), nothing about orders that do not exist, every outbox empty.
+
+    An e-mail may reach the SMTP server twice only when a notifications replica was killed between the SMTP
+    server's acceptance and the mailer's stamp (at most one per kill), and then with the same Message-ID."""
+    report = Report()
+    orders = {f"orders/{row.id}": row.status for row in mesh.sql("orders", "SELECT id, status FROM orders")}
+    report.checked_orders = len(orders)
+    events: dict[str, Counter[str]] = defaultdict(Counter)
+    for event in read_stream(mesh.endpoints.nats, "SHOPMESH_ORDER_V1"):
+        events[event.ce_subject][event.headers["ce-type"]] += 1
+    for name, status in orders.items():
+        if dict(events.get(name, {})) != EXPECTED_EVENTS.get(status, {}):
+            report.fail(f"{name} is {status} with events {dict(events.get(name, {}))}")
+    for name in events.keys() - orders.keys():
+        report.fail(f"events {dict(events[name])} for {name}, which is not an order")
+    mails: dict[str, Counter[str]] = defaultdict(Counter)
+    for message in list(mesh.mail.messages):
+        mails[str(message["X-Shopmesh-Resource"])][str(message["Message-ID"])] += 1
+    for name, status in orders.items():
+        wanted = sum(EXPECTED_EVENTS.get(status, {}).values())
+        if len(mails.get(name, {})) != wanted:
+            report.fail(
+                f"{name} is {status} with {len(mails.get(name, {}))} distinct e-mails, expected {wanted}"
+            )
+    for name in {n for n in mails if n.startswith("orders/")} - orders.keys():
+        report.fail(f"e-mails about {name}, which is not an order")
+    resent = sum(count - 1 for by_id in mails.values() for count in by_id.values())
+    if resent > mailer_kills:
+        report.fail(f"{resent} e-mails sent twice, more than the {mailer_kills} mailer kills explain")
+    for service in ("users", "products", "orders", "payments"):
+        if backlog := mesh.count(service, "outbox"):
+            report.fail(f"{service}' outbox still holds {backlog} events")
     return report

@@ -1,4 +1,5 @@
-"""Chaos: steady load through Envoy while replicas are killed and PostgreSQL restarts; then the books must balance.
+"""Chaos: steady load through Envoy while replicas are killed, PostgreSQL restarts and nats-server stops and
+starts; then the books must balance, the synchronous ones and the events'.
 
 Bounded to about a minute. Reads must never fail; a CreateOrder may fail (at most 0.5%), but only with a clean
 UNAVAILABLE / ABORTED / DEADLINE_EXCEEDED, and whatever happened, every database must agree afterwards.
@@ -7,6 +8,7 @@ UNAVAILABLE / ABORTED / DEADLINE_EXCEEDED, and whatever happened, every database
 from __future__ import annotations
 
 import random
+import signal
 import threading
 import time
 import uuid
@@ -22,12 +24,12 @@ from shopmesh.product.v1 import product_service_pb2 as product_pb
 
 from tests.e2e.conftest import SERVICES, RunningMesh, running_mesh
 from tests.e2e.flows import EXP_YEAR, Stubs
-from tests.e2e.invariants import check_books
+from tests.e2e.invariants import check_books, check_events
 from tests.support.postgres import PostgresServer
 
-LOAD_SECONDS = 35
+LOAD_SECONDS = 40
 WORKERS = 6
-KILL_EVERY = 4.0
+KILL_EVERY = 3.0
 RECOVERY_WINDOW = 30
 CLEAN_FAILURES = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.ABORTED, grpc.StatusCode.DEADLINE_EXCEEDED}
 
@@ -125,11 +127,18 @@ class Shopper:
 
 
 def _chaos(mesh: RunningMesh, postgres: PostgresServer, stop: threading.Event, killed: list[str]) -> None:
-    """Every few seconds kill -9 one replica of a random service and bring it back; once, restart PostgreSQL."""
+    """Every few seconds kill -9 one replica of a random service and bring it back; once, restart PostgreSQL;
+    once, stop nats-server for a few seconds."""
     rng = random.Random()
-    restarted_db = False
+    restarted_db = restarted_broker = False
     started = time.monotonic()
     while not stop.wait(KILL_EVERY):
+        if not restarted_broker and time.monotonic() - started > LOAD_SECONDS / 4:
+            mesh.launcher.kill("nats", signal.SIGTERM)
+            time.sleep(2)
+            mesh.launcher.restart("nats")
+            restarted_broker = True
+            continue
         if not restarted_db and time.monotonic() - started > LOAD_SECONDS / 2:
             postgres.restart()
             restarted_db = True
@@ -162,15 +171,24 @@ def test_chaos_keeps_serving_and_the_books_balance(chaos_mesh: RunningMesh, post
         assert time.monotonic() < deadline, "orders still PENDING after the recovery window"
         time.sleep(0.5)
     report = check_books(chaos_mesh, initial)
+    # The events: every outbox drains, and every event is handled and e-mailed, once the chaos stops (an event
+    # whose ack was lost with a killed consumer or the stopped broker comes again after ACK_WAIT).
+    mailer_kills = sum(v.startswith("notifications") for v in killed)
+    deadline += RECOVERY_WINDOW
+    while (events := check_events(chaos_mesh, mailer_kills)).problems and time.monotonic() < deadline:
+        time.sleep(1.0)
+    time.sleep(2)  # a redelivery in flight would show by now
+    events = check_events(chaos_mesh, mailer_kills)
 
     creates = tally.sent["CreateOrder"]
     print(
         f"\nchaos: {sum(tally.sent.values())} requests ({dict(tally.sent)}), replicas killed {len(killed)} "
-        f"({', '.join(killed)}), PostgreSQL restarted once\n"
+        f"({', '.join(killed)}), PostgreSQL restarted once, nats-server stopped 2 s once\n"
         f"failed reads {tally.failed['read']}, failed CreateOrder {tally.failed['CreateOrder']}/{creates}, "
         f"failed CancelOrder {tally.failed['CancelOrder']}; outcomes {dict(tally.outcomes)}\n"
         f"errors: {dict(tally.codes)}\n"
-        f"invariants over {report.checked_orders} orders: {'all hold' if not report.problems else report.problems}"
+        f"invariants over {report.checked_orders} orders: {'all hold' if not report.problems else report.problems}\n"
+        f"events over {events.checked_orders} orders: {'all hold' if not events.problems else events.problems}"
     )
     assert len(killed) >= 4
     assert tally.failed["read"] == 0, tally.codes
@@ -178,3 +196,4 @@ def test_chaos_keeps_serving_and_the_books_balance(chaos_mesh: RunningMesh, post
     for line in tally.codes:
         assert line.split(":")[1] in {c.name for c in CLEAN_FAILURES}, line
     assert report.problems == []
+    assert events.problems == []

@@ -1,5 +1,6 @@
-"""`python -m meshctl up` (what `make up` runs): comes up on SQLite, prints a walkthrough that works,
-keeps data across restarts, and leaves no process behind when stopped."""
+"""`python -m meshctl up` (what `make up` runs): comes up on SQLite with its own NATS node, prints a walkthrough
+that works, writes the e-mails it causes to RUN_DIR/mail, keeps data across restarts, and leaves no process
+behind when stopped."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _processes_using(data_dir: Path) -> list[int]:
-    """PIDs whose environment points at this run's data directory (services of this mesh)."""
+    """PIDs whose environment points at this run's data directory (services, broker, sink of this mesh)."""
     marker = f"SHOPMESH_DATA_DIR={data_dir}".encode()
     found = []
     for entry in Path("/proc").iterdir():
@@ -42,7 +43,13 @@ def _processes_using(data_dir: Path) -> list[int]:
 @contextmanager
 def meshctl_up(run_dir: Path, offset: int, *flags: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
     """Runs `meshctl up` until it prints its walkthrough; yields the process and that text."""
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_DATABASE_URL")}
+    # As on a fresh machine: SQLite, the local broker, e-mails as files.
+    elsewhere = ("SHOPMESH_NATS_URL", "SHOPMESH_MAIL_DIR")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.endswith(("_DATABASE_URL", "_SMTP_URL")) and k not in elsewhere
+    }
     env["SHOPMESH_DATA_DIR"] = str(run_dir / "data")
     process = subprocess.Popen(
         [sys.executable, "-m", "meshctl", "up", "--run-dir", str(run_dir), "--port-offset", str(offset), *flags],
@@ -96,18 +103,32 @@ def _run_walkthrough(output: str) -> str:
     return walk.stdout
 
 
+def _emails(mail_dir: Path, timeout: float = 30.0) -> list[Path]:
+    """The .eml files the notifications service wrote, once there is one (it works from events, later)."""
+    deadline = time.monotonic() + timeout
+    while not (found := sorted(mail_dir.glob("**/*.eml"))) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return found
+
+
 def test_up_serves_prints_working_commands_keeps_data_and_stops_clean(tmp_path: Path) -> None:
-    offset = free_offset(topology.load().ports())
+    mesh = topology.load()
+    offset = free_offset(mesh.ports())
     gateway = f"127.0.0.1:{8080 + offset}"
+    broker = (mesh.broker.port + offset, mesh.broker.monitor_port + offset)
     with meshctl_up(tmp_path, offset) as (process, output):
         assert f"Gateway (gRPC and REST): {gateway}" in output
+        assert f"Events: nats://127.0.0.1:{broker[0]} (NATS JetStream; " in output
+        assert f"E-mails: .eml files in {tmp_path / 'mail'}/ (set SVC_NOTIFICATION_SMTP_URL" in output
         _run_walkthrough(output)
+        assert _emails(tmp_path / "mail"), "the purchase caused no e-mail in RUN_DIR/mail"
         product = Rest(f"http://{gateway}").get("/v1/products?page_size=1").json["products"][0]
         assert _processes_using(tmp_path / "data")
         tail = _stop(process, signal.SIGINT)
         assert "meshctl: stopped" in tail
     assert _processes_using(tmp_path / "data") == []
-    assert nobody_listens(8080 + offset)
+    assert all(nobody_listens(port) for port in (8080 + offset, *broker))
+    assert (tmp_path / "nats" / "jetstream").is_dir()  # the streams are on disk for the next run
 
     # Again, over TLS this time (`make up UP_ARGS=--tls`): same data, the walkthrough pins the certificate.
     with meshctl_up(tmp_path, offset, "--tls") as (process, output):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -315,7 +316,10 @@ def test_internal_listener_routes_every_rpc(config: dict[str, Any], topology: To
 
 def test_clusters(config: dict[str, Any], topology: Topology) -> None:
     names = [c["name"] for c in config["staticResources"]["clusters"]]
-    assert names == [*(s.name for s in topology.services), "jwks"]  # jwks: Envoy's own internal listener
+    assert names == [
+        *(s.name for s in topology.gateway_services),
+        "jwks",
+    ]  # jwks: Envoy's own internal listener
     products = _cluster(config, "products")
     assert products["type"] == "STATIC"
     assert products["connectTimeout"] == "1s"
@@ -352,6 +356,44 @@ def test_clusters(config: dict[str, Any], topology: Topology) -> None:
     (locality,) = products["loadAssignment"]["endpoints"]
     sockets = [e["endpoint"]["address"]["socketAddress"] for e in locality["lbEndpoints"]]
     assert sockets == [{"address": "127.0.0.1", "portValue": p} for p in topology.service("products").ports()]
+
+
+def test_a_service_without_an_api_gets_no_cluster_route_or_health_check(
+    config: dict[str, Any], topology: Topology, tmp_path: Path
+) -> None:
+    notifications = topology.service("notifications")
+    assert not notifications.behind_gateway and notifications not in topology.gateway_services
+    assert [s.name for s in topology.gateway_services] == ["users", "products", "orders", "payments"]
+    clusters = config["staticResources"]["clusters"]
+    assert "notifications" not in {c["name"] for c in clusters}
+    routed = {r["route"]["cluster"] for listener in ("public", "internal") for r in _routes(config, listener)}
+    assert routed == {s.name for s in topology.gateway_services}
+    checked = [hc["grpcHealthCheck"]["serviceName"] for c in clusters for hc in c.get("healthChecks", [])]
+    assert len(checked) == len(topology.gateway_services) and all(checked)
+    # Not a replica port anywhere: Envoy never connects to it.
+    rendered = json.dumps(config)
+    assert all(
+        f'"portValue": {p}' not in rendered for p in notifications.ports() + notifications.metrics_ports()
+    )
+    # The chart lists every service's endpoints: one without an API is accepted and left out.
+    everyone = {s.name: [(f"{s.name}.svc", s.port)] for s in topology.services}
+    charted = envoy_config.render(topology, descriptor_path=DEFAULT_DESCRIPTOR, endpoints=everyone)
+    assert [c["name"] for c in charted["staticResources"]["clusters"]] == [c["name"] for c in clusters]
+    _write_and_validate(charted, tmp_path / "envoy.json")
+
+
+def test_topology_ports_include_the_broker_when_packed_or_shifted(topology: Topology) -> None:
+    broker = topology.broker
+    assert (broker.port, broker.monitor_port) == (4222, 8222)
+    ports = topology.ports()
+    assert ports[4222] == "the NATS broker" and ports[8222] == "the NATS broker's monitoring"
+    assert ports[50500] == "notifications-0" and ports[51501] == "notifications-1's metrics"
+    packed = topology.packed(20000)
+    assert (packed.broker.port, packed.broker.monitor_port) == (20005, 20006)
+    assert packed.packed_span == 60 and all(20000 <= p < 20060 for p in packed.ports())
+    assert len(packed.ports()) == len(topology.ports())  # no two on one port
+    shifted = topology.shifted(7)
+    assert sorted(shifted.ports()) == [p + 7 for p in sorted(ports)]
 
 
 def test_replicas_and_admin_stay_on_loopback(topology: Topology) -> None:

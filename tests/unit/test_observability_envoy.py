@@ -1,8 +1,10 @@
 """Envoy's part of observability, as rendered: access logs, grpc_stats, the OpenTelemetry tracer and its
-collector cluster (only when a collector is given), the metrics listener; and where the launcher sends spans."""
+collector cluster (only when a collector is given), the metrics listener; where the launcher sends spans, and
+what `make up` prints about them and about events."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +12,7 @@ import pytest
 
 from meshctl import envoy_config
 from meshctl import envoy_observability as obs
-from meshctl.cli import observability
+from meshctl.cli import events, observability
 from meshctl.launcher import Endpoints, _TracingPlan
 from meshctl.topology import DEFAULT_DESCRIPTOR, Topology, load
 
@@ -202,3 +204,24 @@ def test_up_prints_where_traces_go_and_every_scrape_target() -> None:
     for url in ("http://127.0.0.1:51100/metrics", "http://127.0.0.1:51101/metrics",
                 "http://127.0.0.1:9902/stats/prometheus"):  # fmt: skip
         assert f"  {url}\n" in text + "\n"
+
+
+def test_up_prints_the_broker_and_where_e_mails_go() -> None:
+    local = Endpoints(
+        gateway="127.0.0.1:8080",
+        internal="127.0.0.1:8081",
+        admin="127.0.0.1:9901",
+        replicas={},
+        nats="nats://127.0.0.1:4222",
+        nats_monitor="127.0.0.1:8222",
+        mail_dir="/srv/run/mail",
+    )
+    assert events(local, {}).splitlines() == [
+        "Events: nats://127.0.0.1:4222 (NATS JetStream; monitoring: http://127.0.0.1:8222/jsz)",
+        "E-mails: .eml files in /srv/run/mail/ (set SVC_NOTIFICATION_SMTP_URL to send them)",
+    ]
+    external = replace(local, nats="nats://broker:4222", nats_monitor="")
+    secret = "smtp://mailer:hunter2@smtp.example"
+    text = events(external, {"SVC_NOTIFICATION_SMTP_URL": secret})
+    assert "Events: nats://broker:4222 (external NATS)" in text and "SMTP server" in text
+    assert "hunter2" not in text  # the URL may carry a password
