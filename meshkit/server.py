@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent import futures
 from types import FrameType
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -69,6 +69,14 @@ class HandlerCache(grpc.ServerInterceptor):
             return handler
 
 
+class Background(Protocol):
+    """Work a server runs beside its RPCs: started after the server, stopped before it drains."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
 class Periodic:
     """Runs `task` every `interval` seconds on a daemon thread while the server runs."""
 
@@ -105,7 +113,7 @@ class ServiceServer:
         services: Sequence[str],
         register: Callable[[grpc.Server], None],
         tracing: Tracing | None = None,
-        background: Sequence[Periodic] = (),
+        background: Sequence[Background] = (),
         outbox: Outbox | None = None,
         consumers: Sequence[DurableConsumer] = (),
         broadcasts: Sequence[Broadcast] = (),

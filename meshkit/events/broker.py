@@ -54,7 +54,9 @@ class Broker:
         self.streams = list(streams)
         self.metrics = metrics
         self.stream_replicas = stream_replicas
-        self.loop = asyncio.AbstractEventLoop()  # replaced by a real one in start(): none exists before
+        self._loop: asyncio.AbstractEventLoop | None = (
+            None  # made by start(): a server never started has none
+        )
         self.nc: Any = None
         self.js: Any = None
         self._ready = threading.Event()
@@ -67,8 +69,14 @@ class Broker:
 
     # -- life cycle -----------------------------------------------------------
 
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            raise BrokerUnavailable("the broker connection was not started")
+        return self._loop
+
     def start(self) -> None:
-        self.loop = asyncio.new_event_loop()
+        self._loop = asyncio.new_event_loop()
         self._thread.start()
         self._connector = asyncio.run_coroutine_threadsafe(self._connect(), self.loop)
 
