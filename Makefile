@@ -56,7 +56,7 @@ chart: install ## re-render the Helm chart's Envoy config and topology (helm/sho
 lint: install ## ruff (lint + format check) and mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy meshkit meshctl svc_user svc_product svc_order svc_payment bench tools/protoc_gen_py.py
+	$(VENV)/bin/mypy meshkit meshctl svc_user svc_product svc_order svc_payment svc_notification bench tools/protoc_gen_py.py
 
 fmt: install ## format and autofix
 	$(VENV)/bin/ruff format .
