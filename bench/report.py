@@ -21,11 +21,16 @@ ROW_NAMES = (
     "list_products_page1000",
     "create_order_rest",
     "create_order_grpc",
+    "create_order_grpc_no_broker",
     "login",
 )
 DIRECT_ROWS = ("empty_direct", "get_product_direct")
 """Rows that bypass Envoy: compared with the empty RPC direct; every other row with the empty RPC via Envoy."""
 SERVICES = ("users", "products", "orders", "payments")
+EVENTS = ("nats", "notifications")
+"""The asynchronous half: the broker and the events' consumer (the relays run inside the services)."""
+NO_BROKER = "create_order_grpc_no_broker"
+"""CreateOrder with nats-server stopped: each change still writes its outbox row, nothing is relayed or consumed."""
 
 
 @dataclass(frozen=True)
@@ -84,10 +89,12 @@ def ratio(value: float, of: float) -> float:
 
 
 def process_group(process: str) -> str:
-    """Columns of the console table: envoy, svc (the service replicas), pg, obs (trace sink, log pumping),
-    load (the load generator)."""
+    """Columns of the console table: envoy, svc (the service replicas), ev (the broker and the notifications
+    replicas), pg, obs (trace sink, log pumping), load (the load generator)."""
     if process == "envoy":
         return "envoy"
+    if process == "nats" or process.rpartition("-")[0] in EVENTS:
+        return "ev"
     if process == "postgres":
         return "pg"
     if process == "loadgen":
@@ -97,7 +104,7 @@ def process_group(process: str) -> str:
     return "obs"
 
 
-GROUPS = ("envoy", "svc", "pg", "obs", "load")
+GROUPS = ("envoy", "svc", "ev", "pg", "obs", "load")
 
 
 def grouped(cpu: Mapping[str, float]) -> dict[str, float]:
@@ -158,6 +165,20 @@ def targets(rows: Mapping[str, Row], rss: Mapping[str, float], up_to_healthy: fl
         found.append(Target(f"{name} / empty RPC via Envoy, req/s", ratio(row.rps, rps("empty_envoy")), 0.12))
         found.append(Target(f"{name} p99 / p50", ratio(row.p99_ms, row.p50_ms), 5.0, at_most=True))
         found.append(Target(f"{name} errors", float(row.errors), 0.0, at_most=True))
+    if "create_order_grpc" in rows and NO_BROKER in rows:
+        with_events, without = (
+            grouped(rows["create_order_grpc"].cpu_s_per_1k),
+            grouped(rows[NO_BROKER].cpu_s_per_1k),
+        )
+        base = without["svc"]
+        found.append(
+            Target(
+                "events' CPU per CreateOrder (relays, broker, notifications) / services' CPU without them",
+                ratio(with_events["svc"] + with_events["ev"] - base, base),
+                0.10,
+                at_most=True,
+            )
+        )
     if "list_products_page1000" in rows and "list_products_page1" in rows:
         found.append(
             Target(
@@ -168,7 +189,7 @@ def targets(rows: Mapping[str, Row], rss: Mapping[str, float], up_to_healthy: fl
             )
         )
     for process, mb in sorted(rss.items()):
-        if process.rpartition("-")[0] in SERVICES:
+        if process.rpartition("-")[0] in (*SERVICES, "notifications"):
             found.append(Target(f"idle RSS of {process}, MB", mb, 60.0, at_most=True))
     if up_to_healthy is not None:
         found.append(Target("`make up` to all healthy, s", up_to_healthy, 5.0, at_most=True))

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+import sqlalchemy as sa
 from argon2 import PasswordHasher
 from shopmesh.user.v1 import user_service_pb2, user_service_pb2_grpc
 
@@ -47,10 +48,11 @@ from bench.loadgen import (
     wrk_argv,
     wrk_script,
 )
-from bench.report import ROW_NAMES, Row, aggregate
+from bench.report import NO_BROKER, ROW_NAMES, Row, aggregate
 from meshctl import topology
 from meshctl.launcher import SINK, Mesh
 from meshctl.topology import DEFAULT_DESCRIPTOR, ROOT, Topology
+from meshkit.db import normalize_url
 from svc_user.passwords import Passwords
 from tests.support.ports import free_block, free_offset
 from tests.support.postgres import PostgresServer
@@ -58,7 +60,8 @@ from tests.support.postgres import PostgresServer
 Echo = Callable[[str], None]
 GHZ = ROOT / ".tools" / "bin" / "ghz"
 RESULTS = ROOT / "bench" / "results" / "latest.json"
-SERVICES = {"users": "SVC_USER", "products": "SVC_PRODUCT", "orders": "SVC_ORDER", "payments": "SVC_PAYMENT"}
+SERVICES = {s.name: s.env_prefix for s in topology.load().services}
+OUTBOXES = ("users", "products", "orders", "payments")
 FIXTURE = "bench"
 """The empty service's name in the topology (its replicas: bench-0, bench-1)."""
 UNLIMITED = 1_000_000
@@ -313,7 +316,7 @@ def row_call(name: str, plan: Plan) -> GhzCall | WrkCall:
         )
         headers = {**auth, "content-type": "application/json"}
         return WrkCall(f"http://{gw}", "POST", "/v1/orders", items=ids, body=body, headers=headers)
-    if name == "create_order_grpc":
+    if name in ("create_order_grpc", NO_BROKER):
         orders = [
             {
                 "request_id": "{{.UUID}}",
@@ -346,6 +349,7 @@ class Bench:
         self.sut_cpus, self.load_cpus = split_cpus(procs.affinity()) if options.pin else ([], [])
         self.run_dir = Path(tempfile.mkdtemp(prefix="shopmesh-bench-"))
         self.mesh: Mesh | None = None
+        self.urls: dict[str, str] = {}
         self.wrk = ""
 
     # -- the whole run ----------------------------------------------------------------------------------------------
@@ -375,7 +379,7 @@ class Bench:
 
     def _run_pinned(self, machine: dict[str, Any], up: float | None) -> Result:
         options, echo = self.options, self.echo
-        urls = self._databases()
+        urls = self.urls = self._databases()
         started = time.monotonic()
         emails = seed.seed_users(urls["users"], options.users)
         seed.seed_products(urls["products"], options.products, stock=STOCK)
@@ -472,6 +476,36 @@ class Bench:
         else:
             shutil.rmtree(self.run_dir, ignore_errors=True)
 
+    # -- the broker, for the row without it -----------------------------------------------------------------------
+
+    def _stop_broker(self) -> None:
+        assert self.mesh is not None
+        self.mesh.kill("nats", signal.SIGTERM)
+
+    def _restart_broker(self, patience: float = 120.0) -> None:
+        """Brings the broker back and waits until every outbox drained, so the next row does not pay for this
+        one's backlog."""
+        assert self.mesh is not None
+        self.mesh.restart("nats")
+        engines = {name: sa.create_engine(normalize_url(self.urls[name])) for name in OUTBOXES}
+        deadline = time.monotonic() + patience
+        try:
+            while True:
+                left = 0
+                for engine in engines.values():
+                    with engine.connect() as conn:
+                        left += int(conn.execute(sa.text("SELECT count(*) FROM outbox")).scalar_one())
+                if not left:
+                    return
+                if time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"{left} events still in the outboxes {patience:.0f} s after the broker came back"
+                    )
+                time.sleep(0.5)
+        finally:
+            for engine in engines.values():
+                engine.dispose()
+
     # -- /proc --------------------------------------------------------------------------------------------------------
 
     def _postmaster(self) -> int | None:
@@ -527,9 +561,13 @@ class Bench:
                 seconds=seconds,
                 threads=threads,
             )
+        if name == NO_BROKER:
+            self._stop_broker()
         before = self.cpu_snapshot()
         finished = run_pinned(argv, self.load_cpus or None, timeout=seconds + 120)
         after = self.cpu_snapshot()
+        if name == NO_BROKER:
+            self._restart_broker()
         if isinstance(call, GhzCall):
             try:
                 sample = parse_ghz(json.loads(finished.stdout))

