@@ -10,7 +10,8 @@ the event is parked as a dead letter in the consumer's own database, counted, an
 blocks the ones behind it. An event that cannot be read (no CloudEvents headers, an unknown type, a body
 that does not parse) is parked at once. An operator lists and replays dead letters from the command line
 (`python -m svc_<name> dead-letters`). An outage of the consumer's own database is not the event's fault:
-those deliveries are retried without end and never parked.
+the consumer holds the event (in progress, not redelivered) and tries it again every second until the database
+is back, so an outage never parks anything.
 
 A broadcast is the other kind: every replica hears every event (an ordered, ephemeral consumer per replica,
 from "now" on), to drop what it caches. Losing it (a disconnect) tells the listener to reset, since events
@@ -49,8 +50,11 @@ log = logging.getLogger(__name__)
 _propagator = TraceContextTextMapPropagator()
 
 MAX_RETRY_DELAY = 30.0
-ACK_WAIT = 30.0
-"""Seconds JetStream waits for an ack before redelivering (a replica that died mid-handler)."""
+HOLD_SECONDS = 1.0
+"""How often a consumer whose database is down tries the event it holds again."""
+ACK_WAIT = 10.0
+"""Seconds JetStream waits for an ack before redelivering (a replica that died mid-handler, an ack lost with
+the connection). A handler takes milliseconds; one whose database is down holds its event (`in_progress`)."""
 
 
 def consumer_tables(metadata: sa.MetaData) -> tuple[sa.Table, sa.Table]:
@@ -138,6 +142,8 @@ class Delivery:
 class Outcome:
     ack: bool
     delay: float = 0.0
+    hold: bool = False
+    """Keep the event (telling JetStream it is in progress) and try again shortly: our database is down."""
 
 
 class ConsumerWorker:
@@ -224,7 +230,13 @@ class ConsumerWorker:
         )
         if delivery.deliveries > 1:
             self._metrics.redeliveries.labels(self.spec.name).inc()
-        outcome = await asyncio.get_running_loop().run_in_executor(self._pool, self.process, delivery)
+        loop = asyncio.get_running_loop()
+        outcome = await loop.run_in_executor(self._pool, self.process, delivery)
+        while outcome.hold:
+            # Not a redelivery: the delivery count (which parks events) must not grow while our database is down.
+            await msg.in_progress()
+            await asyncio.sleep(HOLD_SECONDS)
+            outcome = await loop.run_in_executor(self._pool, self.process, delivery)
         if outcome.ack:
             await msg.ack()
         else:
@@ -261,12 +273,15 @@ class ConsumerWorker:
                     fresh = self.spec.handle(conn, event, message)
             except Unavailable as exc:  # our database is down: not the event's fault, never parked
                 span.set_status(Status(StatusCode.ERROR, "database unavailable"))
-                return self._retry_later(delivery, event, str(exc), park=False)
+                log.warning(
+                    "consumer %s: %s; holding %s %s", self.spec.name, exc.message, event.type, event.id
+                )
+                return Outcome(ack=False, hold=True)
             except Exception as exc:
                 span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
                 if not isinstance(exc, RetryLater):
                     log.exception("consumer %s failed on %s %s", self.spec.name, event.type, event.id)
-                return self._retry_later(delivery, event, f"{type(exc).__name__}: {exc}", park=True)
+                return self._retry_later(delivery, event, f"{type(exc).__name__}: {exc}")
             outcome = "processed" if fresh else "duplicate"
             self._metrics.consumed.labels(self.spec.name, event.type, outcome).inc()
             log.info(
@@ -289,8 +304,8 @@ class ConsumerWorker:
             )
             return Outcome(ack=True)
 
-    def _retry_later(self, delivery: Delivery, event: Event, error: str, *, park: bool) -> Outcome:
-        if park and delivery.deliveries >= self._max_deliver:
+    def _retry_later(self, delivery: Delivery, event: Event, error: str) -> Outcome:
+        if delivery.deliveries >= self._max_deliver:
             return self._park(delivery, error, event.type)
         self._metrics.consumed.labels(self.spec.name, event.type, "retry").inc()
         delay = min(self._retry * 2 ** (delivery.deliveries - 1), MAX_RETRY_DELAY)
