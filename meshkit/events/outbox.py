@@ -5,8 +5,9 @@ some replica publishes to JetStream and deletes once JetStream acknowledged it. 
 publishing and deleting publishes the row again later: JetStream drops the copy (`Nats-Msg-Id` = the row's
 id) within its duplicate window, and consumers deduplicate by `ce-id` whatever the window.
 
-Order: rows are published in the order they were written (`seq`), and a relay only takes a resource's rows
-from its oldest unsent one on, so each resource's events reach the stream in commit order — provided the
+Order: a relay only takes a resource's rows from its oldest unsent one on, and publishes them one after the
+other (the next once JetStream acknowledged the previous; different resources at once), so each resource's
+events reach the stream in commit order — provided the
 row is written after the statement that locks the resource's row (an UPDATE of it), which makes a second
 transaction on the same resource write its row after the first committed. Services write their events last.
 """
@@ -162,10 +163,12 @@ class Relay:
         self._select = sa.select(t).order_by(t.c.seq).limit(batch)
         if self._lock_rows:
             self._select = self._select.with_for_update(skip_locked=True)
-        self._heads = (
-            sa.select(t.c.resource, sa.func.min(t.c.seq))
-            .where(t.c.resource.in_(sa.bindparam("resources", expanding=True)))
-            .group_by(t.c.resource)
+        self._unsent_of = (
+            sa.select(t.c.resource, t.c.seq)
+            .where(
+                t.c.resource.in_(sa.bindparam("resources", expanding=True)), t.c.seq <= sa.bindparam("last")
+            )
+            .order_by(t.c.resource, t.c.seq)
         )
         self._delete = sa.delete(t).where(t.c.seq.in_(sa.bindparam("seqs", expanding=True)))
         self._backlog = sa.select(sa.func.count(), sa.func.min(t.c.time)).select_from(t)
@@ -222,55 +225,75 @@ class Relay:
         return len(rows)
 
     def _own_heads(self, conn: Connection, rows: Sequence[Any]) -> list[Any]:
-        """Drops the rows of resources whose older rows another relay holds (they must go out first)."""
+        """Keeps, per resource, only the rows that are its oldest unsent ones, without a gap: the rows another
+        relay holds (skipped by SKIP LOCKED, but visible) must go out before any later row of theirs."""
         if not rows:
             return []
-        first: dict[str, int] = {}
+        mine: dict[str, list[Any]] = {}
         for row in rows:
-            first.setdefault(row.resource, row.seq)
-        oldest = dict(conn.execute(self._heads, {"resources": list(first)}).all())
-        return [r for r in rows if oldest.get(r.resource) == first[r.resource]]
+            mine.setdefault(row.resource, []).append(row)
+        unsent: dict[str, list[int]] = {}
+        for resource, seq in conn.execute(self._unsent_of, {"resources": list(mine), "last": rows[-1].seq}):
+            unsent.setdefault(resource, []).append(seq)
+        keep: set[int] = set()
+        for resource, held in mine.items():
+            for row, oldest in zip(held, unsent.get(resource, []), strict=False):
+                if row.seq != oldest:
+                    break  # an older row of this resource is another relay's: it goes first
+                keep.add(row.seq)
+        return [r for r in rows if r.seq in keep]
 
     def _publish(self, rows: Sequence[Any]) -> list[int]:
-        """Publishes `rows` in order, pipelined; returns the seqs JetStream acknowledged, up to the first failure."""
+        """Publishes `rows`; returns the seqs JetStream acknowledged (per resource, a prefix of its rows)."""
         if not rows:
             return []
         try:
-            acked = self._broker.run(self._publish_all(rows), PUBLISH_TIMEOUT + 1)
+            acked = self._broker.run(self._publish_all(rows), 2 * PUBLISH_TIMEOUT + 1)
         except (TimeoutError, BrokerUnavailable) as exc:
             self._metrics.publish_errors.inc()
             raise BrokerUnavailable(
                 f"no acknowledgement from JetStream: {exc or type(exc).__name__}"
             ) from exc
-        for row in rows[: len(acked)]:
-            self._metrics.published.labels(row.type).inc()
+        done = set(acked)
+        for row in rows:
+            if row.seq in done:
+                self._metrics.published.labels(row.type).inc()
         if len(acked) < len(rows):
             self._metrics.publish_errors.inc()
         return acked
 
     async def _publish_all(self, rows: Sequence[Any]) -> list[int]:
+        """One chain per resource, all chains at once. Within a chain a row goes out only once the previous one
+        was acknowledged, and the chain stops at the first failure: a row that failed is never overtaken by a
+        later row of its resource (pipelining them would reorder the stream when only the earlier one fails)."""
         js = self._broker.js
         if js is None:
             raise BrokerUnavailable("not connected")
-        futures = []
+        chains: dict[str, list[Any]] = {}
         for row in rows:
-            event = Event(
-                id=row.id, type=row.type, source=self._source, subject=row.resource, time=row.time,
-                data=row.payload, traceparent=row.traceparent,
-            )  # fmt: skip
-            futures.append(await js.publish_async(row.type, row.payload, headers=event.headers()))
-        done, _pending = await asyncio.wait(futures, timeout=PUBLISH_TIMEOUT)
-        acked = []
-        for row, future in zip(rows, futures, strict=True):
-            if future not in done or future.exception() is not None:
-                if future in done:
-                    log.warning("JetStream refused %s %s: %s", row.type, row.id, future.exception())
-                break
-            acked.append(row.seq)
-        for future in futures:
-            if not future.done():
-                future.cancel()
-        return acked
+            chains.setdefault(row.resource, []).append(row)
+
+        async def chain(resource_rows: list[Any]) -> list[int]:
+            acked = []
+            for row in resource_rows:
+                event = Event(
+                    id=row.id, type=row.type, source=self._source, subject=row.resource, time=row.time,
+                    data=row.payload, traceparent=row.traceparent,
+                )  # fmt: skip
+                try:
+                    await js.publish(row.type, row.payload, timeout=PUBLISH_TIMEOUT, headers=event.headers())
+                except (
+                    Exception
+                ) as exc:  # no ack (timeout, no stream, refused): the row stays for the next round
+                    log.warning(
+                        "JetStream did not take %s %s: %s", row.type, row.id, exc or type(exc).__name__
+                    )
+                    break
+                acked.append(row.seq)
+            return acked
+
+        results = await asyncio.gather(*(chain(c) for c in chains.values()))
+        return [seq for acked in results for seq in acked]
 
     def _refresh_backlog(self) -> None:
         now = time.monotonic()
