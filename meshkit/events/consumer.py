@@ -256,7 +256,7 @@ class ConsumerWorker:
             return self._park(delivery, f"not handled after {delivery.deliveries - 1} deliveries", event.type)
         parent = _propagator.extract({"traceparent": event.traceparent}) if event.traceparent else None
         with self._tracer.start_as_current_span(
-            f"{event.type} process",
+            f"process {event.type.rpartition('.')[2]}",
             context=parent,
             kind=SpanKind.CONSUMER,
             attributes={

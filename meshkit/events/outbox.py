@@ -109,7 +109,7 @@ class Outbox:
         carrier: dict[str, str] = {}
         if current.is_recording():
             span = self._tracer.start_span(
-                f"{event_type} publish",
+                f"publish {event_type.rpartition('.')[2]}",
                 kind=SpanKind.PRODUCER,
                 attributes={"messaging.system": "nats", "messaging.destination.name": event_type,
                             "cloudevents.event_subject": resource},

@@ -9,13 +9,17 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import nats
-from nats.js import api
+from nats.js import JetStreamContext, api
 
 from tests.support.ports import free_block
+
+T = TypeVar("T")
 
 
 def nats_server_binary() -> str:
@@ -29,39 +33,55 @@ def nats_server_binary() -> str:
 
 
 class NatsServer:
+    """One JetStream node on free ports, storing under `store` (a fresh temporary directory, removed by
+    close()) and logging to `log` there; restart() brings it back on the same ports and storage."""
+
     def __init__(self) -> None:
         self.port = free_block(2)
         self.monitor = self.port + 1
         self.store = Path(tempfile.mkdtemp(prefix="shopmesh-nats-"))
+        self.log = self.store / "nats-server.log"
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         return f"nats://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 10.0) -> None:
-        self.process = subprocess.Popen(
-            [nats_server_binary(), "-a", "127.0.0.1", "-p", str(self.port), "-m", str(self.monitor), "-js",
-             "-sd", str(self.store)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+    def start(self, timeout: float = 30.0) -> None:
+        command = [nats_server_binary(), "-a", "127.0.0.1", "-p", str(self.port), "-m", str(self.monitor),
+                   "-js", "-sd", str(self.store)]  # fmt: skip
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            )
         deadline = time.monotonic() + timeout
-        while True:
-            try:
-                url = f"http://127.0.0.1:{self.monitor}/healthz?js-enabled-only=true"
-                with urllib.request.urlopen(url, timeout=0.5) as reply:
-                    if reply.status == 200:
-                        return
-            except OSError:
-                pass
+        while not self._healthy():
             if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("nats-server did not become healthy")
+                raise RuntimeError(f"nats-server did not become healthy:\n{self.log.read_text()}")
             time.sleep(0.02)
+
+    def _healthy(self) -> bool:
+        """JetStream is up, not just the client port (503 while it starts)."""
+        url = f"http://127.0.0.1:{self.monitor}/healthz?js-enabled-only=true"
+        try:
+            with urllib.request.urlopen(url, timeout=0.5) as reply:
+                return bool(reply.status == 200)
+        except OSError:
+            return False
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
-            self.process.wait(10)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def restart(self) -> None:
+        """Stopped and started again: the streams on disk come back, whatever lived in memory does not."""
+        self.stop()
+        self.start()
 
     def close(self) -> None:
         self.stop()
@@ -80,40 +100,45 @@ class StoredEvent:
         return self.headers.get("ce-subject", "")
 
 
-def read_stream(url: str, stream: str, subjects: str = ">") -> list[StoredEvent]:
-    """Every message a stream holds (on `subjects`), read by an ephemeral consumer that leaves nothing behind."""
+def jetstream(url: str, work: Callable[[JetStreamContext], Awaitable[T]]) -> T:
+    """`work` done on one short connection to the JetStream at `url`."""
 
-    async def read() -> list[StoredEvent]:
+    async def call() -> T:
         nc = await nats.connect(url, connect_timeout=5, max_reconnect_attempts=2)
         try:
-            js = nc.jetstream()
-            info = await js.stream_info(stream)
-            if not info.state.messages:
-                return []
-            subject = (
-                f"{stream_prefix(stream)}.{subjects}" if subjects != ">" else f"{stream_prefix(stream)}.>"
-            )
-            sub = await js.pull_subscribe(
-                subject,
-                stream=stream,
-                config=api.ConsumerConfig(inactive_threshold=30, ack_policy=api.AckPolicy.NONE),
-            )
-            found: list[StoredEvent] = []
-            while True:
-                try:
-                    batch = await sub.fetch(256, timeout=0.5)
-                except TimeoutError:
-                    break
-                found += [
-                    StoredEvent(m.subject, dict(m.headers or {}), bytes(m.data), m.metadata.sequence.stream)
-                    for m in batch
-                ]
-            await sub.unsubscribe()
-            return found
+            return await work(nc.jetstream(timeout=10))
         finally:
             await nc.close()
 
-    return asyncio.run(read())
+    return asyncio.run(call())
+
+
+def read_stream(url: str, stream: str, subjects: str = ">") -> list[StoredEvent]:
+    """Every message a stream holds (on `subjects`), read by an ephemeral consumer that leaves nothing behind."""
+
+    async def read(js: JetStreamContext) -> list[StoredEvent]:
+        info = await js.stream_info(stream)
+        if not info.state.messages:
+            return []
+        sub = await js.pull_subscribe(
+            f"{stream_prefix(stream)}.{subjects}",
+            stream=stream,
+            config=api.ConsumerConfig(inactive_threshold=30, ack_policy=api.AckPolicy.NONE),
+        )
+        found: list[StoredEvent] = []
+        while True:
+            try:
+                batch = await sub.fetch(256, timeout=0.5)
+            except TimeoutError:
+                break
+            found += [
+                StoredEvent(m.subject, dict(m.headers or {}), bytes(m.data), m.metadata.sequence.stream)
+                for m in batch
+            ]
+        await sub.unsubscribe()
+        return found
+
+    return jetstream(url, read)
 
 
 def stream_prefix(stream: str) -> str:
@@ -121,14 +146,6 @@ def stream_prefix(stream: str) -> str:
     return stream.lower().replace("_", ".")
 
 
-def publish(url: str, subject: str, data: bytes, headers: dict[str, str]) -> None:
+def publish(url: str, subject: str, data: bytes, headers: dict[str, str]) -> api.PubAck:
     """Publishes one message into JetStream as a producer would (tests playing a foreign or broken producer)."""
-
-    async def send() -> None:
-        nc = await nats.connect(url, connect_timeout=5, max_reconnect_attempts=2)
-        try:
-            await nc.jetstream().publish(subject, data, headers=headers, timeout=5)
-        finally:
-            await nc.close()
-
-    asyncio.run(send())
+    return jetstream(url, lambda js: js.publish(subject, data, headers=headers, timeout=5))

@@ -180,12 +180,18 @@ def _rows() -> dict[str, Row]:
     figures = {
         "empty_direct": 4000, "empty_envoy": 2000, "get_product_direct": 1000, "get_product_envoy_grpc": 900,
         "get_product_envoy_rest": 700, "list_products_page1": 300, "list_products_page1000": 300,
-        "create_order_rest": 100, "create_order_grpc": 300, "login": 5,
+        "create_order_rest": 100, "create_order_grpc": 300, "create_order_grpc_no_broker": 320, "login": 5,
     }  # fmt: skip
     rows = {name: _row(name, rps) for name, rps in figures.items()}
     rows["list_products_page1000"] = _row("list_products_page1000", 300, p50=1.3)
     rows["create_order_grpc"] = _row("create_order_grpc", 300, p50=10.0, p99=40.0)
     rows["create_order_rest"] = _row("create_order_rest", 100, p50=10.0, p99=60.0, errors=1)
+    # With the broker: relays in the services, the broker and notifications cost 0.9 + 0.15 + 0.35 ms more.
+    cpu = {"orders-0": 6.0, "orders-1": 0.9, "nats": 0.15, "notifications-0": 0.35}
+    rows["create_order_grpc"] = Row("create_order_grpc", 300, 10.0, 40.0, 0, cpu)
+    rows["create_order_grpc_no_broker"] = Row(
+        "create_order_grpc_no_broker", 320, 9.0, 30.0, 0, {"orders-0": 6.0}
+    )
     return rows
 
 
@@ -201,6 +207,8 @@ def test_targets_from_one_run() -> None:
     assert not found["create_order_rest errors"].met and found["create_order_grpc errors"].met
     assert not found["ListProducts page 1,000 / page 1, p50 latency"].met  # 1.3
     assert not found["idle RSS of products-0, MB"].met
+    events = found["events' CPU per CreateOrder (relays, broker, notifications) / services' CPU without them"]
+    assert events.value == pytest.approx(1.4 / 6.0) and not events.met
     assert not any("envoy" in text for text in found if text.startswith("idle RSS"))  # services only
     assert found["`make up` to all healthy, s"].met
 
@@ -228,6 +236,7 @@ def test_console_tables_name_every_row_and_ratio() -> None:
     assert "products-0" in report.cpu_table(rows)
     assert report.process_group("products-1") == "svc" and report.process_group(f"{FIXTURE}-0") == "svc"
     assert report.process_group("otel-sink") == "obs" and report.process_group("postgres") == "pg"
+    assert report.process_group("nats") == "ev" and report.process_group("notifications-1") == "ev"
     assert "MISSED" in report.targets_table(report.targets(_rows(), {}, None))
 
 
