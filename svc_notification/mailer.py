@@ -14,6 +14,7 @@ import os
 import smtplib
 import ssl
 import threading
+import time
 import urllib.parse
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -32,14 +33,19 @@ log = logging.getLogger(__name__)
 
 _propagator = TraceContextTextMapPropagator()
 BATCH = 20
-CLAIM_SECONDS = 30.0
-"""How long a mailer holds the mails it took (a batch is sent in milliseconds, or BATCH SMTP timeouts at
-worst); those of a mailer that died go to another after this."""
+CLAIM_SECONDS = 15.0
+"""How long a mailer holds the mails it took; those of a mailer that died go to another after this. A mailer
+sends from a claim only during its first half, so no mail is sent after its claim could have run out (one
+send takes milliseconds, SMTP_TIMEOUT at worst)."""
+SMTP_TIMEOUT = 5.0
 
 
 class Transport(Protocol):
     def send(self, message: EmailMessage, mail: Mail) -> str:
         """Delivers the message; returns where it went (for the log)."""
+
+    def close(self) -> None:
+        """Ends what `send` kept open (called when no mail is owed for now)."""
 
 
 class FileTransport:
@@ -56,11 +62,14 @@ class FileTransport:
         os.replace(scratch, path)
         return str(path)
 
+    def close(self) -> None:
+        pass
+
 
 class SmtpTransport:
     """smtp://[user:password@]host[:port][?starttls=true] or smtps://... (implicit TLS)."""
 
-    def __init__(self, url: str, timeout: float = 10.0) -> None:
+    def __init__(self, url: str, timeout: float = SMTP_TIMEOUT) -> None:
         parsed = urllib.parse.urlsplit(url)
         self.implicit_tls = parsed.scheme == "smtps"
         self.host = parsed.hostname or "localhost"
@@ -70,19 +79,48 @@ class SmtpTransport:
         query = urllib.parse.parse_qs(parsed.query)
         self.starttls = query.get("starttls", ["false"])[0].lower() in ("1", "true", "yes")
         self.timeout = timeout
+        self._client: smtplib.SMTP | None = None
 
     def send(self, message: EmailMessage, mail: Mail) -> str:
-        if self.implicit_tls:
-            client: smtplib.SMTP = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout)
-        else:
-            client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
-        with client:
-            if self.starttls:
-                client.starttls(context=ssl.create_default_context())
-            if self.user:
-                client.login(self.user, self.password)
-            client.send_message(message)
+        """Over one connection for a run of mails (a connection per message costs five round trips more);
+        a connection the server dropped meanwhile is replaced once."""
+        reused = self._client is not None
+        try:
+            self._connected().send_message(message)
+        except (smtplib.SMTPServerDisconnected, ConnectionError):
+            self.close()
+            if not reused:
+                raise
+            self._connected().send_message(message)
+        except (OSError, smtplib.SMTPException):
+            self.close()
+            raise
         return f"smtp://{self.host}:{self.port}"
+
+    def _connected(self) -> smtplib.SMTP:
+        if self._client is None:
+            if self.implicit_tls:
+                client: smtplib.SMTP = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout)
+            else:
+                client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            try:
+                if self.starttls:
+                    client.starttls(context=ssl.create_default_context())
+                if self.user:
+                    client.login(self.user, self.password)
+            except BaseException:
+                client.close()
+                raise
+            self._client = client
+        return self._client
+
+    def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            try:
+                client.quit()
+            except (OSError, smtplib.SMTPException):
+                client.close()
 
 
 def compose(mail: Mail, sender: str) -> EmailMessage:
@@ -132,6 +170,8 @@ class Mailer:
                     pass
             except Exception as exc:
                 log.warning("mailer: %s", exc or type(exc).__name__)
+            finally:
+                self._transport.close()
 
     def send_owed(self) -> int:
         """Sends one batch of owed e-mail; returns how many it took."""
@@ -143,7 +183,10 @@ class Mailer:
             owed = NotificationRepository(conn).claim_unsent(
                 BATCH, now, now + dt.timedelta(seconds=CLAIM_SECONDS), lock=not self._db.is_sqlite
             )
+        claimed = time.monotonic()
         for mail in owed:
+            if time.monotonic() - claimed > CLAIM_SECONDS / 2:
+                return 0  # the rest waits for its claim to run out: never send what another may have taken
             self._send(mail)
         return len(owed)
 

@@ -19,6 +19,7 @@ class MailSink:
     def __init__(self) -> None:
         self.port = free_block(1)
         self.messages: list[EmailMessage] = []
+        self._by_resource: dict[str, list[EmailMessage]] = {}
         self._lock = threading.Lock()
         self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
 
@@ -37,9 +38,10 @@ class MailSink:
         assert isinstance(message, EmailMessage)
         with self._lock:
             self.messages.append(message)
+            self._by_resource.setdefault(str(message["X-Shopmesh-Resource"]), []).append(message)
         return "250 OK"
 
     def about(self, resource: str) -> list[EmailMessage]:
         """The messages about one resource (X-Shopmesh-Resource, e.g. `orders/...`)."""
         with self._lock:
-            return [m for m in self.messages if m["X-Shopmesh-Resource"] == resource]
+            return list(self._by_resource.get(resource, ()))
