@@ -224,8 +224,8 @@ def table(rows: Sequence[Row]) -> str:
     """The main table: throughput, latency, errors, ratios to the limit, CPU per request by process group."""
     by_name = {r.name: r for r in rows}
     head = (
-        f"{'row':<24}{'req/s':>9}{'x limit':>9}{'p50 ms':>9}{'p99 ms':>9}{'x p50':>7}{'errors':>8}"
-        f"   CPU ms/req: {'envoy':>6}{'svc':>7}{'pg':>7}{'obs':>7}{'load':>7}"
+        f"{'row':<28}{'req/s':>9}{'x limit':>9}{'p50 ms':>9}{'p99 ms':>9}{'x p50':>7}{'errors':>8}"
+        f"   CPU ms/req: {'envoy':>6}{'svc':>7}{'ev':>7}{'pg':>7}{'obs':>7}{'load':>7}"
     )
     lines = [head, "-" * len(head)]
     for row in rows:
@@ -235,8 +235,8 @@ def table(rows: Sequence[Row]) -> str:
         x_p50 = "" if is_limit or limit is None else _fmt(ratio(row.p50_ms, limit.p50_ms), 1)
         cpu = grouped(row.cpu_s_per_1k)
         lines.append(
-            f"{row.name:<24}{row.rps:>9.0f}{x_rps:>9}{row.p50_ms:>9.2f}{row.p99_ms:>9.2f}{x_p50:>7}"
-            f"{row.errors:>8}   {'':>12}{cpu['envoy']:>6.3f}{cpu['svc']:>7.3f}{cpu['pg']:>7.3f}"
+            f"{row.name:<28}{row.rps:>9.0f}{x_rps:>9}{row.p50_ms:>9.2f}{row.p99_ms:>9.2f}{x_p50:>7}"
+            f"{row.errors:>8}   {'':>12}{cpu['envoy']:>6.3f}{cpu['svc']:>7.3f}{cpu['ev']:>7.3f}{cpu['pg']:>7.3f}"
             f"{cpu['obs']:>7.3f}{cpu['load']:>7.3f}"
         )
     lines.append(
@@ -245,7 +245,7 @@ def table(rows: Sequence[Row]) -> str:
     )
     lines.append(
         "CPU ms/req = CPU seconds per 1,000 requests: envoy; svc = every service replica (and the empty "
-        "service); pg = PostgreSQL; obs = trace sink and the launcher's log pumping; load = ghz/wrk."
+        "service); ev = the broker and the notifications replicas; pg = PostgreSQL; obs = trace sink and the launcher's log pumping; load = ghz/wrk."
     )
     return "\n".join(lines)
 

@@ -14,7 +14,9 @@ from meshkit import paging
 from meshkit.db import Database, migrate
 from meshkit.names import new_id
 from svc_product import models as product_models
+from svc_user import domain as user_domain
 from svc_user import models as user_models
+from svc_user.events import UserEvents
 from svc_user.passwords import Passwords
 
 BATCH = 10_000
@@ -64,29 +66,38 @@ def seed_products(url: str, count: int, *, stock: int) -> None:
 
 
 def seed_users(url: str, count: int) -> list[str]:
-    """`count` users sharing one password (hashed once); returns their e-mail addresses."""
+    """`count` users sharing one password (hashed once); returns their e-mail addresses. Each gets its
+    UserCreated in the outbox, as CreateUser would write it, so the notifications service knows the buyers of
+    the orders the bench places (else every order event would be retried until it is parked)."""
     db = Database(url, application_name="bench-seed")
     try:
         migrate(db, user_models.metadata, user_models.MIGRATIONS)
         password_hash = Passwords().hash(PASSWORD)
         now = dt.datetime.now(dt.UTC)
         emails = [user_email(i) for i in range(count)]
+        users = [
+            user_domain.User(new_id(), email, f"Bench user {i}", password_hash, now)
+            for i, email in enumerate(emails)
+        ]
+        events = UserEvents()
         with db.transaction() as conn:
             conn.execute(
                 sa.insert(user_models.users),
                 [
                     {
-                        "id": new_id(),
-                        "email": email,
-                        "display_name": f"Bench user {i}",
-                        "password_hash": password_hash,
+                        "id": user.id,
+                        "email": user.email,
+                        "display_name": user.display_name,
+                        "password_hash": user.password_hash,
                         "create_time": now,
                         "create_request_id": None,
                         "roles": "",
                     }
-                    for i, email in enumerate(emails)
+                    for user in users
                 ],
             )
+            for user in users:
+                events.created(conn, user)
         _analyze(db, "users")
         return emails
     finally:
