@@ -31,7 +31,7 @@ from shopmesh.user.v1 import user_service_pb2 as user_pb
 from meshkit.events.envelope import Event
 from tests.e2e import flows
 from tests.e2e.conftest import ROOT, RunningMesh
-from tests.e2e.test_observability import _sample, _scrape, _service_metric, _spans
+from tests.e2e.observe import read_spans, sample, scrape, service_metric
 from tests.support.nats import StoredEvent, publish, read_stream
 
 pytestmark = pytest.mark.e2e
@@ -166,7 +166,7 @@ def test_a_rejected_request_publishes_nothing(mesh: RunningMesh) -> None:
 def test_every_products_replica_hears_each_product_change(mesh: RunningMesh) -> None:
     admin = flows.Stubs(mesh.channel, mesh.admin_token)
     received = [
-        _sample(_scrape(a), "shopmesh_events_broadcast_received_total")
+        sample(scrape(a), "shopmesh_events_broadcast_received_total")
         for a in mesh.endpoints.metrics["products"]
     ]
     product = admin.product(stock=3)
@@ -184,7 +184,7 @@ def test_every_products_replica_hears_each_product_change(mesh: RunningMesh) -> 
         _wait(
             f"{address} hearing both changes",
             lambda a=address, b=before: (
-                _sample(_scrape(a), "shopmesh_events_broadcast_received_total") >= b + 2
+                sample(scrape(a), "shopmesh_events_broadcast_received_total") >= b + 2
             ),
         )
 
@@ -201,7 +201,7 @@ def test_a_trace_runs_from_the_gateway_through_the_queue_to_the_email_and_each_e
     trace_id = _trace_id(event.headers["traceparent"])
 
     def complete() -> list[dict[str, Any]] | None:
-        spans = [s for s in _spans(mesh.run_dir) if s["trace_id"] == trace_id]
+        spans = [s for s in read_spans(mesh.run_dir) if s["trace_id"] == trace_id]
         by_name = {s["name"]: s for s in spans}
         if not {"publish OrderConfirmed", "process OrderConfirmed", "send e-mail"} <= set(by_name):
             return None
@@ -273,7 +273,7 @@ def _dead_letters(mesh: RunningMesh, *args: str) -> subprocess.CompletedProcess[
 def test_poison_events_are_parked_counted_listed_and_replayed_and_never_block_the_rest(
     mesh: RunningMesh,
 ) -> None:
-    parked_before = _service_metric(mesh, "notifications", "shopmesh_events_dead_letters_total")
+    parked_before = service_metric(mesh, "notifications", "shopmesh_events_dead_letters_total")
     # An order of a buyer the notifications service never heard of: it cannot be e-mailed, delivery after
     # delivery, until it is parked.
     stranger = f"users/{uuid.uuid4().hex}"
@@ -290,7 +290,7 @@ def test_poison_events_are_parked_counted_listed_and_replayed_and_never_block_th
     _buyer, good = _buy(mesh)
     _mail_for(mesh, good.name)
 
-    _wait("4 dead letters", lambda: _service_metric(mesh, "notifications", "shopmesh_events_dead_letters_total")
+    _wait("4 dead letters", lambda: service_metric(mesh, "notifications", "shopmesh_events_dead_letters_total")
           >= parked_before + 4)  # fmt: skip
     listed = _dead_letters(mesh, "list")
     assert listed.returncode == 0, listed.stderr

@@ -20,19 +20,13 @@ import pytest
 
 from tests.e2e import flows
 from tests.e2e.conftest import ROOT, RunningMesh, running_mesh
+from tests.e2e.observe import read_spans, sample, scrape, service_metric
 from tests.support.postgres import PostgresServer
 from tests.support.rest import Rest
 
 pytestmark = pytest.mark.e2e
 
 SPANS_WAIT = 20.0
-
-
-def _spans(run_dir: Path) -> list[dict[str, Any]]:
-    path = run_dir / "traces" / "spans.jsonl"
-    if not path.is_file():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def _wait_for_trace(
@@ -46,7 +40,7 @@ def _wait_for_trace(
     exporters batch (Envoy flushes every second), so the last spans arrive a moment after the call."""
     deadline = time.monotonic() + SPANS_WAIT
     while True:
-        spans = [s for s in _spans(run_dir) if s["trace_id"] == trace_id]
+        spans = [s for s in read_spans(run_dir) if s["trace_id"] == trace_id]
         ids = {s["span_id"] for s in spans}
         # Connected: one root (no parent, or the caller's span as parent) and every other parent present.
         roots = [s for s in spans if s["parent_span_id"] in ("", caller_span)]
@@ -73,29 +67,6 @@ def _log_lines(
         if (methods <= logged and accessed) or time.monotonic() > deadline:
             return lines
         time.sleep(0.1)
-
-
-def _scrape(address: str, path: str = "/metrics") -> str:
-    with urllib.request.urlopen(f"http://{address}{path}", timeout=5) as reply:
-        return str(reply.read().decode())
-
-
-def _sample(text: str, name: str, **labels: str) -> float:
-    """The sum of a metric's samples whose labels include `labels` (0 when there are none)."""
-    total = 0.0
-    for line in text.splitlines():
-        match = re.match(r"^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$", line)
-        if not match or match.group(1) != name:
-            continue
-        found = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', match.group(2) or ""))
-        if all(found.get(k) == v for k, v in labels.items()):
-            total += float(match.group(3))
-    return total
-
-
-def _service_metric(mesh: RunningMesh, service: str, name: str, **labels: str) -> float:
-    """Summed over the service's replicas (Envoy picks which one serves a call)."""
-    return sum(_sample(_scrape(a), name, **labels) for a in mesh.endpoints.metrics[service])
 
 
 def _customer(mesh: RunningMesh) -> tuple[dict[str, Any], Rest, str]:
@@ -191,7 +162,7 @@ def test_one_rest_order_is_one_trace_through_envoy_orders_products_and_payments(
     # which continue those calls' traces).
     during = [
         s
-        for s in _spans(mesh.run_dir)
+        for s in read_spans(mesh.run_dir)
         if start * 1e9 <= s["start_ns"] <= finish * 1e9 and s["service"] != "shopmesh-notifications"
     ]
     assert {s["trace_id"] for s in during} == {trace_id}
@@ -260,13 +231,13 @@ def test_a_trace_without_traceparent_starts_at_the_gateway_and_make_trace_shows_
 
 def test_red_metrics_move_by_the_calls_made_and_count_errors_under_their_code(mesh: RunningMesh) -> None:
     labels = {"grpc_service": "shopmesh.order.v1.OrderService", "grpc_method": "CreateOrder"}
-    ok_before = _service_metric(mesh, "orders", "grpc_server_handled_total", grpc_code="OK", **labels)
-    seen_before = _service_metric(mesh, "orders", "grpc_server_handling_seconds_count", **labels)
+    ok_before = service_metric(mesh, "orders", "grpc_server_handled_total", grpc_code="OK", **labels)
+    seen_before = service_metric(mesh, "orders", "grpc_server_handling_seconds_count", **labels)
     missing = {"grpc_service": "shopmesh.product.v1.ProductService", "grpc_method": "GetProduct"}
-    nf_before = _service_metric(
+    nf_before = service_metric(
         mesh, "products", "grpc_server_handled_total", grpc_code="NOT_FOUND", **missing
     )
-    envoy_before = _sample(_scrape(mesh.endpoints.envoy_metrics, "/stats/prometheus"),
+    envoy_before = sample(scrape(mesh.endpoints.envoy_metrics, "/stats/prometheus"),
                            "envoy_cluster_grpc_5", envoy_cluster_name="products")  # fmt: skip
 
     _purchase(mesh)
@@ -275,23 +246,22 @@ def test_red_metrics_move_by_the_calls_made_and_count_errors_under_their_code(me
         assert mesh.rest.get(f"/v1/products/{uuid.uuid4().hex}").status == 404
 
     assert (
-        _service_metric(mesh, "orders", "grpc_server_handled_total", grpc_code="OK", **labels)
-        == ok_before + 2
+        service_metric(mesh, "orders", "grpc_server_handled_total", grpc_code="OK", **labels) == ok_before + 2
     )
-    assert _service_metric(mesh, "orders", "grpc_server_handling_seconds_count", **labels) == seen_before + 2
-    after = _service_metric(mesh, "products", "grpc_server_handled_total", grpc_code="NOT_FOUND", **missing)
+    assert service_metric(mesh, "orders", "grpc_server_handling_seconds_count", **labels) == seen_before + 2
+    after = service_metric(mesh, "products", "grpc_server_handled_total", grpc_code="NOT_FOUND", **missing)
     assert after == nf_before + 3
     # Envoy counts the gRPC status of what it proxied per cluster (grpc_stats), REST calls included.
-    envoy_text = _scrape(mesh.endpoints.envoy_metrics, "/stats/prometheus")
-    assert _sample(envoy_text, "envoy_cluster_grpc_5", envoy_cluster_name="products") == envoy_before + 3
+    envoy_text = scrape(mesh.endpoints.envoy_metrics, "/stats/prometheus")
+    assert sample(envoy_text, "envoy_cluster_grpc_5", envoy_cluster_name="products") == envoy_before + 3
     # Pool figures of every replica (SVC_PAYMENT_DB_POOL_SIZE: by default one per worker thread, 16), and
     # nothing but the two endpoints on Envoy's metrics listener.
     for address in mesh.endpoints.metrics["payments"]:
-        text = _scrape(address)
-        assert _sample(text, "shopmesh_db_pool_size") == 16 and "shopmesh_db_pool_checked_out" in text
-    assert _scrape(mesh.endpoints.envoy_metrics, "/ready").strip() == "LIVE"
+        text = scrape(address)
+        assert sample(text, "shopmesh_db_pool_size") == 16 and "shopmesh_db_pool_checked_out" in text
+    assert scrape(mesh.endpoints.envoy_metrics, "/ready").strip() == "LIVE"
     with pytest.raises(urllib.error.HTTPError) as refused:
-        _scrape(mesh.endpoints.envoy_metrics, "/clusters")
+        scrape(mesh.endpoints.envoy_metrics, "/clusters")
     assert refused.value.code == 404
     refused.value.close()
 
@@ -354,4 +324,4 @@ def test_sampling_follows_envoys_decision_and_a_client_can_force_a_trace(unsampl
         s["service"] for s in spans
     }
     # Spans arrive in order; the sampled trace is complete, so anything recorded before it has arrived too.
-    assert {s["trace_id"] for s in _spans(mesh.run_dir)} == {kept}
+    assert {s["trace_id"] for s in read_spans(mesh.run_dir)} == {kept}
