@@ -94,7 +94,7 @@ class Checkout:
         except ServiceError:
             # A replay of an order already placed needs no answer from the users service (out of reach, or no
             # longer knowing the user): the orders database has it.
-            existing = self._by_request(request_id, fingerprint)
+            existing = self._by_request(request_id, fingerprint, user_id)
             if existing is None:
                 raise
             return self._resume(existing, card)
@@ -119,7 +119,7 @@ class Checkout:
             if claimed:
                 return self._drive(order, card, first=True)
             # A replay, or a concurrent request with this request_id got there first.
-            existing = self._by_request(request_id, fingerprint)
+            existing = self._by_request(request_id, fingerprint, user_id)
             if existing is not None:
                 return self._resume(existing, card)
             # That attempt failed on the caller's mistake and was forgotten meanwhile: claim the id again.
@@ -127,9 +127,11 @@ class Checkout:
             "the order could not be placed: its request_id is contended; retry", reason="CONTENDED"
         )
 
-    def _by_request(self, request_id: str, fingerprint: str) -> domain.Order | None:
+    def _by_request(self, request_id: str, fingerprint: str, user_id: str) -> domain.Order | None:
         with self._db.snapshot() as conn:
             existing = OrderRepository(conn).by_request_id(request_id)
+        if existing is not None and existing.user_id != user_id:
+            raise domain.RequestIdReused(request_id, None)  # another buyer's order: not a word about it
         if existing is not None and existing.fingerprint != fingerprint:
             raise domain.RequestIdReused(request_id, existing.id)
         return existing

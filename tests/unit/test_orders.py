@@ -153,6 +153,17 @@ def test_request_id_reused_for_another_order_is_already_exists(world: World) -> 
         place(world, ("mug", 2), rid="same")
 
 
+def test_another_buyers_request_id_says_nothing_of_their_order(world: World) -> None:
+    ann = place(world, ("mug", 1), rid="shared", user="u1")
+    with pytest.raises(AlreadyExists) as bob:
+        place(world, ("mug", 1), rid="shared", user="u2")
+    assert ann.id not in bob.value.message and "order" not in bob.value.metadata
+    assert bob.value.metadata == {"request_id": "shared"}
+    with pytest.raises(AlreadyExists) as again:  # the buyer's own reuse still names the buyer's order
+        place(world, ("mug", 2), rid="shared", user="u1")
+    assert f"orders/{ann.id}" in again.value.message
+
+
 def test_rejected_request_id_can_be_used_again(world: World) -> None:
     with pytest.raises(FailedPrecondition):
         place(world, ("mug", 9), rid="retry-me")
