@@ -30,6 +30,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.propagate import extract, inject
 from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from meshkit.logs import setup_logging
 from meshkit.settings import Env, ServerSettings, SettingsError
@@ -315,4 +316,20 @@ class Tracing:
             self.provider.shutdown()
 
 
-__all__ = ["Tracing", "TracingSettings", "setup_logging"]
+_W3C = TraceContextTextMapPropagator()
+
+
+def traceparent(context: otel_context.Context | None = None) -> str:
+    """The W3C `traceparent` of `context` (default: the current one), "" when it holds no valid span: what an
+    event or a queued e-mail carries so the work it causes later continues the trace."""
+    carrier: dict[str, str] = {}
+    _W3C.inject(carrier, context)
+    return carrier.get("traceparent", "")
+
+
+def context_of(value: str) -> otel_context.Context | None:
+    """The parent context a carried `traceparent` names; None (a new trace) when there is none."""
+    return _W3C.extract({"traceparent": value}) if value else None
+
+
+__all__ = ["Tracing", "TracingSettings", "context_of", "setup_logging", "traceparent"]

@@ -17,6 +17,7 @@ from meshkit.events import DurableConsumer, Event
 from meshkit.events.consumer import Handler
 from meshkit.money import Money
 from meshkit.names import parse_name
+from meshkit.telemetry import traceparent
 from svc_notification import domain
 from svc_notification.models import dead_letters, processed_events
 from svc_notification.services import Notifier
@@ -90,7 +91,7 @@ class Handlers:
                 letter=lambda name: domain.order_letter(
                     kind, name, order.name, _lines(order), total, order.failure_reason
                 ),
-                traceparent=_current_traceparent(),
+                traceparent=traceparent(),  # the consumer span: the e-mail continues the trace
             )
 
         return handle
@@ -107,14 +108,5 @@ class Handlers:
             user_id=parse_name(payment.user, "users", "payment.user"),
             resource=payment.name,
             letter=lambda name: domain.refund_letter(name, payment.name, payment.order, amount),
-            traceparent=_current_traceparent(),
+            traceparent=traceparent(),  # the consumer span: the e-mail continues the trace
         )
-
-
-def _current_traceparent() -> str:
-    """The consumer span's context: the e-mail's sending continues the trace of the order that caused it."""
-    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
-
-    carrier: dict[str, str] = {}
-    TraceContextTextMapPropagator().inject(carrier)
-    return carrier.get("traceparent", "")

@@ -23,15 +23,14 @@ from typing import Protocol
 
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
-from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from meshkit.db import Database, utcnow
 from meshkit.logs import FIELDS
+from meshkit.telemetry import context_of
 from svc_notification.repository import Mail, NotificationRepository
 
 log = logging.getLogger(__name__)
 
-_propagator = TraceContextTextMapPropagator()
 BATCH = 20
 CLAIM_SECONDS = 15.0
 """How long a mailer holds the mails it took; those of a mailer that died go to another after this. A mailer
@@ -191,9 +190,11 @@ class Mailer:
         return len(owed)
 
     def _send(self, mail: Mail) -> None:
-        parent = _propagator.extract({"traceparent": mail.traceparent}) if mail.traceparent else None
         with self._tracer.start_as_current_span(
-            "send e-mail", context=parent, kind=SpanKind.CLIENT, attributes={"shopmesh.mail.kind": mail.kind}
+            "send e-mail",
+            context=context_of(mail.traceparent),
+            kind=SpanKind.CLIENT,
+            attributes={"shopmesh.mail.kind": mail.kind},
         ) as span:
             try:
                 where = self._transport.send(compose(mail, self._sender), mail)

@@ -19,7 +19,7 @@ from meshkit.events.consumer import (
     RetryLater,
     consumer_tables,
 )
-from meshkit.events.envelope import Event, Malformed, StreamSpec, stream_of, subject_of
+from meshkit.events.envelope import Event, Malformed, StreamSpec, stream_of, stream_spec, subject_of
 from meshkit.events.metrics import EventMetrics
 from meshkit.events.outbox import Outbox, Relay, create_outbox, outbox_table
 from meshkit.settings import EventSettings
@@ -45,16 +45,22 @@ class EventRuntime:
         self.workers: list[ConsumerWorker] = []
         if not settings.nats_url:
             return
-        streams: list[StreamSpec] = [*(outbox.streams if outbox else []), *(c.stream for c in consumers)]
-        broadcast_workers = []
+        streams: list[StreamSpec] = [
+            *(outbox.streams if outbox else []),
+            *(c.stream for c in consumers),
+            *(stream_spec(t) for b in broadcasts for t in b.types),
+        ]
         self.broker = broker = Broker(
-            settings.nats_url, replica, [], metrics, stream_replicas=settings.stream_replicas
+            settings.nats_url,
+            replica,
+            list(dict.fromkeys(streams)),
+            metrics,
+            stream_replicas=settings.stream_replicas,
         )
         for spec in broadcasts:
-            worker = BroadcastWorker(spec, broker, metrics)
-            streams += worker.streams
-            broadcast_workers.append(worker)
-        broker.streams = list(dict.fromkeys(streams))
+            BroadcastWorker(
+                spec, broker, metrics
+            )  # lives in the broker's (re)connect and disconnect callbacks
         if outbox is not None:
             self.relay = Relay(db, outbox, broker, metrics)
         self.workers = [

@@ -65,7 +65,6 @@ class Broker:
         self._on_connect: list[Callable[[], Awaitable[None]]] = []
         self._on_disconnect: list[Callable[[], None]] = []
         self._thread = threading.Thread(target=self._serve, name="nats", daemon=True)
-        self._connector: concurrent.futures.Future[None] | None = None
 
     # -- life cycle -----------------------------------------------------------
 
@@ -78,7 +77,7 @@ class Broker:
     def start(self) -> None:
         self._loop = asyncio.new_event_loop()
         self._thread.start()
-        self._connector = asyncio.run_coroutine_threadsafe(self._connect(), self.loop)
+        asyncio.run_coroutine_threadsafe(self._connect(), self.loop)
 
     def _serve(self) -> None:
         try:

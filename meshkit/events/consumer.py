@@ -35,7 +35,6 @@ from google.protobuf.message import Message
 from nats.js import api
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
-from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from sqlalchemy.engine import Connection
 
 from meshkit.db import Database, UTCDateTime, insert_if_absent, utcnow
@@ -44,10 +43,9 @@ from meshkit.events.broker import Broker
 from meshkit.events.envelope import Event, Malformed, StreamSpec, describe, stream_spec, subject_of
 from meshkit.events.metrics import EventMetrics
 from meshkit.logs import FIELDS
+from meshkit.telemetry import context_of
 
 log = logging.getLogger(__name__)
-
-_propagator = TraceContextTextMapPropagator()
 
 MAX_RETRY_DELAY = 30.0
 HOLD_SECONDS = 1.0
@@ -254,10 +252,9 @@ class ConsumerWorker:
             delivery.deliveries > self._max_deliver
         ):  # delivered again and again without an answer: a crash loop
             return self._park(delivery, f"not handled after {delivery.deliveries - 1} deliveries", event.type)
-        parent = _propagator.extract({"traceparent": event.traceparent}) if event.traceparent else None
         with self._tracer.start_as_current_span(
             f"process {event.type.rpartition('.')[2]}",
-            context=parent,
+            context=context_of(event.traceparent),
             kind=SpanKind.CONSUMER,
             attributes={
                 "messaging.system": "nats",
@@ -424,6 +421,9 @@ class Broadcast:
 
 
 class BroadcastWorker:
+    """Subscribes a broadcast on every (re)connect of the broker and resets it on a disconnect; the broker's
+    close ends the subscriptions, so there is nothing to start or stop."""
+
     def __init__(self, spec: Broadcast, broker: Broker, metrics: EventMetrics) -> None:
         self.spec = spec
         self._broker = broker
@@ -432,16 +432,6 @@ class BroadcastWorker:
         self._subs: list[Any] = []
         broker.on_connect(self._subscribe)
         broker.on_disconnect(self._lost)
-
-    @property
-    def streams(self) -> list[StreamSpec]:
-        return list(dict.fromkeys(stream_spec(t) for t in self.spec.types))
-
-    def start(self) -> None:
-        pass  # subscribes on the broker's every (re)connect
-
-    def stop(self) -> None:
-        pass  # the connection's close ends the subscriptions
 
     async def _subscribe(self) -> None:
         for sub in self._subs:

