@@ -15,6 +15,7 @@ from typing import TypeVar
 
 import nats
 from nats.js import JetStreamContext, api
+from nats.js.errors import NotFoundError
 
 from meshctl.launcher import default_nats_server
 from tests.support.ports import free_block
@@ -104,28 +105,24 @@ def jetstream(url: str, work: Callable[[JetStreamContext], Awaitable[T]]) -> T:
 
 
 def read_stream(url: str, stream: str, subjects: str = ">") -> list[StoredEvent]:
-    """Every message a stream holds (on `subjects`), read by an ephemeral consumer that leaves nothing behind."""
+    """Every message a stream holds (on `subjects`), in stream order, read by sequence with the stream's get API:
+    no consumer, so nothing is left behind and nothing is lost to a fetch that timed out under load."""
 
     async def read(js: JetStreamContext) -> list[StoredEvent]:
         info = await js.stream_info(stream)
-        if not info.state.messages:
-            return []
-        sub = await js.pull_subscribe(
-            f"{stream_prefix(stream)}.{subjects}",
-            stream=stream,
-            config=api.ConsumerConfig(inactive_threshold=30, ack_policy=api.AckPolicy.NONE),
-        )
         found: list[StoredEvent] = []
-        while True:
+        seq = info.state.first_seq
+        while info.state.messages and seq <= info.state.last_seq:
             try:
-                batch = await sub.fetch(256, timeout=0.5)
-            except TimeoutError:
+                msg = await js.get_msg(
+                    stream, seq=seq, subject=f"{stream_prefix(stream)}.{subjects}", next=True
+                )
+            except NotFoundError:  # nothing on those subjects from `seq` on
                 break
-            found += [
-                StoredEvent(m.subject, dict(m.headers or {}), bytes(m.data), m.metadata.sequence.stream)
-                for m in batch
-            ]
-        await sub.unsubscribe()
+            found.append(
+                StoredEvent(str(msg.subject), dict(msg.headers or {}), bytes(msg.data or b""), int(msg.seq))
+            )
+            seq = int(msg.seq) + 1
         return found
 
     return jetstream(url, read)
