@@ -64,16 +64,9 @@ class OrderNotFound(NotFound):
 
 
 class RequestIdReused(AlreadyExists):
-    def __init__(self, request_id: str, order_id: str | None) -> None:
-        """`order_id`: the caller's own order that has this request_id; None when another buyer's has it (its
-        name is not the caller's to see)."""
-        if order_id is None:
-            super().__init__(
-                f"request_id {request_id!r} was already used; choose another",
-                reason="REQUEST_ID_REUSED",
-                metadata={"request_id": request_id},
-            )
-            return
+    def __init__(self, request_id: str, order_id: str) -> None:
+        """`order_id`: the caller's own order placed with this request_id (a request_id is its buyer's, so it
+        never names another buyer's order)."""
         super().__init__(
             f"request_id {request_id!r} was already used for a different order (orders/{order_id})",
             reason="REQUEST_ID_REUSED",

@@ -34,7 +34,9 @@ def _money_columns(prefix: str, value: Money | None) -> dict[str, Any]:
 # building and cache-keying each statement on every call (most of an order's Python time in SQL otherwise).
 # Parameters are named b_* where a SET column has the same name.
 _BY_ID = sa.select(orders).where(orders.c.id == sa.bindparam("b_id"))
-_BY_REQUEST = sa.select(orders).where(orders.c.request_id == sa.bindparam("b_request_id"))
+_BY_REQUEST = sa.select(orders).where(
+    orders.c.user_id == sa.bindparam("b_user_id"), orders.c.request_id == sa.bindparam("b_request_id")
+)
 _ITEMS_OF = (
     sa.select(order_items)
     .where(order_items.c.order_id.in_(sa.bindparam("b_ids", expanding=True)))
@@ -55,7 +57,7 @@ class OrderRepository:
         self.conn = conn
 
     def add(self, order: domain.Order) -> bool:
-        """Inserts the order and its lines; False when its request_id was used before."""
+        """Inserts the order and its lines; False when its buyer used its request_id before."""
         inserted = insert_if_absent(
             self.conn,
             orders,
@@ -94,8 +96,9 @@ class OrderRepository:
         row = self.conn.execute(_BY_ID, {"b_id": order_id}).first()
         return self._load([row])[0] if row else None
 
-    def by_request_id(self, request_id: str) -> domain.Order | None:
-        row = self.conn.execute(_BY_REQUEST, {"b_request_id": request_id}).first()
+    def by_request_id(self, user_id: str, request_id: str) -> domain.Order | None:
+        """The buyer's order placed with this request_id (another buyer's with the same id is not it)."""
+        row = self.conn.execute(_BY_REQUEST, {"b_user_id": user_id, "b_request_id": request_id}).first()
         return self._load([row])[0] if row else None
 
     def page(

@@ -99,7 +99,7 @@ class Checkout:
                 raise
             return self._resume(existing, card)
 
-        # Insert first: the unique request_id settles a replay (and a race between two) in the same statement,
+        # Insert first: the unique (buyer, request_id) settles a replay (and a race between two) in the same statement,
         # so a new order, the common case, costs no look-up beforehand.
         for _ in range(CLAIM_ATTEMPTS):
             now = self._clock()
@@ -118,7 +118,7 @@ class Checkout:
                 claimed = OrderRepository(conn).add(order)
             if claimed:
                 return self._drive(order, card, first=True)
-            # A replay, or a concurrent request with this request_id got there first.
+            # A replay, or a concurrent request of this buyer with this request_id got there first.
             existing = self._by_request(request_id, fingerprint, user_id)
             if existing is not None:
                 return self._resume(existing, card)
@@ -128,10 +128,9 @@ class Checkout:
         )
 
     def _by_request(self, request_id: str, fingerprint: str, user_id: str) -> domain.Order | None:
+        """The buyer's order with this request_id: a replay, or a reuse for something else (ALREADY_EXISTS)."""
         with self._db.snapshot() as conn:
-            existing = OrderRepository(conn).by_request_id(request_id)
-        if existing is not None and existing.user_id != user_id:
-            raise domain.RequestIdReused(request_id, None)  # another buyer's order: not a word about it
+            existing = OrderRepository(conn).by_request_id(user_id, request_id)
         if existing is not None and existing.fingerprint != fingerprint:
             raise domain.RequestIdReused(request_id, existing.id)
         return existing

@@ -20,6 +20,7 @@ from shopmesh.user.v1 import user_service_pb2_grpc as user_grpc
 from meshkit.cards import Card
 from meshkit.db import open_database
 from meshkit.errors import AlreadyExists, DependencyFailed, FailedPrecondition, NotFound, Unavailable
+from meshkit.events import create_outbox
 from meshkit.identity import Identity
 from meshkit.money import Money
 from meshkit.server import ServiceServer
@@ -153,15 +154,97 @@ def test_request_id_reused_for_another_order_is_already_exists(world: World) -> 
         place(world, ("mug", 2), rid="same")
 
 
-def test_another_buyers_request_id_says_nothing_of_their_order(world: World) -> None:
+def test_a_request_id_belongs_to_its_buyer(world: World) -> None:
+    """Idempotency keys are per buyer: Bob's request with the id Ann used is simply Bob's order."""
     ann = place(world, ("mug", 1), rid="shared", user="u1")
-    with pytest.raises(AlreadyExists) as bob:
+    bob = place(world, ("tea", 2), rid="shared", user="u2")
+    assert bob.id != ann.id and bob.user_id == "u2" and bob.status == domain.CONFIRMED
+    assert bob.reservation_id != ann.reservation_id and bob.charge_request_id != ann.charge_request_id
+    assert len(world.payments.charges) == 2 and world.catalog.stock == {"mug": 4, "tea": 98, "yen": 100}
+    assert place(world, ("tea", 2), rid="shared", user="u2") == bob  # Bob's replay: Bob's order
+    assert place(world, ("mug", 1), rid="shared", user="u1") == ann
+    assert len(world.payments.charges) == 2
+    with pytest.raises(AlreadyExists) as reused:  # Bob's reuse for something else names Bob's order alone
         place(world, ("mug", 1), rid="shared", user="u2")
-    assert ann.id not in bob.value.message and "order" not in bob.value.metadata
-    assert bob.value.metadata == {"request_id": "shared"}
-    with pytest.raises(AlreadyExists) as again:  # the buyer's own reuse still names the buyer's order
-        place(world, ("mug", 2), rid="shared", user="u1")
-    assert f"orders/{ann.id}" in again.value.message
+    assert reused.value.reason == "REQUEST_ID_REUSED"
+    assert f"orders/{bob.id}" in reused.value.message and ann.id not in reused.value.message
+    assert reused.value.metadata == {"request_id": "shared", "order": f"orders/{bob.id}"}
+
+
+def test_two_buyers_racing_with_one_request_id_each_get_their_order(world: World) -> None:
+    with futures.ThreadPoolExecutor(8) as pool:
+        placed = list(
+            pool.map(lambda i: place(world, ("tea", 1), rid="race", user=f"u{1 + i % 2}"), range(8))
+        )
+    assert {o.user_id: o.id for o in placed} == {o.user_id: o.id for o in placed[:2]}
+    assert len({o.id for o in placed}) == 2 and world.rows("orders") == 2
+    assert len(world.payments.charges) == 2
+
+
+def _old_schema_ddl(engine: sa.Engine) -> list[str]:
+    """The orders tables as release 2 created them: request_id unique across all buyers."""
+    from sqlalchemy.schema import CreateIndex, CreateTable
+
+    from svc_order.models import order_items, orders
+
+    ddl = [str(CreateTable(t).compile(engine)) for t in (orders, order_items)]
+    ddl[0] = ddl[0].replace(
+        "CONSTRAINT orders_user_request UNIQUE (user_id, request_id)", "UNIQUE (request_id)"
+    )
+    assert "UNIQUE (request_id)" in ddl[0]
+    return ddl + [str(CreateIndex(i).compile(engine)) for i in orders.indexes]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_the_migration_scopes_request_ids_by_buyer_and_keeps_every_order(
+    backend: str, sqlite_url: str, request: pytest.FixtureRequest
+) -> None:
+    url = sqlite_url
+    if backend == "postgresql":
+        url = request.getfixturevalue("postgres").create_database(f"orders_mig_{uuid.uuid4().hex[:8]}")
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.begin() as conn:
+        for statement in _old_schema_ddl(engine):
+            conn.execute(sa.text(statement))
+        conn.execute(
+            sa.text("CREATE TABLE schema_version (id INTEGER PRIMARY KEY, version INTEGER NOT NULL)")
+        )
+        conn.execute(sa.text("INSERT INTO schema_version VALUES (1, 2)"))
+        conn.execute(
+            sa.text(
+                "INSERT INTO orders (id, request_id, fingerprint, user_id, status, payment_id, failure_reason, "
+                "create_time, update_time, cancel_requested) VALUES ('o1', 'shared', 'f', 'u1', 'CONFIRMED', "
+                "'p1', '', '2026-01-01 00:00:00+00', '2026-01-01 00:00:00+00', false)"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO order_items (order_id, product_id, quantity, title) VALUES ('o1', 'mug', 1, 'Mug')"
+            )
+        )
+        create_outbox(conn, metadata)
+    engine.dispose()
+    db = open_database(url, metadata, MIGRATIONS, "test")
+    catalog, payments, directory = FakeCatalog(), FakePayments(), FakeDirectory({"u1", "u2"})
+    catalog.add("mug", 5, Money.of("USD", 12, 500_000_000))
+    checkout = Checkout(db, catalog, payments, directory)
+    kept = checkout.get_order("o1", Identity(internal=True))
+    assert [(x.product_id, x.quantity) for x in kept.lines] == [("mug", 1)]
+    bob = checkout.place_order("shared", "u2", [domain.OrderLine("mug", 1)], GOOD_CARD)
+    assert bob.status == domain.CONFIRMED and bob.id != "o1"
+    with db.transaction() as conn:
+        with pytest.raises(sa.exc.IntegrityError):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO orders (id, request_id, fingerprint, user_id, status, payment_id, "
+                    "failure_reason, create_time, update_time, cancel_requested) VALUES ('o3', 'shared', 'f', "
+                    "'u2', 'PENDING', '', '', '2026-01-01 00:00:00+00', '2026-01-01 00:00:00+00', false)"
+                )
+            )
+    with db.transaction() as conn:  # deleting an order still takes its items with it
+        conn.execute(sa.text("DELETE FROM orders WHERE id = 'o1'"))
+        assert conn.execute(sa.text("SELECT count(*) FROM order_items WHERE order_id = 'o1'")).scalar() == 0
+    db.dispose()
 
 
 def test_rejected_request_id_can_be_used_again(world: World) -> None:
