@@ -1,6 +1,9 @@
 import sys
 
-from svc_user import admin
+from svc_user import admin, keys
 from svc_user.server import main
 
-raise SystemExit(admin.main(sys.argv[2:]) if sys.argv[1:2] == ["grant-admin"] else main())
+COMMANDS = {"grant-admin": admin.main, "keys": keys.main}
+
+command = COMMANDS.get(sys.argv[1]) if sys.argv[1:] else None
+raise SystemExit(command(sys.argv[2:]) if command else main())

@@ -39,7 +39,7 @@ class EmailTaken(AlreadyExists):
 class RequestIdReused(AlreadyExists):
     def __init__(self, request_id: str) -> None:
         super().__init__(
-            f"request_id {request_id!r} was already used to create a different account",
+            f"request_id {request_id!r} was already used for a different request; choose another",
             reason="REQUEST_ID_REUSED",
             metadata={"request_id": request_id},
         )

@@ -10,20 +10,23 @@ from meshkit.server import ServiceServer
 from meshkit.telemetry import Tracing
 from svc_user import settings as user_settings
 from svc_user.events import UserEvents
+from svc_user.keyring import KeyRing
 from svc_user.models import MIGRATIONS, metadata
 from svc_user.passwords import Passwords
 from svc_user.servicer import UserServicer
 from svc_user.services import Accounts
-from svc_user.tokens import SigningKey, TokenIssuer
+from svc_user.tokens import TokenIssuer
 
 SERVICE_NAME = user_service_pb2.DESCRIPTOR.services_by_name["UserService"].full_name
 
 
 def create_server(settings: user_settings.Settings, tracing: Tracing | None = None) -> ServiceServer:
     """Builds the server, bound to its port and with its schema migrated, but not started."""
-    key = SigningKey.load_or_create(settings.jwt_key_file, create=settings.jwt_key_create)
+    keys = KeyRing.open(
+        settings.jwt_key_dir, create=settings.jwt_key_create, token_ttl_seconds=settings.token_ttl_seconds
+    )
     tokens = TokenIssuer(
-        key,
+        keys,
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
         ttl_seconds=settings.token_ttl_seconds,
@@ -51,7 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     return service_main(
         "svc_user",
         "The shopmesh users service: accounts, passwords and access tokens (shopmesh.user.v1.UserService). "
-        "`python -m svc_user grant-admin EMAIL` gives an account the admin role.",
+        "`python -m svc_user grant-admin EMAIL` gives an account the admin role; `python -m svc_user keys "
+        "list|rotate|retire` manages the token signing keys.",
         user_settings.ENV_HELP,
         user_settings.load,
         create_server,

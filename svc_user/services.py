@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from meshkit.db import Database, utcnow
+from meshkit.errors import NotFound
 from meshkit.identity import Identity
 from meshkit.names import make_name, new_id
 from svc_user import domain
@@ -43,9 +44,9 @@ class Accounts:
         self._clock = clock
 
     def create_user(self, email: str, display_name: str, password: str, request_id: str = "") -> domain.User:
-        """Creates the account once per request_id; a replay returns it."""
+        """Creates the account once per request_id; a replay (the same email, name and password) returns it."""
         email = domain.normalize_email(email)
-        if request_id and (replay := self._replay(request_id, email)):
+        if request_id and (replay := self._replay(request_id, email, display_name, password)):
             return replay
         user = domain.User(
             id=new_id(),
@@ -60,16 +61,25 @@ class Accounts:
             if created:
                 self._events.created(conn, user)
         if not created:
-            if request_id and (replay := self._replay(request_id, email)):
+            if request_id and (replay := self._replay(request_id, email, display_name, password)):
                 return replay  # a concurrent replay won the race
             raise domain.EmailTaken(email)
         log.info("created users/%s", user.id)
         return user
 
-    def _replay(self, request_id: str, email: str) -> domain.User | None:
+    def _replay(self, request_id: str, email: str, display_name: str, password: str) -> domain.User | None:
+        """The account an earlier call with this request_id made, if this call is a replay of it.
+
+        CreateUser is anonymous, so a request_id is nobody's: whoever sends one must also prove the call is
+        theirs by sending what it did, password included, before the account (its name, display name and
+        creation time) is returned. Anything else is REQUEST_ID_REUSED, which says nothing of the account.
+        """
         with self._db.snapshot() as conn:
             existing = UserRepository(conn).by_request_id(request_id)
-        if existing is not None and existing.email != email:
+        if existing is None:
+            return None
+        same = existing.email == email and existing.display_name == display_name
+        if not (self._passwords.verify(existing.password_hash, password) and same):
             raise domain.RequestIdReused(request_id)
         return existing
 
@@ -95,7 +105,7 @@ class Accounts:
         return Session(user, token)
 
     def jwks(self) -> list[PublicJwk]:
-        return self._tokens.jwks()
+        return self._tokens.jwks(self._clock())
 
 
 class Roles:
@@ -110,7 +120,7 @@ class Roles:
             repo = UserRepository(conn)
             user = repo.by_email(domain.normalize_email(email))
             if user is None:
-                raise domain.UserNotFound(email)
+                raise NotFound(f"no account has the email {email!r}", reason="USER_NOT_FOUND")
             repo.set_roles(user.id, tuple({*user.roles, role}))
             granted = repo.get(user.id)
         assert granted is not None

@@ -12,7 +12,7 @@ import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -96,11 +96,32 @@ class IssuedToken:
     expires_in: int
 
 
-class TokenIssuer:
-    """Signs access tokens for users."""
+class KeySource(Protocol):
+    """Where the keys come from: one key (SingleKey), or a rotating directory (svc_user.keyring.KeyRing)."""
 
-    def __init__(self, key: SigningKey, *, issuer: str, audience: str, ttl_seconds: int) -> None:
+    def signing_key(self, now: dt.datetime) -> SigningKey: ...
+
+    def published(self, now: dt.datetime) -> list[PublicJwk]: ...
+
+
+class SingleKey:
+    """One key that signs and verifies forever (tests and tools)."""
+
+    def __init__(self, key: SigningKey) -> None:
         self.key = key
+
+    def signing_key(self, now: dt.datetime) -> SigningKey:
+        return self.key
+
+    def published(self, now: dt.datetime) -> list[PublicJwk]:
+        return [self.key.public_jwk]
+
+
+class TokenIssuer:
+    """Signs access tokens for users, with the key current at the time of issue."""
+
+    def __init__(self, keys: SigningKey | KeySource, *, issuer: str, audience: str, ttl_seconds: int) -> None:
+        self.keys: KeySource = SingleKey(keys) if isinstance(keys, SigningKey) else keys
         self.issuer = issuer
         self.audience = audience
         self.ttl_seconds = ttl_seconds
@@ -116,8 +137,10 @@ class TokenIssuer:
             "jti": uuid.uuid4().hex,
             **(claims or {}),
         }
-        token = jwt.encode(payload, self.key.private_key, algorithm="ES256", headers={"kid": self.key.kid})
+        key = self.keys.signing_key(now)
+        token = jwt.encode(payload, key.private_key, algorithm="ES256", headers={"kid": key.kid})
         return IssuedToken(token, self.ttl_seconds)
 
-    def jwks(self) -> list[PublicJwk]:
-        return [self.key.public_jwk]
+    def jwks(self, now: dt.datetime | None = None) -> list[PublicJwk]:
+        """Every key that may verify a live token."""
+        return self.keys.published(now or dt.datetime.now(dt.UTC))

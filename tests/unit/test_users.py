@@ -242,7 +242,7 @@ def test_get_user_with_malformed_name_is_invalid_argument(stub: pb_grpc.UserServ
 def test_signing_key_is_created_private_and_reused_by_the_next_server(service_env: dict[str, str]) -> None:
     settings = user_settings.load(service_env)
     key_file = Path(service_env["SHOPMESH_DATA_DIR"]) / "keys" / "jwt-es256.pem"
-    assert settings.jwt_key_file == key_file
+    assert settings.jwt_key_dir == key_file.parent
     assert not key_file.exists()
 
     with serving(user_server.create_server(settings)) as channel:
@@ -255,13 +255,18 @@ def test_signing_key_is_created_private_and_reused_by_the_next_server(service_en
         assert _kid(pb_grpc.UserServiceStub(channel)) == first_kid
 
 
-def test_missing_key_file_with_creation_off_fails_to_start(service_env: dict[str, str]) -> None:
+def test_missing_key_with_creation_off_fails_to_start(service_env: dict[str, str]) -> None:
     settings = user_settings.load({**service_env, "SVC_USER_JWT_KEY_CREATE": "false"})
     assert settings.jwt_key_create is False
 
-    with pytest.raises(FileNotFoundError, match=r"jwt-es256\.pem"):
+    with pytest.raises(FileNotFoundError, match=r"keys holds no \*\.pem key"):
         user_server.create_server(settings)
-    assert not settings.jwt_key_file.exists()
+    assert not settings.jwt_key_dir.exists()
+
+
+def test_the_former_single_key_setting_is_refused_with_its_replacement(service_env: dict[str, str]) -> None:
+    with pytest.raises(user_settings.SettingsError, match="SVC_USER_JWT_KEY_DIR"):
+        user_settings.load({**service_env, "SVC_USER_JWT_KEY_FILE": "/etc/key.pem"})
 
 
 def test_a_blank_display_name_is_invalid(stub: pb_grpc.UserServiceStub) -> None:
@@ -301,7 +306,7 @@ def test_grant_admin_puts_the_role_in_the_next_tokens(
         [sys.executable, "-m", "svc_user", "grant-admin", "nobody@example.com"],
         env={**os.environ, **service_env}, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
-    assert unknown.returncode == 1 and "does not exist" in unknown.stderr
+    assert unknown.returncode == 1 and "no account has the email 'nobody@example.com'" in unknown.stderr
 
 
 @pytest.mark.parametrize(
