@@ -33,6 +33,7 @@ from envoy_data_plane.envoy.config.core.v3 import (
     Http2ProtocolOptions,
     KeepaliveSettings,
     TransportSocket,
+    TypedExtensionConfig,
 )
 from envoy_data_plane.envoy.config.endpoint.v3 import (
     ClusterLoadAssignment,
@@ -162,6 +163,7 @@ def _listener(
     *,
     request_headers_to_add: list[HeaderValueOption] | None = None,
     transport_socket: TransportSocket | None = None,
+    early_header_mutations: list[TypedExtensionConfig] | None = None,
 ) -> Listener:
     router = HttpFilter(name="envoy.filters.http.router", typed_config=AnyProto.pack(Router()))
     hcm = HttpConnectionManager(
@@ -181,6 +183,7 @@ def _listener(
         ),
         http_filters=[*filters, router],
         local_reply_config=local_reply_config,
+        early_header_mutation_extensions=early_header_mutations or [],
     )
     hcm_filter = Filter(name="envoy.filters.network.http_connection_manager", typed_config=AnyProto.pack(hcm))
     return Listener(
@@ -241,6 +244,7 @@ def _public_listener(topology: Topology, descriptor_path: Path, tls: security.Tl
         filters,
         policies.local_reply_config(rest=True),
         transport_socket=security.downstream_tls(tls) if tls else None,
+        early_header_mutations=security.strip_client_trace(gw),
     )
 
 

@@ -64,6 +64,9 @@ from envoy_data_plane.envoy.extensions.filters.http.jwt_authn.v3 import (
 )
 from envoy_data_plane.envoy.extensions.filters.http.local_ratelimit.v3 import LocalRateLimit
 from envoy_data_plane.envoy.extensions.filters.network.http_connection_manager.v3 import HttpFilter
+from envoy_data_plane.envoy.extensions.http.early_header_mutation.header_mutation.v3 import (
+    HeaderMutation as EarlyHeaderMutation,
+)
 from envoy_data_plane.envoy.extensions.transport_sockets.tls.v3 import (
     CommonTlsContext,
     DownstreamTlsContext,
@@ -156,8 +159,12 @@ def jwt_authn(gateway: Gateway, open_paths: Iterable[str]) -> HttpFilter:
 
     The keys are fetched from Envoy's own internal listener (GET /.well-known/jwks.json, transcoded to
     UserService.GetJwks), so they stay current and nothing has to be copied into Envoy's configuration, locally
-    or on Kubernetes. The fetch does not hold up Envoy's start; it is retried every quarter second until the users
-    service answers, then cached for five minutes.
+    or on Kubernetes. The fetch runs on the main thread and serves every worker; it does not hold up Envoy's
+    start (fast_listener: a listener waiting for it would wait for a fetch through Envoy's own internal listener,
+    which is not serving yet either, so it would fail after its timeout anyway); it is retried every quarter
+    second until the users service answers, then refetched in the background `jwks_cache_seconds` - 5 s later,
+    the old keys serving until the new ones arrive. The users service publishes a key before it signs with it
+    for longer than that period, so no token reaches Envoy before its key does (svc_user.keyring).
     """
     provider = JwtProvider(
         issuer=gateway.jwt_issuer,
@@ -168,7 +175,7 @@ def jwt_authn(gateway: Gateway, open_paths: Iterable[str]) -> HttpFilter:
                 cluster=JWKS_CLUSTER,
                 timeout=sec(2),
             ),
-            cache_duration=sec(300),
+            cache_duration=sec(gateway.jwks_cache_seconds),
             async_fetch=JwksAsyncFetch(fast_listener=True, failed_refetch_duration=sec(0.25)),
         ),
         forward=False,  # the token itself stops here; the services get its verified payload
@@ -184,6 +191,26 @@ def jwt_authn(gateway: Gateway, open_paths: Iterable[str]) -> HttpFilter:
     return _filter(
         "envoy.filters.http.jwt_authn", JwtAuthentication(providers={PROVIDER: provider}, rules=rules)
     )
+
+
+CLIENT_TRACE_HEADERS = ("x-client-trace-id", "x-envoy-force-trace")
+"""Headers with which a caller forces Envoy to trace a request (the second only from "internal" addresses,
+which by Envoy's defaults include private networks)."""
+
+
+def strip_client_trace(gateway: Gateway) -> list[CoreTypedExtensionConfig]:
+    """The public listener's early header mutations: removing the headers that force a trace, unless the
+    topology trusts clients with them (`gateway.trust_client_trace_id`). Early, because the connection manager
+    decides on tracing before any filter or route sees the request."""
+    if gateway.trust_client_trace_id:
+        return []
+    remove = [MutationRule(remove=name) for name in CLIENT_TRACE_HEADERS]
+    return [
+        CoreTypedExtensionConfig(
+            name="envoy.http.early_header_mutation.header_mutation",
+            typed_config=AnyProto.pack(EarlyHeaderMutation(mutations=remove)),
+        )
+    ]
 
 
 def rate_limit_filter() -> HttpFilter:

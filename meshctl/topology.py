@@ -34,6 +34,12 @@ class Gateway:
     """Envoy's metrics listener (/stats/prometheus and /ready only); 0: none."""
     otlp_port: int = 0
     """The local trace sink `make up` runs (OTLP/gRPC, loopback) when no collector is configured."""
+    jwks_cache_seconds: int = 300
+    """How long Envoy keeps the users service's JWKS; it refetches it in the background 5 s before that, so a
+    signing key must be published at least this long before it signs (SVC_USER_JWT_PUBLISH_AHEAD_SECONDS)."""
+    trust_client_trace_id: bool = False
+    """Whether a client's x-client-trace-id may force a trace at the public listener (off: Envoy removes it
+    before its tracing decision, so nobody outside can make the mesh record, and pay for, their requests)."""
 
 
 @dataclass(frozen=True)

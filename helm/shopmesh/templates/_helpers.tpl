@@ -233,8 +233,8 @@ The database URL is built from the Secret at run time ($(VAR) expansion), so no 
       key: {{ index $root.Values.externalDatabase.secretKeys .name }}
 {{- end }}
 {{- if eq .name "users" }}
-- name: {{ $prefix }}_JWT_KEY_FILE
-  value: /var/run/secrets/shopmesh/jwt/jwt-es256.pem
+- name: {{ $prefix }}_JWT_KEY_DIR
+  value: /var/run/secrets/shopmesh/jwt
 - name: {{ $prefix }}_JWT_KEY_CREATE
   value: "false"
 - name: {{ $prefix }}_JWT_ISSUER
@@ -321,6 +321,16 @@ Envoy's admin interface is loopback-only (it is unauthenticated and can change t
 cannot reach it; probes and the preStop drain run inside the container, where 127.0.0.1 is Envoy's.
 Call with (dict "path" "/ready" "port" <admin port> "method" "GET").
 */}}
+{{- /*
+Envoy is ready when its admin interface says so (/ready: listeners up, clusters initialised) and jwt_authn has
+fetched the token signing keys at least once: until then every call with a token would get 401.
+*/}}
+{{- define "shopmesh.envoyReadyCommand" -}}
+- python
+- -c
+- {{ printf "import sys, urllib.request as u; get = lambda p: u.urlopen('http://127.0.0.1:%d' + p, timeout=3); ready = get('/ready').status == 200; stats = get('/stats?filter=jwt_authn.jwks_fetch_success').read().decode().split(); counts = [int(v) for v in stats[1::2]]; sys.exit(0 if ready and counts and min(counts) > 0 else 1)" (int .port) | quote }}
+{{- end }}
+
 {{- define "shopmesh.envoyAdminCommand" -}}
 - python
 - -c
