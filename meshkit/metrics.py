@@ -1,4 +1,4 @@
-"""RED metrics per RPC, database pool figures, and one log line per RPC.
+"""RED metrics per RPC and database pool figures (meshkit.calls records them).
 
 Each replica serves Prometheus' text format on its own port (`SVC_<NAME>_METRICS_PORT`, `/metrics`):
 
@@ -18,25 +18,19 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterable
-from typing import Any, cast
+from typing import Any
 
 import grpc
-from opentelemetry import trace
-from opentelemetry.trace import Status, StatusCode
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
 from prometheus_client.exposition import start_http_server
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from meshkit.logs import FIELDS
-
 log = logging.getLogger(__name__)
 # No `*_created` series: Prometheus does not need them, and they double the output.
 disable_created_metrics()  # type: ignore[no-untyped-call]
 
-UNOBSERVED_PREFIXES = ("/grpc.health.v1.", "/grpc.reflection.")
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
@@ -117,10 +111,24 @@ class Metrics:
         return found
 
     def record(self, method: str, code: grpc.StatusCode, seconds: float) -> None:
+        self.recorder(method)(code, seconds)
+
+    def recorder(self, method: str) -> Callable[[grpc.StatusCode, float], None]:
+        """Records calls of `method`: its children resolved once, each status code's the first time it is seen
+        (a label lookup takes a lock and builds a key)."""
         started, latency, service, name = self._for(method)
-        started.inc()
-        latency.observe(seconds)
-        self.handled.labels(service, name, code.name).inc()
+        handled: dict[grpc.StatusCode, Any] = {}
+        inc_started, observe = started.inc, latency.observe
+
+        def record(code: grpc.StatusCode, seconds: float) -> None:
+            inc_started()
+            observe(seconds)
+            counter = handled.get(code)
+            if counter is None:
+                counter = handled[code] = self.handled.labels(service, name, code.name)
+            counter.inc()
+
+        return record
 
     def serve(self, host: str, port: int) -> int:
         """Serves /metrics on a daemon thread; returns the port (useful with 0)."""
@@ -135,88 +143,4 @@ class Metrics:
             self._httpd = None
 
 
-def _span_status(code: grpc.StatusCode) -> None:
-    """Puts the final status on the current server span.
-
-    The OpenTelemetry server interceptor only sees statuses set through `abort`/`set_code`, not
-    `abort_with_status` (how ErrorMappingInterceptor reports ServiceErrors), so without this every mapped
-    error would show as OK in the trace.
-    """
-    span = trace.get_current_span()
-    if not span.is_recording():
-        return
-    span.set_attribute("rpc.grpc.status_code", code.value[0])
-    # Server-side errors per the semantic conventions for gRPC; a client's mistake is not the server's error.
-    if code in _SERVER_ERRORS:
-        span.set_status(Status(StatusCode.ERROR, code.name))
-
-
-_SERVER_ERRORS = {
-    grpc.StatusCode.UNKNOWN,
-    grpc.StatusCode.DEADLINE_EXCEEDED,
-    grpc.StatusCode.UNIMPLEMENTED,
-    grpc.StatusCode.INTERNAL,
-    grpc.StatusCode.UNAVAILABLE,
-    grpc.StatusCode.DATA_LOSS,
-}
-
-
-_BUGS = {grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL, grpc.StatusCode.DATA_LOSS}
-
-
-class RpcObserver(grpc.ServerInterceptor):
-    """Times every unary RPC, counts it under its final status code, and logs one line for it.
-
-    Sits inside the tracing interceptor (its span is current, so the log line carries its ids) and outside
-    ErrorMappingInterceptor (exceptions are already statuses). Nothing of the request is logged.
-    """
-
-    def __init__(self, metrics: Metrics | None) -> None:
-        self._metrics = metrics
-
-    def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler[Any, Any] | None],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler[Any, Any] | None:
-        handler = continuation(handler_call_details)
-        method = handler_call_details.method
-        if handler is None or handler.unary_unary is None or method.startswith(UNOBSERVED_PREFIXES):
-            return handler
-        inner = handler.unary_unary
-        metrics = self._metrics
-
-        def observed(request: Any, context: grpc.ServicerContext) -> Any:
-            start = time.perf_counter()
-            try:
-                reply = inner(request, context)
-            except BaseException:
-                code = cast(Any, context).code() or grpc.StatusCode.UNKNOWN
-                _finish(metrics, method, code, start)
-                raise
-            _finish(metrics, method, cast(Any, context).code() or grpc.StatusCode.OK, start)
-            return reply
-
-        return grpc.unary_unary_rpc_method_handler(
-            observed,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
-
-
-def _finish(metrics: Metrics | None, method: str, code: grpc.StatusCode, start: float) -> None:
-    seconds = time.perf_counter() - start
-    if metrics is not None:
-        metrics.record(method, code, seconds)
-    _span_status(code)
-    level = logging.INFO
-    if code in _SERVER_ERRORS:
-        level = logging.ERROR if code in _BUGS else logging.WARNING
-    log.log(
-        level,
-        "rpc",
-        extra={FIELDS: {"method": method, "code": code.name, "duration_ms": round(seconds * 1000, 3)}},
-    )
-
-
-__all__ = ["Metrics", "PoolCollector", "RpcObserver"]
+__all__ = ["Metrics", "PoolCollector"]

@@ -1,4 +1,4 @@
-"""Server bootstrap shared by every service: health, reflection, error mapping, shutdown."""
+"""Server bootstrap shared by every service: the call path, health, reflection, events, shutdown."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent import futures
 from types import FrameType
-from typing import Any, Protocol
+from typing import Protocol, cast
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -18,15 +18,14 @@ from shopmesh.payment.v1 import payment_service_pb2
 from shopmesh.product.v1 import product_service_pb2
 from shopmesh.user.v1 import user_service_pb2
 
+from meshkit.calls import CallPath, WrappingRegistrar
 from meshkit.db import Database
 from meshkit.events import Broadcast, DurableConsumer, EventMetrics, EventRuntime, Outbox
 from meshkit.health import DatabaseHealth
 from meshkit.logs import FIELDS
-from meshkit.metrics import Metrics, RpcObserver
+from meshkit.metrics import Metrics
 from meshkit.settings import ServerSettings
-from meshkit.status import ErrorMappingInterceptor
 from meshkit.telemetry import Tracing
-from meshkit.validation import ValidationInterceptor
 
 log = logging.getLogger(__name__)
 
@@ -41,32 +40,6 @@ MESH_SERVICES = [
         (payment_service_pb2, "PaymentService"),
     ]
 ]
-
-
-class HandlerCache(grpc.ServerInterceptor):
-    """Builds the handler the interceptors after it make for a method once, not on every call.
-
-    grpcio runs each interceptor's `intercept_service` for every call, and each wraps the handler anew; the
-    ones after this (metrics, error mapping, validation) depend on the method alone, so their handler is built
-    on a method's first call and reused (a few percent of a simple RPC's CPU).
-    """
-
-    def __init__(self) -> None:
-        self._handlers: dict[str, grpc.RpcMethodHandler[Any, Any] | None] = {}
-
-    def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler[Any, Any] | None],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler[Any, Any] | None:
-        method = handler_call_details.method
-        try:
-            return self._handlers[method]
-        except KeyError:
-            handler = continuation(handler_call_details)
-            if handler is not None:  # unknown methods are not remembered: callers choose their names
-                self._handlers[method] = handler
-            return handler
 
 
 class Background(Protocol):
@@ -139,14 +112,6 @@ class ServiceServer:
         tracing.instrument_engine(db.engine)
         self._server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix=settings.service),
-            interceptors=[
-                *tracing.server_interceptors(),  # per call: it reads each call's trace context
-                HandlerCache(),
-                RpcObserver(self.metrics),  # inside the span (logs carry its ids), outside error mapping
-                ErrorMappingInterceptor(domain=f"{settings.service}.shopmesh.dev"),
-                # The contracts' field rules, inside error mapping so violations become INVALID_ARGUMENT.
-                ValidationInterceptor(services=services),
-            ],
             options=[
                 # grpcio enables SO_REUSEPORT by default, which lets a second
                 # process bind the same port silently; fail loudly instead.
@@ -155,7 +120,16 @@ class ServiceServer:
                 ("grpc.max_receive_message_length", 1024 * 1024),
             ],
         )
-        register(self._server)
+        # Every method of the service's own handlers runs in the call path (tracing, RED metrics and log line,
+        # error mapping, validation: meshkit.calls); health and reflection, registered below, do not.
+        path = CallPath(
+            metrics=self.metrics,
+            domain=f"{settings.service}.shopmesh.dev",
+            services=services,
+            tracer=tracing.server_interceptor(),
+            follows_caller=tracing.follows_caller,
+        )
+        register(cast(grpc.Server, WrappingRegistrar(self._server, path)))
         self._health_servicer = health.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self._health_servicer, self._server)
         reflection.enable_server_reflection(

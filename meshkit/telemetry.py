@@ -28,7 +28,7 @@ from typing import Any
 import grpc
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.propagate import extract, inject
+from opentelemetry.propagate import inject
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
@@ -147,64 +147,6 @@ def _configured_exporter(tracing: TracingSettings) -> Any:
     return ConsoleSpanExporter()
 
 
-class UnsampledFastPath(grpc.ServerInterceptor):
-    """OpenTelemetry's server interceptor, skipped for calls whose caller decided not to sample.
-
-    With a parent-based sampler such a call records nothing, yet the instrumentation would still build its span
-    attributes and wrap the servicer context on every call (a seventh of a simple RPC's CPU). Here the caller's
-    context is only made current while the handler runs: log lines keep its trace id and outbound calls carry
-    the same "not sampled" decision on. Calls without a `traceparent` (the sampler decides) or with a sampled
-    one go through the instrumentation as before.
-    """
-
-    def __init__(self, traced: grpc.ServerInterceptor) -> None:
-        self._traced = traced
-        self._handlers: dict[str, grpc.RpcMethodHandler[Any, Any] | None] = {}
-
-    def intercept_service(self, continuation: Any, handler_call_details: grpc.HandlerCallDetails) -> Any:
-        if not _caller_dropped(handler_call_details):
-            return self._traced.intercept_service(continuation, handler_call_details)
-        method = handler_call_details.method
-        try:
-            return self._handlers[method]
-        except KeyError:
-            handler = _with_remote_context(continuation(handler_call_details))
-            if handler is not None:
-                self._handlers[method] = handler
-            return handler
-
-
-def _caller_dropped(details: grpc.HandlerCallDetails) -> bool:
-    """Whether the call carries a valid remote trace context marked "not sampled", read the way the
-    instrumentation reads it (a malformed or missing header is not a decision: the sampler decides)."""
-    metadata = details.invocation_metadata or ()
-    if not any(name == "traceparent" for name, _ in metadata):
-        return False  # the common direct call: no need to parse anything
-
-    span_context = trace.get_current_span(extract(dict(metadata))).get_span_context()
-    return span_context.is_valid and span_context.is_remote and not span_context.trace_flags.sampled
-
-
-def _with_remote_context(handler: Any) -> Any:
-    if handler is None or handler.unary_unary is None:
-        return handler  # streaming (health Watch, reflection): not traced anyway
-
-    inner = handler.unary_unary
-
-    def run(request: Any, context: grpc.ServicerContext) -> Any:
-        token = otel_context.attach(extract(dict(context.invocation_metadata())))
-        try:
-            return inner(request, context)
-        finally:
-            otel_context.detach(token)
-
-    return grpc.unary_unary_rpc_method_handler(
-        run,
-        request_deserializer=handler.request_deserializer,
-        response_serializer=handler.response_serializer,
-    )
-
-
 class Tracing:
     """The process's tracer provider, or nothing when tracing is off."""
 
@@ -238,16 +180,22 @@ class Tracing:
     def enabled(self) -> bool:
         return self.provider is not None
 
-    def server_interceptors(self) -> list[Any]:
+    def server_interceptor(self) -> Any:
+        """The instrumentation's SERVER-span interceptor for meshkit.calls (which skips it for calls whose
+        caller decided not to sample, when the sampler is parent-based); None when tracing is off."""
         if self.provider is None:
-            return []
+            return None
         from opentelemetry.instrumentation.grpc import server_interceptor
+
+        return server_interceptor(tracer_provider=self.provider, filter_=_traced)
+
+    @property
+    def follows_caller(self) -> bool:
+        """Whether the sampler honours the caller's decision (parent-based): a call the caller dropped can then
+        skip the span altogether."""
         from opentelemetry.sdk.trace.sampling import ParentBased
 
-        traced = server_interceptor(tracer_provider=self.provider, filter_=_traced)
-        if not isinstance(self.provider.sampler, ParentBased):
-            return [traced]  # a sampler that may record what the caller dropped: every call goes through it
-        return [UnsampledFastPath(traced)]
+        return self.provider is not None and isinstance(self.provider.sampler, ParentBased)
 
     def client_interceptors(self) -> list[Any]:
         """For `grpc.intercept_channel`: a CLIENT span per call, its context sent as W3C `traceparent`.

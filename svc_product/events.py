@@ -4,12 +4,12 @@ its outbox, and its every replica's subscription to them (to drop what it caches
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 
 from shopmesh.product.v1 import events_pb2
 from sqlalchemy.engine import Connection
 
+from meshkit.db import after_commit
 from meshkit.events import Broadcast, Event, Outbox
 from meshkit.names import make_name, parse_name
 from svc_product import domain, models
@@ -21,11 +21,55 @@ SOURCE = "//products.shopmesh.dev"
 Change = events_pb2.ProductChanged.Change
 
 
-class ProductEvents:
-    """Announces every create, edit and stock change, each in the transaction that made it."""
+class ProductChanges:
+    """What this replica hears of catalog changes: its own at commit, every replica's from the broker. The hook
+    the catalog cache (svc_product.cache) listens on.
 
-    def __init__(self, outbox: Outbox | None = None) -> None:
+    `on_change(product_id, created)` runs for each change (on the committing thread or the broker's: keep it
+    short); `on_reset(live)` when changes may have been missed: the broker subscription was lost (`live` False)
+    or is up again (True). While it is not live, a cache must not trust itself.
+    """
+
+    def __init__(self) -> None:
+        self._change: list[Callable[[str, bool], None]] = []
+        self._reset: list[Callable[[bool], None]] = []
+        self.live = False
+        self.received = 0
+
+    def subscribe(self, on_change: Callable[[str, bool], None], on_reset: Callable[[bool], None]) -> None:
+        self._change.append(on_change)
+        self._reset.append(on_reset)
+        on_reset(self.live)
+
+    def broadcast(self) -> Broadcast:
+        return Broadcast("product-changes", [events_pb2.ProductChanged], self._on_event, self._on_reset)
+
+    def committed(self, conn: Connection, product_id: str, created: bool) -> None:
+        """Announces a change of this replica once `conn`'s transaction commits (not if it rolls back)."""
+        after_commit(conn, lambda: self._announce(product_id, created))
+
+    def _announce(self, product_id: str, created: bool) -> None:
+        for listener in list(self._change):
+            listener(product_id, created)
+
+    def _on_event(self, event: Event, message: events_pb2.ProductChanged) -> None:
+        product_id = parse_name(message.product.name, "products", "product.name")
+        self.received += 1
+        self._announce(product_id, message.change == Change.CREATED)
+
+    def _on_reset(self, live: bool) -> None:
+        self.live = live
+        for listener in list(self._reset):
+            listener(live)
+
+
+class ProductEvents:
+    """Announces every create, edit and stock change, each in the transaction that made it: to the other
+    services and replicas through the outbox, and to this replica's own listeners at commit."""
+
+    def __init__(self, outbox: Outbox | None = None, changes: ProductChanges | None = None) -> None:
         self.outbox = outbox or Outbox(models.outbox, SOURCE, [events_pb2.ProductChanged])
+        self.changes = changes or ProductChanges()
 
     def changed(
         self, conn: Connection, product: domain.Product, change: events_pb2.ProductChanged.Change
@@ -35,36 +79,4 @@ class ProductEvents:
             events_pb2.ProductChanged(product=product_to_proto(product), change=change),
             make_name("products", product.id),
         )
-
-
-class ProductChanges:
-    """What every replica hears of catalog changes, from any replica: the hook a catalog cache uses.
-
-    `on_change(product_id)` runs for each ProductChanged (from the broker's thread: keep it short);
-    `on_reset()` when changes may have been missed (the subscription was lost, or is back after a loss) —
-    a cache then drops everything. Until `live` is True again, a cache should not trust itself.
-    """
-
-    def __init__(self) -> None:
-        self._change: list[Callable[[str], None]] = []
-        self._reset: list[Callable[[], None]] = []
-        self._lock = threading.Lock()
-        self.received = 0
-
-    def subscribe(self, on_change: Callable[[str], None], on_reset: Callable[[], None]) -> None:
-        with self._lock:
-            self._change.append(on_change)
-            self._reset.append(on_reset)
-
-    def broadcast(self) -> Broadcast:
-        return Broadcast("product-changes", [events_pb2.ProductChanged], self._on_event, self._on_reset)
-
-    def _on_event(self, event: Event, message: events_pb2.ProductChanged) -> None:
-        product_id = parse_name(message.product.name, "products", "product.name")
-        self.received += 1
-        for listener in list(self._change):
-            listener(product_id)
-
-    def _on_reset(self) -> None:
-        for listener in list(self._reset):
-            listener()
+        self.changes.committed(conn, product.id, change == Change.CREATED)

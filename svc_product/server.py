@@ -7,9 +7,9 @@ from shopmesh.product.v1 import product_service_pb2, product_service_pb2_grpc
 from meshkit.cli import service_main
 from meshkit.db import open_database
 from meshkit.server import ServiceServer
-from meshkit.settings import ServerSettings
 from meshkit.telemetry import Tracing
 from svc_product import settings as product_settings
+from svc_product.cache import CatalogCache
 from svc_product.events import ProductChanges, ProductEvents
 from svc_product.models import MIGRATIONS, metadata
 from svc_product.servicer import ProductServicer
@@ -19,18 +19,27 @@ SERVICE_NAME = product_service_pb2.DESCRIPTOR.services_by_name["ProductService"]
 
 
 def create_server(
-    settings: ServerSettings, tracing: Tracing | None = None, changes: ProductChanges | None = None
+    settings: product_settings.Settings, tracing: Tracing | None = None, changes: ProductChanges | None = None
 ) -> ServiceServer:
     """Builds the server, bound to its port and with its schema migrated, but not started. `changes`: where
-    this replica hears every replica's catalog changes (a cache subscribes to it)."""
+    this replica hears its own and every other replica's catalog changes (the cache listens there)."""
+    server_settings = settings.server
     db = open_database(
-        settings.database_url, metadata, MIGRATIONS, settings.replica, pool_size=settings.db_pool_size
+        server_settings.database_url,
+        metadata,
+        MIGRATIONS,
+        server_settings.replica,
+        pool_size=server_settings.db_pool_size,
     )
-    events = ProductEvents()
     changes = changes or ProductChanges()
-    servicer = ProductServicer(Catalog(db, events=events))
-    return ServiceServer(
-        settings,
+    events = ProductEvents(changes=changes)
+    cache = CatalogCache(settings.cache)
+    if server_settings.events.nats_url:
+        changes.subscribe(cache.changed, cache.reset)
+    # Without a broker no replica hears another's changes: the cache stays off (never live).
+    servicer = ProductServicer(Catalog(db, events=events), cache, settings.max_age)
+    server = ServiceServer(
+        server_settings,
         db=db,
         services=[SERVICE_NAME],
         register=lambda server: product_service_pb2_grpc.add_ProductServiceServicer_to_server(
@@ -40,6 +49,8 @@ def create_server(
         outbox=events.outbox,
         broadcasts=[changes.broadcast()],
     )
+    cache.register_metrics(server.metrics.registry)
+    return server
 
 
 def main(argv: list[str] | None = None) -> int:

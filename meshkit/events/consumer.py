@@ -411,13 +411,13 @@ def drop_dead_letter(db: Database, table: sa.Table, letter_id: int) -> bool:
 
 @dataclass(frozen=True)
 class Broadcast:
-    """A per-replica subscription: `listener(event, message)` for each event of `types`, `on_reset()` when
-    events may have been missed (the subscription was lost, or is back after a loss)."""
+    """A per-replica subscription: `listener(event, message)` for each event of `types`, `on_reset(live)` when
+    events may have been missed: the subscription was lost (`live` False) or is up again (True)."""
 
     name: str
     types: Sequence[type[Message]]
     listener: Callable[[Event, Any], None]
-    on_reset: Callable[[], None]
+    on_reset: Callable[[bool], None]
 
 
 class BroadcastWorker:
@@ -451,15 +451,15 @@ class BroadcastWorker:
                     inactive_threshold=60.0,
                 )
             )
-        self._reset()
+        self._reset(live=True)
 
     def _lost(self) -> None:
-        self._reset()
+        self._reset(live=False)
 
-    def _reset(self) -> None:
+    def _reset(self, live: bool) -> None:
         self._metrics.broadcast_resets.labels(self.spec.name).inc()
         try:
-            self.spec.on_reset()
+            self.spec.on_reset(live)
         except Exception:
             log.exception("broadcast %s: reset failed", self.spec.name)
 
@@ -475,4 +475,4 @@ class BroadcastWorker:
             self.spec.listener(event, message)
         except Exception:
             log.exception("broadcast %s: listener failed on %s; resetting", self.spec.name, event.id)
-            self._reset()
+            self._reset(live=True)

@@ -15,13 +15,14 @@ from google.rpc import error_details_pb2, status_pb2
 from google.type import money_pb2
 
 from meshkit import errors, paging
+from meshkit.calls import CallPath, WrappingRegistrar
 from meshkit.cards import Card, check_card
 from meshkit.convert import money_from_proto
 from meshkit.db import Database, Migration, UTCDateTime, insert_if_absent, migrate
 from meshkit.errors import FieldViolation, Violations
+from meshkit.metrics import Metrics
 from meshkit.money import Money
 from meshkit.names import check_name, parse_name
-from meshkit.server import HandlerCache
 from meshkit.settings import Env, SettingsError, load_server_settings
 from meshkit.status import to_status
 
@@ -686,35 +687,51 @@ def test_env_number_parse_error_and_minimum_name_the_variable() -> None:
     assert Env("SVC_TEST", {"SVC_TEST_DELAY": "2.5"}).number("DELAY", 1.0) == 2.5
 
 
-def test_handler_cache_builds_each_methods_handler_once() -> None:
-    built: list[str] = []
+def test_the_call_path_wraps_each_method_once_and_leaves_others_alone() -> None:
+    asked: list[str] = []
 
-    class Counting(grpc.ServerInterceptor):
-        def intercept_service(self, continuation: Any, details: grpc.HandlerCallDetails) -> Any:
-            built.append(details.method)
-            return continuation(details)
+    class Counting(grpc.GenericRpcHandler):
+        def __init__(self, handlers: grpc.GenericRpcHandler) -> None:
+            self.handlers = handlers
+
+        def service(self, details: grpc.HandlerCallDetails) -> Any:
+            asked.append(details.method)
+            return self.handlers.service(details)
 
     def echo(request: bytes, _context: grpc.ServicerContext) -> bytes:
+        if request == b"boom":
+            raise errors.NotFound("no boom here", reason="NO_BOOM")
         return request
 
     handlers = grpc.method_handlers_generic_handler(
         "t.Echo", {"Say": grpc.unary_unary_rpc_method_handler(echo)}
     )
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2), interceptors=[HandlerCache(), Counting()])
-    server.add_generic_rpc_handlers((handlers,))
+    metrics = Metrics("t", "t-0")
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    registrar = WrappingRegistrar(
+        server, CallPath(metrics=metrics, domain="t.shopmesh.dev", services=["t.Echo"])
+    )
+    registrar.add_generic_rpc_handlers((Counting(handlers),))
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     try:
         with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
             say = channel.unary_unary("/t.Echo/Say")
             assert [say(b"hi %d" % i, timeout=5) for i in range(3)] == [b"hi 0", b"hi 1", b"hi 2"]
+            with pytest.raises(grpc.RpcError) as mapped:
+                say(b"boom", timeout=5)
+            assert mapped.value.code() == grpc.StatusCode.NOT_FOUND  # a ServiceError, mapped by the path
             for _ in range(2):
                 with pytest.raises(grpc.RpcError) as missing:
                     channel.unary_unary("/t.Echo/Nope")(b"", timeout=5)
                 assert missing.value.code() == grpc.StatusCode.UNIMPLEMENTED
     finally:
         server.stop(0)
-    assert built == ["/t.Echo/Say", "/t.Echo/Nope", "/t.Echo/Nope"]  # unknown methods are not remembered
+    assert asked == ["/t.Echo/Say", "/t.Echo/Nope", "/t.Echo/Nope"]  # unknown methods are not remembered
+    handled = metrics.registry.get_sample_value(
+        "grpc_server_handled_total", {"grpc_service": "t.Echo", "grpc_method": "Say", "grpc_code": "OK"}
+    )
+    assert handled == 3
 
 
 def test_the_pool_follows_the_workers_unless_sized() -> None:

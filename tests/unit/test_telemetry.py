@@ -12,7 +12,7 @@ def test_tracing_is_off_by_default_and_installs_nothing() -> None:
     settings = TracingSettings.from_env({})
     assert settings.exporter == "none"
     tracing = Tracing(load_server_settings("products", "SVC_PRODUCT", 0, {}), settings)
-    assert tracing.server_interceptors() == [] and tracing.client_interceptors() == []
+    assert tracing.server_interceptor() is None and tracing.client_interceptors() == []
 
 
 def test_sdk_disabled_wins_over_an_exporter() -> None:
@@ -29,7 +29,7 @@ def test_an_exporter_installs_server_and_client_interceptors() -> None:
     settings = load_server_settings("orders", "SVC_ORDER", 0, {"SHOPMESH_REPLICA": "orders-7"})
     tracing = Tracing(settings, TracingSettings.from_env({"OTEL_TRACES_EXPORTER": "otlp"}))
     try:
-        assert len(tracing.server_interceptors()) == 1
+        assert tracing.server_interceptor() is not None and tracing.follows_caller
         assert len(tracing.client_interceptors()) == 1
         resource = tracing.provider.resource.attributes
         assert resource["service.name"] == "shopmesh-orders"
