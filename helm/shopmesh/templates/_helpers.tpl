@@ -328,7 +328,7 @@ fetched the token signing keys at least once: until then every call with a token
 {{- define "shopmesh.envoyReadyCommand" -}}
 - python
 - -c
-- {{ printf "import sys, urllib.request as u; get = lambda p: u.urlopen('http://127.0.0.1:%d' + p, timeout=3); ready = get('/ready').status == 200; stats = get('/stats?filter=jwt_authn.jwks_fetch_success').read().decode().split(); counts = [int(v) for v in stats[1::2]]; sys.exit(0 if ready and counts and min(counts) > 0 else 1)" (int .port) | quote }}
+- {{ printf "import sys, urllib.request as u; get = lambda url: u.urlopen(url, timeout=3); ready = get('http://127.0.0.1:%d/ready').status == 200; stats = get('http://127.0.0.1:%d/stats?filter=jwt_authn.jwks_fetch_success').read().decode().split(); counts = [int(v) for v in stats[1::2]]; sys.exit(0 if ready and counts and min(counts) > 0 else 1)" (int .port) (int .port) | quote }}
 {{- end }}
 
 {{- define "shopmesh.envoyAdminCommand" -}}
