@@ -119,13 +119,29 @@ def render(result: Result) -> str:
             f"Login's KDF: {kdf['algorithm']} t={kdf['time_cost']} m={kdf['memory_kib']} KiB "
             f"p={kdf['parallelism']}: {kdf['verify_ms']} ms per verification (one core, in-process)"
         )
+    cached = [f"{r.name} {r.hit_ratio:.1%}" for r in result.rows if r.hit_ratio is not None]
+    if cached:
+        parts.append("Cache hit ratio (products replicas, during the row): " + "  ".join(cached))
+    if result.staleness is not None:
+        s = result.staleness
+        parts.append(
+            f"Cache staleness after UpdateProduct, until every replica serves the edit ({s.updates} edits): "
+            f"p50 {s.p50_ms:.1f} ms, p99 {s.p99_ms:.1f} ms, max {s.max_ms:.1f} ms"
+        )
     errors = {r.name: r.error_kinds for r in result.rows if r.errors}
     if errors:
         parts.append("Errors: " + "; ".join(f"{name}: {kinds}" for name, kinds in errors.items()))
     parts += [
         "",
         "Targets (ratios from this run):",
-        report.targets_table(report.targets(rows, result.rss_mb, result.up_to_healthy_s)),
+        report.targets_table(
+            report.targets(
+                rows,
+                result.rss_mb,
+                result.up_to_healthy_s,
+                result.staleness.p99_ms if result.staleness else None,
+            )
+        ),
     ]
     return "\n".join(parts)
 
@@ -155,7 +171,13 @@ def main(argv: list[str] | None = None) -> int:
         trace_sampling=args.trace_sampling,
     )
     result = run(options, echo=echo_stderr)
-    doc = report.document(result.machine, result.rows, result.rss_mb, result.up_to_healthy_s)
+    doc = report.document(
+        result.machine,
+        result.rows,
+        result.rss_mb,
+        result.up_to_healthy_s,
+        result.staleness.as_json() if result.staleness else None,
+    )
     report.write_json(doc, options.out)
     print(render(result))
     print(f"\nwritten: {options.out}")

@@ -38,6 +38,8 @@ class Sample:
     error_kinds: dict[str, int] = field(default_factory=dict)
     cpu: dict[str, float] = field(default_factory=dict)
     """CPU seconds each process spent during the run."""
+    hit_ratio: float | None = None
+    """Catalog rows: the share of the products replicas' reads answered from their cache during the run."""
 
     @property
     def rps(self) -> float:

@@ -15,6 +15,7 @@ import json
 import os
 import platform
 import queue
+import random
 import shutil
 import signal
 import statistics
@@ -35,7 +36,8 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from shopmesh.user.v1 import user_service_pb2, user_service_pb2_grpc
 
-from bench import fixture, procs, seed
+from bench import catalog, fixture, procs, seed
+from bench.catalog import Staleness
 from bench.loadgen import (
     GhzCall,
     Sample,
@@ -111,10 +113,13 @@ class Plan:
     """service -> the address of its replica 0 (the direct rows' target)."""
     protoset: Path
     product_ids: list[str]
+    """A sample spread over the catalog (the hot set: cached after the first round)."""
     page_token: str
     emails: list[str]
     token: str
     card_year: int
+    all_product_ids: list[str] = field(default_factory=list)
+    """Every product: the all-miss row reads them in a new random order each run."""
 
 
 @dataclass
@@ -124,6 +129,7 @@ class Result:
     rss_mb: dict[str, float]
     up_to_healthy_s: float | None
     samples: dict[str, list[Sample]] = field(default_factory=dict)
+    staleness: Staleness | None = None
 
 
 # -- the mesh ------------------------------------------------------------------------------------------------------
@@ -299,6 +305,10 @@ def row_call(name: str, plan: Plan) -> GhzCall | WrkCall:
         return GhzCall(gw, f"{PRODUCT}.GetProduct", by_id)
     if name == "get_product_envoy_rest":
         return WrkCall(f"http://{gw}", "GET", "/v1/products/{item}", items=ids)
+    if name == "get_product_envoy_miss":
+        # Every product once, in a fresh order: more ids than a run reads, and far more than the cache holds.
+        everyone = random.sample(plan.all_product_ids or ids, len(plan.all_product_ids or ids))
+        return GhzCall(gw, f"{PRODUCT}.GetProduct", [{"name": f"products/{i}"} for i in everyone])
     if name == "list_products_page1":
         return GhzCall(gw, f"{PRODUCT}.ListProducts", [{"page_size": PAGE_SIZE}])
     if name == "list_products_page1000":
@@ -389,6 +399,7 @@ class Bench:
         )
         machine["kdf"] = kdf_cost()
         ids = seed.sample_product_ids(urls["products"], SAMPLE_IDS)
+        everyone = seed.sample_product_ids(urls["products"], options.products)
         pages = options.products // PAGE_SIZE
         token = seed.page_token(urls["products"], min(1000, pages), PAGE_SIZE) if pages >= 2 else ""
 
@@ -404,6 +415,7 @@ class Bench:
             emails=emails,
             token=_login(mesh.endpoints.gateway, emails[0]),
             card_year=dt.date.today().year + 3,
+            all_product_ids=everyone,
         )
         samples: dict[str, list[Sample]] = {name: [] for name in options.rows}
         for repetition in range(options.repetitions):
@@ -418,7 +430,14 @@ class Bench:
                     + (f" {sample.error_kinds}" if sample.errors else "")
                 )
         rows = [aggregate(name, samples[name]) for name in options.rows]
-        return Result(rows, machine, rss, up, samples)
+        stale = None
+        if any(catalog.is_catalog_row(name) for name in options.rows):
+            stale = catalog.staleness(mesh.endpoints.replicas["products"], ids[0])
+            echo(
+                f"bench: cache staleness after UpdateProduct ({stale.updates} edits, every replica): "
+                f"p50 {stale.p50_ms:.1f} ms, p99 {stale.p99_ms:.1f} ms"
+            )
+        return Result(rows, machine, rss, up, samples, staleness=stale)
 
     # -- set-up and tear-down ---------------------------------------------------------------------------------------
 
@@ -563,9 +582,12 @@ class Bench:
             )
         if name == NO_BROKER:
             self._stop_broker()
+        cache_metrics = self.mesh.endpoints.metrics.get("products", []) if self.mesh else []
+        counted = catalog.cache_counts(cache_metrics) if catalog.is_catalog_row(name) else None
         before = self.cpu_snapshot()
         finished = run_pinned(argv, self.load_cpus or None, timeout=seconds + 120)
         after = self.cpu_snapshot()
+        hits = None if counted is None else catalog.hit_ratio(counted, catalog.cache_counts(cache_metrics))
         if name == NO_BROKER:
             self._restart_broker()
         if isinstance(call, GhzCall):
@@ -579,7 +601,7 @@ class Bench:
             sample = parse_wrk(finished.stdout + finished.stderr)
         cpu = procs.cpu_deltas(before, after)
         cpu["loadgen"] = finished.cpu_seconds
-        return dataclasses.replace(sample, cpu=cpu)
+        return dataclasses.replace(sample, cpu=cpu, hit_ratio=hits)
 
 
 _DUMMY_PLAN = Plan("", {FIXTURE: "", "products": ""}, Path(), ["x"], "", ["x"], "", 2000)

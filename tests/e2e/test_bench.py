@@ -37,11 +37,11 @@ def test_bench_runs_every_row_without_errors(postgres: PostgresServer, tmp_path:
     report.write_json(doc, options.out)
 
     written = json.loads(options.out.read_text())
-    assert list(written) == ["machine", "rows", "rss_mb", "up_to_healthy_s"]
+    assert list(written) == ["machine", "rows", "rss_mb", "up_to_healthy_s", "cache_staleness"]
     assert written["machine"]["cores"] >= 1 and written["machine"]["cpu_model"]
     assert [r["name"] for r in written["rows"]] == list(ROW_NAMES)
     for row in written["rows"]:
-        assert list(row) == ["name", "rps", "p50_ms", "p99_ms", "errors", "cpu_s_per_1k"]
+        assert list(row) == ["name", "rps", "p50_ms", "p99_ms", "errors", "hit_ratio", "cpu_s_per_1k"]
         assert row["errors"] == 0, (row, result.rows)
         assert row["rps"] > 0 and row["p50_ms"] > 0, row
         assert {"envoy", "postgres", "loadgen"} <= set(row["cpu_s_per_1k"]), row

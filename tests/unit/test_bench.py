@@ -179,7 +179,7 @@ def _row(name: str, rps: float, p50: float = 1.0, p99: float = 2.0, errors: int 
 def _rows() -> dict[str, Row]:
     figures = {
         "empty_direct": 4000, "empty_envoy": 2000, "get_product_direct": 1000, "get_product_envoy_grpc": 900,
-        "get_product_envoy_rest": 700, "list_products_page1": 300, "list_products_page1000": 300,
+        "get_product_envoy_rest": 700, "get_product_envoy_miss": 500, "list_products_page1": 300, "list_products_page1000": 300,
         "create_order_rest": 100, "create_order_grpc": 300, "create_order_grpc_no_broker": 320, "login": 5,
     }  # fmt: skip
     rows = {name: _row(name, rps) for name, rps in figures.items()}
@@ -211,15 +211,22 @@ def test_targets_from_one_run() -> None:
     assert events.value == pytest.approx(1.4 / 6.0) and not events.met
     assert not any("envoy" in text for text in found if text.startswith("idle RSS"))  # services only
     assert found["`make up` to all healthy, s"].met
+    assert not found["GetProduct direct / empty RPC direct, req/s"].met  # 1000 / 4000
+    assert not found["ListProducts page 1 via Envoy / empty RPC via Envoy, req/s"].met  # 300 / 2000 = 0.15
+    miss = found["GetProduct, every read a cache miss, via Envoy / empty RPC via Envoy, req/s"]
+    assert miss.value == 0.25 and miss.met
+    assert "cache staleness after UpdateProduct, every replica, p99 ms" not in found  # not measured
+    stale = {t.text: t for t in report.targets(_rows(), {}, None, staleness_p99_ms=1200.0)}
+    assert not stale["cache staleness after UpdateProduct, every replica, p99 ms"].met
 
 
 def test_document_has_exactly_the_agreed_shape() -> None:
     rows = list(_rows().values())
     doc = report.document({"cores": 2, "cpu_model": "x"}, rows, {"envoy": 70.04}, None)
-    assert list(doc) == ["machine", "rows", "rss_mb", "up_to_healthy_s"]
+    assert list(doc) == ["machine", "rows", "rss_mb", "up_to_healthy_s", "cache_staleness"]
     assert [r["name"] for r in doc["rows"]] == list(ROW_NAMES)
     for row in doc["rows"]:
-        assert list(row) == ["name", "rps", "p50_ms", "p99_ms", "errors", "cpu_s_per_1k"]
+        assert list(row) == ["name", "rps", "p50_ms", "p99_ms", "errors", "hit_ratio", "cpu_s_per_1k"]
     assert doc["rss_mb"] == {"envoy": 70.0} and doc["up_to_healthy_s"] is None
     json.dumps(doc)  # serialisable as it is
 
