@@ -19,6 +19,10 @@ help: ## list the targets
 up: install gen/descriptor.binpb ## run the whole mesh locally (NATS, SQLite, 2 replicas each); Ctrl-C stops it. UP_ARGS="--replicas 3"
 	$(PY) -m meshctl up $(UP_ARGS)
 
+.PHONY: status
+status: install ## list the running mesh's processes: pid, uptime, restarts, health, port (RUN_DIR=var)
+	$(PY) -m meshctl status --run-dir $(RUN_DIR)
+
 test: install check-gen lint ## install, check generated code and lint, then run every test (own PostgreSQL)
 	$(PY) -m pytest $(PYTEST_ARGS)
 

@@ -9,13 +9,16 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import FrameType
 
 from meshctl import envoy_config, kubernetes, topology
 from meshctl import trace as trace_cmd
 from meshctl.launcher import Endpoints, Mesh, MeshError
+from meshctl.supervisor import Probe, duration, pid_alive, read_state
 
 GRPCURL = ".tools/bin/grpcurl"
 SMTP_URL_VAR = "SVC_NOTIFICATION_SMTP_URL"
@@ -69,7 +72,7 @@ def walkthrough(endpoints: Endpoints, run_dir: Path) -> str:
     admin = f"SHOPMESH_DATA_DIR={run_dir}/data {python} -m svc_user grant-admin $EMAIL"
     return f"""
 shopmesh is up. Gateway (gRPC and REST): {gw}{" (TLS, self-signed)" if endpoints.certificate else ""}   Envoy admin: http://{endpoints.admin}
-Logs: {run_dir}/logs/   Data: {run_dir}/data/   Stop: Ctrl-C
+Logs: {run_dir}/logs/   Data: {run_dir}/data/   Processes: make status   Stop: Ctrl-C
 {events(endpoints, os.environ)}
 
 A purchase over REST (curl). Product writes need the admin role, which an operator grants:
@@ -125,6 +128,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         topo,
         Path(args.run_dir),
         echo=lambda line: print(line, flush=True),
+        notify=lambda line: print(f"meshctl: {line}", file=sys.stderr, flush=True),
         raw_console=args.raw_logs,
         tls=args.tls,
         trace_sampling=args.trace_sampling,
@@ -142,16 +146,48 @@ def cmd_up(args: argparse.Namespace) -> int:
         print(f"meshctl: the mesh did not come up: {exc}", file=sys.stderr)
         return 1
     print(walkthrough(endpoints, Path(args.run_dir)), flush=True)
-    status = 0
+    # The supervisor restarts whatever exits; only a signal stops the mesh.
     while not stop.wait(0.5):
-        if (dead := mesh.dead_child()) is not None:
-            print(f"meshctl: {dead.describe_exit()}\nmeshctl: stopping the mesh", file=sys.stderr)
-            status = 1
-            break
+        pass
     print("meshctl: stopping (services drain in-flight calls)...", flush=True)
     mesh.stop()
     print("meshctl: stopped", flush=True)
-    return status
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    state = read_state(Path(args.run_dir))
+    processes = state["processes"]
+
+    def health(entry: dict[str, object]) -> str:
+        probe = entry.get("probe")
+        if entry["state"] != "running" or not pid_alive(int(str(entry["pid"]))):
+            return "down"
+        if not isinstance(probe, dict):
+            return "-"
+        return "healthy" if Probe(**probe).check(timeout=1.0) else "UNHEALTHY"
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        healths = list(pool.map(health, processes))
+    now = time.time()
+    rows = [("PROCESS", "PID", "STATE", "UPTIME", "RESTARTS", "HEALTH", "PORT", "LAST EXIT")]
+    for entry, shown in zip(processes, healths, strict=True):
+        state_text = entry["state"]
+        if state_text == "restarting" and entry.get("restart_at"):
+            state_text = f"restart in {max(0.0, entry['restart_at'] - now):.1f} s"
+        uptime = duration(now - entry["started_at"]) if entry["state"] == "running" else "-"
+        rows.append(
+            (entry["name"], str(entry["pid"]), state_text, uptime, str(entry["restarts"]), shown,
+             str(entry["port"] or "-"), entry.get("last_exit") or "-")
+        )  # fmt: skip
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    print(
+        f"mesh supervised by pid {state['pid']}, up {duration(now - state['started_at'])}, "
+        f"run dir {args.run_dir}"
+    )
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    return 0 if all(h in ("healthy", "-") for h in healths) else 2
 
 
 def cmd_render_envoy(args: argparse.Namespace) -> int:
@@ -230,10 +266,11 @@ def main(argv: list[str] | None = None) -> int:
 
     up = sub.add_parser(
         "up",
-        help="start a NATS broker, Envoy and every service replica; Ctrl-C stops them all",
+        help="start a NATS broker, Envoy and every service replica, restart whichever exits; Ctrl-C stops them all",
         description="Start a NATS JetStream node, every service replica and Envoy on loopback, wait until all "
         "are healthy, print how to call the gateway, and stream every process's output with a name prefix. "
-        "Ctrl-C or SIGTERM stops everything cleanly. Services use SQLite files under RUN_DIR/data unless "
+        "A process that exits on its own is restarted (after 0.5 s, doubling to 30 s while it keeps exiting), "
+        "and `meshctl status` lists them all. Ctrl-C or SIGTERM stops everything cleanly. Services use SQLite files under RUN_DIR/data unless "
         "SVC_<NAME>_DATABASE_URL is set (e.g. SVC_ORDER_DATABASE_URL=postgresql://...), the local broker "
         "(streams under RUN_DIR/nats) unless SHOPMESH_NATS_URL names another, and write e-mails as .eml "
         "files under RUN_DIR/mail unless SHOPMESH_MAIL_DIR names another directory.",
@@ -261,6 +298,18 @@ def main(argv: list[str] | None = None) -> int:
         "tracing nearly free). A client forces a trace of its request with an `x-client-trace-id` header.",
     )
     up.set_defaults(func=cmd_up)
+
+    status = sub.add_parser(
+        "status",
+        help="list the running mesh's processes: pid, uptime, restarts, health, port",
+        description="Show every process of the mesh running from RUN_DIR (what `make up` started): its pid, "
+        "state, uptime, how often the supervisor restarted it and how it last exited, and its health, "
+        "probed now (gRPC health for the replicas, /ready for Envoy, /healthz for the broker, a connection "
+        "for the trace sink). Exit status: 0 when every process is healthy, 2 when one is down or "
+        "unhealthy, 1 when no mesh is running from RUN_DIR.",
+    )
+    status.add_argument("--run-dir", default="var", help="the running mesh's run directory (default: var)")
+    status.set_defaults(func=cmd_status)
 
     show = sub.add_parser(
         "trace",

@@ -1,4 +1,5 @@
-"""The local supervisor: starts the NATS broker, every service replica and Envoy, watches them, stops them.
+"""The local mesh: the NATS broker, every service replica, Envoy and the trace sink, wired together and run by
+one `Supervisor` (meshctl.supervisor), which restarts whatever exits on its own.
 
 Used by `make up` (through `python -m meshctl up`) and by the end-to-end tests,
 so both run the mesh exactly the same way.
@@ -12,59 +13,28 @@ import os
 import shutil
 import signal
 import socket
-import subprocess
 import sys
-import threading
 import time
 import urllib.request
-from collections import deque
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
-
-import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from meshctl import envoy_config
 from meshctl import envoy_observability as observability
 from meshctl import envoy_security as security
-from meshctl.topology import DEFAULT_DESCRIPTOR, ROOT, Topology
+from meshctl.supervisor import Child, MeshError, Probe, Spec, Supervisor, accepts, grpc_serving
+from meshctl.topology import DEFAULT_DESCRIPTOR, Topology
 from meshkit.logs import pretty
+
+__all__ = ["NATS", "SINK", "Child", "Endpoints", "Mesh", "MeshError", "default_nats_server"]
 
 SINK = "otel-sink"
 NATS = "nats"
+ENVOY = "envoy"
 # Set in the launcher's environment, SHOPMESH_NATS_URL names an external broker: no local one is started.
 NATS_URL_VAR = "SHOPMESH_NATS_URL"
 MAIL_DIR_VAR = "SHOPMESH_MAIL_DIR"
-
-# Children get SIGTERM if the launcher dies, so nothing is left behind. util-linux's setpriv sets that up
-# between fork and exec; a Python preexec_fn could do it too, but it makes CPython run at-fork handlers in the
-# child, and grpcio's abort the child when the parent has live channels (a test process driving the mesh).
-_DIE_WITH_PARENT = ["setpriv", "--pdeathsig", "TERM", "--"] if shutil.which("setpriv") else []
-
-
-class MeshError(RuntimeError):
-    """The mesh could not be brought up (the message says which process and why)."""
-
-
-@dataclass
-class Child:
-    """One supervised process and the tail of its output."""
-
-    name: str
-    process: subprocess.Popen[bytes]
-    log_path: Path
-    tail: deque[str] = field(default_factory=lambda: deque(maxlen=40))
-    pump: threading.Thread | None = None
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def describe_exit(self) -> str:
-        lines = "\n".join(f"    {line}" for line in self.tail)
-        return f"{self.name} exited with status {self.process.returncode}; its last output:\n{lines}"
 
 
 @dataclass(frozen=True)
@@ -112,18 +82,20 @@ class Mesh:
         *,
         env: Mapping[str, str] | None = None,
         echo: Callable[[str], None] | None = None,
+        notify: Callable[[str], None] | None = None,
         envoy_log_level: str = "warning",
         raw_console: bool = False,
         tls: bool = False,
         trace_sampling: float = 100.0,
         descriptor: Path = DEFAULT_DESCRIPTOR,
     ) -> None:
-        """`trace_sampling`: percent of new requests traced (Envoy decides, the services follow; direct calls
-        to a replica are sampled at the same rate). `descriptor`: the descriptor set Envoy's transcoders load."""
+        """`echo` gets every process's output lines, `notify` the supervisor's reports (a restart, a crash
+        loop). `trace_sampling`: percent of new requests traced (Envoy decides, the services follow; direct
+        calls to a replica are sampled at the same rate). `descriptor`: the descriptor set Envoy's transcoders
+        load."""
         self.topology = topology
         self.run_dir = run_dir.resolve()
         self.env = dict(os.environ if env is None else env)
-        self.echo = echo
         self.envoy_log_level = envoy_log_level
         self.descriptor = descriptor
         # The console shows JSON log lines compactly (meshkit.logs.pretty); the files keep them raw.
@@ -136,13 +108,7 @@ class Mesh:
         self.external_nats = self.env.get(NATS_URL_VAR, "")
         # Absolute: the services run from the repository root, the launcher perhaps not.
         self.mail_dir = Path(self.env.get(MAIL_DIR_VAR, str(self.run_dir / "mail"))).resolve()
-        self.children: list[Child] = []
-        self._specs: dict[str, tuple[list[str], dict[str, str]]] = {}
-        self._lock = threading.Lock()
-        # Every child is forked from this one thread: the kernel delivers the parent-death signal when the
-        # *thread* that forked a child exits, so forking from short-lived threads (a test's chaos thread
-        # restarting a replica) would get those children killed when that thread ends.
-        self._spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spawner")
+        self.supervisor = Supervisor(self.run_dir, echo=echo, notify=notify, render_line=self.render_line)
         gw = topology.gateway
         self.endpoints = Endpoints(
             gateway=f"{gw.bind}:{gw.public_port}",
@@ -186,8 +152,9 @@ class Mesh:
             if self.tracing.sink_listen:
                 self._wait_for_sink(deadline)
             self._wait_replicas_serving(deadline)
+            gw = self.topology.gateway
             self._spawn(
-                "envoy",
+                ENVOY,
                 [
                     envoy_config.default_envoy(),
                     "-c",
@@ -205,11 +172,14 @@ class Mesh:
                     str(_usable_cpus()),
                 ],
                 {**self.env, **self.tracing.envoy_env(self.env)},
+                port=gw.public_port,
+                probe=Probe("http", f"http://{self.endpoints.admin}/ready"),
             )
             self._wait_envoy_ready(deadline)
         except BaseException:
             self.stop()
             raise
+        self.supervisor.watch()
         return self.endpoints
 
     def _check_ports_free(self) -> None:
@@ -254,6 +224,8 @@ class Mesh:
             [sys.executable, "-m", "meshctl.otlp_sink", "--listen", self.tracing.sink_listen, "--out",
              str(self.run_dir / "traces")],
             {**self.env, "PYTHONUNBUFFERED": "1"},
+            port=self.topology.gateway.otlp_port,
+            probe=Probe("tcp", self.tracing.sink_listen),
         )  # fmt: skip
 
     def _wait_for_sink(self, deadline: float) -> None:
@@ -261,7 +233,7 @@ class Mesh:
         listen = self.tracing.sink_listen
         assert listen
         self._wait_until(
-            lambda: _accepts(listen), deadline, f"the trace sink did not listen on {listen} in time"
+            lambda: accepts(listen), deadline, f"the trace sink did not listen on {listen} in time"
         )
 
     def _spawn_nats(self) -> None:
@@ -278,20 +250,20 @@ class Mesh:
             [binary, "-a", "127.0.0.1", "-p", str(broker.port), "-m", str(broker.monitor_port),
              "-js", "-sd", str(store), "-n", f"shopmesh-{broker.port}"],
             self.env,
+            port=broker.port,
+            probe=self._nats_probe(),
         )  # fmt: skip
 
-    def _nats_ready(self) -> bool:
+    def _nats_probe(self) -> Probe:
         """JetStream is up (not just the client port): publishing to a stream needs it."""
-        url = f"http://{self.endpoints.nats_monitor}/healthz?js-enabled-only=true"
-        try:
-            with urllib.request.urlopen(url, timeout=1) as reply:
-                return bool(reply.status == 200)
-        except OSError:  # refused, or an HTTPError (503 while JetStream starts)
-            return False
+        return Probe("http", f"http://{self.endpoints.nats_monitor}/healthz?js-enabled-only=true")
+
+    def _nats_ready(self) -> bool:
+        return self._nats_probe().check(timeout=1)
 
     def _wait_until(self, ready: Callable[[], bool], deadline: float, failure: str) -> None:
         while not ready():
-            self._check_children()
+            self.supervisor.check()
             if time.monotonic() > deadline:
                 raise MeshError(failure)
             time.sleep(0.05)
@@ -310,40 +282,13 @@ class Mesh:
             f"{prefix}_METRICS_PORT": str(port + self.topology.service(service).metrics_offset),
             **self.tracing.service_env(self.env),
         }
-        self._spawn(f"{service}-{index}", [sys.executable, "-m", module], env)
+        address = f"127.0.0.1:{port}"
+        self._spawn(f"{service}-{index}", [sys.executable, "-m", module], env, port, Probe("grpc", address))
 
-    def _spawn(self, name: str, argv: list[str], env: Mapping[str, str]) -> Child:
-        self._specs[name] = (argv, dict(env))
-        log_path = self.run_dir / "logs" / f"{name}.log"
-        process = self._spawner.submit(
-            subprocess.Popen,
-            [*_DIE_WITH_PARENT, *argv],
-            cwd=ROOT,
-            env=dict(env),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # Ctrl-C reaches the launcher only; it stops children in order
-        ).result()
-        child = Child(name, process, log_path)
-        with self._lock:
-            self.children = [c for c in self.children if c.name != name] + [child]
-        assert process.stdout is not None
-        child.pump = threading.Thread(target=self._pump, args=(child, process.stdout), daemon=True)
-        child.pump.start()
-        return child
-
-    def _pump(self, child: Child, stream: IO[bytes]) -> None:
-        """Copies a child's output to its log file and, prefixed, to the console."""
-        with stream, child.log_path.open("ab") as log:
-            for raw in iter(stream.readline, b""):
-                log.write(raw)
-                log.flush()
-                shown = self.render_line(raw.decode(errors="replace").rstrip()).splitlines() or [""]
-                child.tail.extend(shown)
-                if self.echo:
-                    for text in shown:
-                        self.echo(f"{child.name:>11} | {text}")
+    def _spawn(
+        self, name: str, argv: list[str], env: Mapping[str, str], port: int = 0, probe: Probe | None = None
+    ) -> Child:
+        return self.supervisor.spawn(Spec(name, argv, dict(env), port, probe))
 
     def _wait_replicas_serving(self, deadline: float) -> None:
         pending = {
@@ -352,9 +297,9 @@ class Mesh:
             for i, addr in enumerate(addrs)
         }
         while pending:
-            self._check_children()
+            self.supervisor.check()
             for name, addr in list(pending.items()):
-                if _grpc_serving(addr):
+                if grpc_serving(addr):
                     del pending[name]
             if pending and time.monotonic() > deadline:
                 raise MeshError(f"not healthy in time: {', '.join(sorted(pending))}")
@@ -403,35 +348,28 @@ class Mesh:
                     healthy += 1
         return healthy >= expected
 
-    def _check_children(self) -> None:
-        for child in self.children:
-            if not child.alive():
-                time.sleep(0.2)  # let the pump thread collect the last lines
-                raise MeshError(child.describe_exit())
-
     # -- running and stopping ---------------------------------------------
 
+    @property
+    def children(self) -> list[Child]:
+        """The current run of every process (a restarted one's latest)."""
+        return self.supervisor.children
+
     def child(self, name: str) -> Child:
-        return next(c for c in self.children if c.name == name)
+        return self.supervisor.child(name)
 
     def kill(self, name: str, signum: int = signal.SIGKILL) -> None:
-        """Kills one process (e.g. `orders-1`) without stopping the rest: chaos for tests."""
-        child = self.child(name)
-        child.process.send_signal(signum)
-        child.process.wait()
-        if child.pump is not None:
-            child.pump.join(timeout=5)
+        """Kills one process (e.g. `orders-1`) without stopping the rest: chaos for tests. It stays down
+        (the supervisor does not restart it) until `restart(name)`."""
+        self.supervisor.kill(name, signum)
 
     def restart(self, name: str, timeout: float = 30.0) -> None:
         """Starts a killed process again and waits until it is healthy: a replica SERVING, the broker's
-        /healthz answering."""
-        if self.child(name).alive():
-            raise MeshError(f"{name} is still running")
-        ready = self._readiness(name)
-        argv, env = self._specs[name]
-        child = self._spawn(name, argv, env)
+        /healthz answering, Envoy ready, the trace sink listening."""
+        probe = self.supervisor.spec(name).probe
+        child = self.supervisor.restart(name)
         deadline = time.monotonic() + timeout
-        while not ready():
+        while probe is not None and not probe.check():
             if not child.alive():
                 time.sleep(0.2)
                 raise MeshError(child.describe_exit())
@@ -439,43 +377,15 @@ class Mesh:
                 raise MeshError(f"{name} did not become healthy again in time")
             time.sleep(0.05)
 
-    def _readiness(self, name: str) -> Callable[[], bool]:
-        if name == NATS:
-            return self._nats_ready
-        service, _, index = name.rpartition("-")
-        if service not in self.endpoints.replicas or not index.isdigit():
-            raise MeshError(f"{name} cannot be restarted (only the broker and service replicas can)")
-        address = self.endpoints.replicas[service][int(index)]
-        return lambda: _grpc_serving(address)
-
     def dead_child(self) -> Child | None:
+        """A process that is not running now: killed on purpose, or exited and waiting for its restart."""
         return next((c for c in self.children if not c.alive()), None)
 
     def stop(self, grace: float = 10.0) -> None:
         """SIGTERM to everyone (services drain), SIGKILL to whoever outlives the grace period."""
-        with self._lock:
-            children = list(self.children)
         # Services and Envoy first; then the broker, which takes the events their relays flush while stopping;
         # the trace sink last, so it receives the spans everyone else flushes.
-        last = (NATS, SINK)
-        waves = [
-            [c for c in children if c.name not in last],
-            *([c for c in children if c.name == n] for n in last),
-        ]
-        for wave in waves:
-            for child in wave:
-                if child.alive():
-                    child.process.send_signal(signal.SIGTERM)
-            deadline = time.monotonic() + grace
-            for child in wave:
-                try:
-                    child.process.wait(max(0.0, deadline - time.monotonic()))
-                except subprocess.TimeoutExpired:
-                    child.process.kill()
-                    child.process.wait()
-                if child.pump is not None:
-                    child.pump.join(timeout=5)  # the last lines reach the log before we return
-        self._spawner.shutdown(wait=False)
+        self.supervisor.stop(grace, last=(NATS, SINK))
 
     def __enter__(self) -> Mesh:
         self.start()
@@ -519,15 +429,6 @@ def _can_listen(host: str, port: int) -> bool:
                 return False
             raise MeshError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
     return True
-
-
-def _accepts(address: str) -> bool:
-    host, _, port = address.rpartition(":")
-    try:
-        with socket.create_connection((host, int(port)), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 @dataclass(frozen=True)
@@ -606,13 +507,3 @@ class _TracingPlan:
             # Spans reach the sink within half a second (the SDK's default batch delay is 5 s).
             "OTEL_BSP_SCHEDULE_DELAY": env.get("OTEL_BSP_SCHEDULE_DELAY", "500"),
         }
-
-
-def _grpc_serving(address: str) -> bool:
-    with grpc.insecure_channel(address) as channel:
-        try:
-            stub: Any = health_pb2_grpc.HealthStub(channel)  # the stubs package lacks its methods
-            reply = stub.Check(health_pb2.HealthCheckRequest(), timeout=0.5)
-        except grpc.RpcError:
-            return False
-    return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
