@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e import flows
+from tests.e2e import conftest, flows
 from tests.e2e.conftest import ROOT, RunningMesh, running_mesh
 from tests.e2e.observe import read_spans, sample, scrape, service_metric
 from tests.support.postgres import PostgresServer
@@ -290,11 +290,18 @@ def test_no_password_token_or_card_number_in_any_log_after_purchases(mesh: Runni
 def unsampled_mesh(
     postgres: PostgresServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningMesh]:
-    """`make up --trace-sampling 0`: Envoy samples no new trace; the services follow its decision."""
-    with running_mesh(
-        postgres, tmp_path_factory.mktemp("unsampled"), "unsampled", trace_sampling=0
-    ) as running:
-        yield running
+    """`make up --trace-sampling 0`: Envoy samples no new trace; the services follow its decision. Clients may
+    force a trace with x-client-trace-id here (topology gateway.trust_client_trace_id; by default the public
+    listener removes the header, tests/e2e/test_key_rotation.py)."""
+    packed = conftest.mesh_topology
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            conftest, "mesh_topology", lambda base: packed(base).with_gateway(trust_client_trace_id=True)
+        )
+        with running_mesh(
+            postgres, tmp_path_factory.mktemp("unsampled"), "unsampled", trace_sampling=0
+        ) as running:
+            yield running
 
 
 def test_sampling_follows_envoys_decision_and_a_client_can_force_a_trace(unsampled_mesh: RunningMesh) -> None:

@@ -27,8 +27,8 @@ HOUR = dt.timedelta(hours=1)
 TTL = 3600
 
 
-def _ring(directory: Path, **options: float) -> KeyRing:
-    return KeyRing(directory, token_ttl_seconds=TTL, reload_seconds=0, **options)
+def _ring(directory: Path) -> KeyRing:
+    return KeyRing(directory, token_ttl_seconds=TTL, reload_seconds=0)
 
 
 def _states(ring: KeyRing, at: dt.datetime) -> dict[str, str]:
