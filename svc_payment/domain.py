@@ -80,6 +80,13 @@ def decline_reason(card: Card) -> str:
     return DECLINING_CARDS.get(card.number, "")
 
 
-def same_charge(payment: Payment, order: str, amount: Money, card: Card) -> bool:
-    """Whether a replayed Charge asks for what the first one did."""
-    return payment.order == order and payment.amount == amount and payment.card_last4 == card.last4
+def same_charge(payment: Payment, order: str, amount: Money, card: Card, user_id: str) -> bool:
+    """Whether a replayed Charge asks for what the first one did, for the same buyer: a key another buyer's
+    charge used never answers with that charge (its payment name, amount, card). A charge kept before its buyer
+    was (user_id empty) can only be matched on the rest."""
+    return (
+        payment.order == order
+        and payment.amount == amount
+        and payment.card_last4 == card.last4
+        and payment.user_id in ("", user_id)
+    )

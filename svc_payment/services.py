@@ -66,7 +66,7 @@ class Payments:
                 raise domain.ChargeVoided(request_id)
             first = repo.by_request_id(request_id)
         assert first is not None
-        if not domain.same_charge(first, order, amount, card):
+        if not domain.same_charge(first, order, amount, card, user_id):
             raise domain.RequestIdReused(request_id)
         return first
 

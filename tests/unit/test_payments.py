@@ -291,6 +291,21 @@ def test_get_payment_returns_the_charge(stub: pb_grpc.PaymentServiceStub) -> Non
     assert stub.GetPayment(pb.GetPaymentRequest(name=payment.name), timeout=10) == payment
 
 
+def test_a_charge_key_replayed_for_another_buyer_does_not_answer_with_their_payment(
+    stub: pb_grpc.PaymentServiceStub,
+) -> None:
+    request = _charge_request()
+    request.user = "users/buyer1"
+    first = stub.Charge(request, timeout=10)
+    other = pb.ChargeRequest()
+    other.CopyFrom(request)
+    other.user = "users/buyer2"
+    error = call_error(stub.Charge, other)
+    assert_error(error, grpc.StatusCode.ALREADY_EXISTS, reason="REQUEST_ID_REUSED")
+    assert first.name not in (error.details() or "") and "buyer1" not in (error.details() or "")
+    assert stub.Charge(request, timeout=10) == first  # the buyer's own replay still answers
+
+
 def test_only_the_buyer_and_admins_read_a_payment(
     stub: pb_grpc.PaymentServiceStub, payment_channel: grpc.Channel
 ) -> None:
