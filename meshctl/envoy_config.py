@@ -29,7 +29,9 @@ from envoy_data_plane.envoy.config.cluster.v3 import (
     ClusterDiscoveryType,
 )
 from envoy_data_plane.envoy.config.core.v3 import (
+    HeaderValue,
     HeaderValueOption,
+    HeaderValueOptionHeaderAppendAction,
     Http2ProtocolOptions,
     KeepaliveSettings,
     TransportSocket,
@@ -162,6 +164,7 @@ def _listener(
     local_reply_config: LocalReplyConfig | None = None,
     *,
     request_headers_to_add: list[HeaderValueOption] | None = None,
+    response_headers_to_add: list[HeaderValueOption] | None = None,
     transport_socket: TransportSocket | None = None,
     early_header_mutations: list[TypedExtensionConfig] | None = None,
 ) -> Listener:
@@ -178,6 +181,7 @@ def _listener(
                     domains=["*"],
                     routes=routes,
                     request_headers_to_add=request_headers_to_add or [],
+                    response_headers_to_add=response_headers_to_add or [],
                 )
             ],
         ),
@@ -219,6 +223,14 @@ def _transcoder(descriptor_path: Path, services: Sequence[str], max_request_byte
     return HttpFilter(name="envoy.filters.http.grpc_json_transcoder", typed_config=AnyProto.pack(config))
 
 
+PRIVATE_BY_DEFAULT = HeaderValueOption(
+    header=HeaderValue(key="cache-control", value="private, no-store"),
+    append_action=HeaderValueOptionHeaderAppendAction.ADD_IF_ABSENT,
+)
+"""What a browser or CDN may keep of an answer whose service said nothing: none of it. Most answers are read
+with an identity (an order, an account); the catalog says `public` itself for anonymous reads."""
+
+
 def _public_listener(topology: Topology, descriptor_path: Path, tls: security.Tls | None) -> Listener:
     public = public_methods(descriptor_path)
     apis = [g for s in topology.gateway_services for g in s.grpc_services]
@@ -243,6 +255,7 @@ def _public_listener(topology: Topology, descriptor_path: Path, tls: security.Tl
         routes,
         filters,
         policies.local_reply_config(rest=True),
+        response_headers_to_add=[PRIVATE_BY_DEFAULT],
         transport_socket=security.downstream_tls(tls) if tls else None,
         early_header_mutations=security.strip_client_trace(gw),
     )

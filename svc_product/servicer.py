@@ -57,10 +57,15 @@ def _update_paths(request: pb.UpdateProductRequest) -> set[str]:
     return set(paths)
 
 
+_IDENTIFIED = frozenset({PAYLOAD_HEADER, "authorization"})
+
+
 def cache_control(context: grpc.ServicerContext, max_age: int) -> tuple[tuple[str, str]]:
     """What a browser or CDN may do with a catalog read: reuse an anonymous one for `max_age` seconds; never
-    store one made with an identity (the same URL may answer differently for someone else one day)."""
-    if any(key == PAYLOAD_HEADER for key, _ in context.invocation_metadata()):
+    store one made with an identity (the same URL may answer differently for someone else one day). On an open
+    RPC the gateway verifies no token and passes the Authorization header on: its presence is what counts (a
+    shared cache may store an authorized answer marked public, RFC 9111 §3.5)."""
+    if any(key in _IDENTIFIED for key, _ in context.invocation_metadata()):
         return (("cache-control", "private, no-store"),)
     return (("cache-control", f"public, max-age={max_age}" if max_age > 0 else "no-cache"),)
 
