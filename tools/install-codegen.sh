@@ -5,14 +5,41 @@
 #     package-lock.json into .tools/node;
 #   - protoc (for Java) and protoc-gen-grpc-java, native binaries from Maven
 #     Central listed in tools/maven-tools.txt, into .tools/bin.
-# Called by tools/bootstrap.sh. Without Node.js or Maven it warns and skips
-# what needs them, so `make up` still works with Python and Go alone; `make
-# gen` and `make check-gen` (so `make test`) then fail on the missing plugin.
+# Called by tools/bootstrap.sh for `make gen`, `make check-gen` and `make test`
+# (`make up` needs none of it). Without Node.js or Maven it warns and skips
+# what needs them; `make gen` and `make check-gen` then fail on the missing
+# plugin. Each install step prints one line with its duration.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 tools=$root/.tools
 log() { printf 'bootstrap: %s\n' "$*" >&2; }
+
+now() {
+  local t=${EPOCHREALTIME:-}
+  [ -n "$t" ] && printf '%s' "${t/,/.}" || date +%s
+}
+
+# step WHAT COMMAND...: as in tools/bootstrap.sh, one line "bootstrap: WHAT … 12.3 s", the command's output
+# after it.
+step() {
+  local what=$1 t0 rc=0 out took
+  shift
+  printf 'bootstrap: %s … ' "$what" >&2
+  out=$(mktemp)
+  t0=$(now)
+  "$@" >"$out" 2>&1 || rc=$?
+  took=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }')
+  if [ "$rc" -ne 0 ]; then
+    printf 'failed after %s s\n' "$took" >&2
+    cat "$out" >&2
+  else
+    printf '%s s\n' "$took" >&2
+    grep -v '^go: downloading ' "$out" >&2 || true
+  fi
+  rm -f "$out"
+  [ "$rc" -eq 0 ] || exit "$rc"
+}
 
 have() {
   command -v "$1" >/dev/null && return 0
@@ -20,16 +47,18 @@ have() {
   return 1
 }
 
+# npm_ci DIR: installs DIR's package-lock.json; npm's summary stays off the progress line.
+npm_ci() { (cd "$1" && npm ci --no-audit --no-fund --no-update-notifier --loglevel=error >/dev/null); }
+
 install_node_tools() {
   have npm "protoc-gen-es (TypeScript generation; needs Node.js 20+ with npm)" || return 0
   local dir=$tools/node want
   want=$(cat "$root/tools/node/package.json" "$root/tools/node/package-lock.json" | sha256sum | cut -d' ' -f1)
   if [ "$(cat "$dir/.lock.sha256" 2>/dev/null)" != "$want" ] || [ ! -x "$dir/node_modules/.bin/protoc-gen-es" ]; then
-    log "npm ci tools/node (protoc-gen-es) into $dir"
     rm -rf "$dir"
     mkdir -p "$dir"
     cp "$root/tools/node/package.json" "$root/tools/node/package-lock.json" "$dir/"
-    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >&2)
+    step "npm ci tools/node (protoc-gen-es)" npm_ci "$dir"
     echo "$want" >"$dir/.lock.sha256"
   fi
 }
@@ -45,6 +74,17 @@ classifier() {
   esac
 }
 
+# mvn_copy SPEC DIR: fetches one artifact into DIR; Maven's output only when it fails.
+mvn_copy() {
+  if ! mvn -B -q -C -Dstyle.color=never \
+    org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy \
+    -Dartifact="$1" -Dmdep.stripVersion=true -DoutputDirectory="$2" >"$2.log" 2>&1; then
+    cat "$2.log" >&2
+    rm -rf "$2" "$2.log"
+    return 1
+  fi
+}
+
 install_maven_tools() {
   local bin=$tools/bin cls gav name spec scratch
   mkdir -p "$bin"
@@ -53,15 +93,8 @@ install_maven_tools() {
     spec="$gav:exe:$cls"
     if [ "$(cat "$bin/.$name.spec" 2>/dev/null)" != "$spec" ] || [ ! -x "$bin/$name" ]; then
       have mvn "$name (Java generation; fetched from Maven Central with Maven)" || return 0
-      log "mvn dependency:copy $spec"
       scratch=$(mktemp -d)
-      if ! mvn -B -q -C -Dstyle.color=never \
-        org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy \
-        -Dartifact="$spec" -Dmdep.stripVersion=true -DoutputDirectory="$scratch" >"$scratch.log" 2>&1; then
-        cat "$scratch.log" >&2
-        rm -rf "$scratch" "$scratch.log"
-        exit 1
-      fi
+      step "mvn dependency:copy $spec" mvn_copy "$spec" "$scratch"
       install -m 0755 "$scratch"/*.exe "$bin/$name"
       rm -rf "$scratch" "$scratch.log"
       echo "$spec" >"$bin/.$name.spec"

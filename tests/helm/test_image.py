@@ -117,27 +117,24 @@ def test_bootstrap_python_reads_only_what_the_image_copies() -> None:
     assert "SHOPMESH_VENV" in script
 
 
-def test_dropped_packages_are_development_only(dockerfile: tuple[dict[str, str], list[Stage]]) -> None:
-    install = dockerfile[1][0].all("RUN")[0].args
-    _, _, uninstall = install.partition("pip uninstall --yes ")
-    dropped = uninstall.split()
-    assert dropped, "the image keeps every development tool"
-    # requirements.in's sections: everything above "# contracts toolchain" is what the services and Envoy run.
-    text = (ROOT / "requirements.in").read_text()
-    runtime_part = text[: text.index("# contracts toolchain")]
-    runtime = {
-        line.split("[")[0].strip().lower()
-        for line in runtime_part.splitlines()
-        if line and not line.startswith("#")
-    }
-    locked = {
+def _locked(name: str) -> set[str]:
+    return {
         line.split("==")[0].lower()
-        for line in (ROOT / "requirements.lock").read_text().splitlines()
-        if "==" in line
+        for line in (ROOT / name).read_text().splitlines()
+        if "==" in line and not line.startswith("#")
     }
-    for package in dropped:
-        assert package.lower() not in runtime, f"{package} is a runtime dependency"
-        assert package.lower() in locked, f"{package} is not in requirements.lock (renamed?)"
+
+
+def test_image_installs_only_the_run_set(dockerfile: tuple[dict[str, str], list[Stage]]) -> None:
+    """requirements.lock is what running needs; the development tools are in requirements-dev.lock, never read."""
+    install = dockerfile[1][0].all("RUN")[0].args
+    assert install == "tools/bootstrap.sh python"
+    instructions = [i.args for stage in dockerfile[1] for i in stage.instructions]
+    assert not [i for i in instructions if "requirements-dev" in i]
+    run, dev = _locked("requirements.lock"), _locked("requirements-dev.lock")
+    assert run and dev and not run & dev, f"in both locks: {sorted(run & dev)}"
+    tools = {"pytest", "pytest-timeout", "ruff", "mypy", "grpcio-tools", "buf-bin", "kubernetes-validate"}
+    assert tools <= dev, "a development tool is not in requirements-dev.lock (renamed?)"
     # and no runtime module imports one of them
     modules = {"pytest", "ruff", "mypy", "grpc_tools", "kubernetes_validate", "yaml", "jsonschema"}
     for package in RUNTIME_PACKAGES:
