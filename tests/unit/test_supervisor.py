@@ -1,4 +1,5 @@
-"""The local supervisor: its restart back-off, and what it does with real (tiny) processes that exit."""
+"""The local supervisor: its restart back-off, what it does with real (tiny) processes that exit, and the
+launcher's reuse of a rendered Envoy config."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from meshctl import topology
+from meshctl.launcher import Mesh
 from meshctl.supervisor import STATE_FILE, Backoff, MeshError, Spec, Supervisor, read_state
 
 
@@ -136,3 +139,13 @@ def test_a_state_file_left_by_a_dead_supervisor_is_no_running_mesh(tmp_path: Pat
     (tmp_path / STATE_FILE).write_text(json.dumps({"pid": 2**22 + 1, "processes": []}))
     with pytest.raises(MeshError, match=r"supervisor \(pid 4194305\) is gone"):
         read_state(tmp_path)
+
+
+def test_a_second_run_with_the_same_inputs_keeps_the_rendered_envoy_config(tmp_path: Path) -> None:
+    """Rendering takes a second or more of CPU from the replicas starting beside it: `make up` again reuses it."""
+    topo = topology.load()
+    first = Mesh(topo, tmp_path, env={}).write_envoy_config()
+    rendered = first.stat().st_mtime_ns
+    assert Mesh(topo, tmp_path, env={}).write_envoy_config().stat().st_mtime_ns == rendered
+    shifted = Mesh(topo.shifted(100), tmp_path, env={}).write_envoy_config()  # other inputs: rendered again
+    assert str(topo.gateway.public_port + 100) in shifted.read_text()
