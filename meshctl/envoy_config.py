@@ -45,6 +45,7 @@ from envoy_data_plane.envoy.config.endpoint.v3 import (
 )
 from envoy_data_plane.envoy.config.listener.v3 import Filter, FilterChain, Listener
 from envoy_data_plane.envoy.config.route.v3 import (
+    HeaderMatcher,
     Route,
     RouteAction,
     RouteConfiguration,
@@ -115,26 +116,56 @@ def public_methods(descriptor_path: Path) -> dict[str, list[str]]:
 
 
 def _method_routes(
-    topology: Topology, methods: Mapping[str, Sequence[str]], *, rate_limited: bool = False
+    topology: Topology, methods: Mapping[str, Sequence[str]], *, public: bool = False
 ) -> list[Route]:
-    """One exact-path route per RPC, each with its own policy (reads and writes differ)."""
-    return [
-        Route(
-            name=f"/{grpc_service}/{method}",
-            match=RouteMatch(path=f"/{grpc_service}/{method}"),
-            route=policies.route_action(service, method),
-            typed_per_filter_config=security.route_rate_limit(topology.gateway, f"/{grpc_service}/{method}")
-            if rate_limited
-            else {},
-        )
-        for service in topology.gateway_services
-        for grpc_service in service.grpc_services
-        for method in methods[grpc_service]
-    ]
+    """One exact-path route per RPC, each with its own policy (reads and writes differ). Public routes are rate
+    limited, and those of `gateway.public_cache_seconds` say how long an anonymous answer may be reused."""
+    routes: list[Route] = []
+    cacheable = dict(topology.gateway.public_cache_seconds) if public else {}
+    for service in topology.gateway_services:
+        for grpc_service in service.grpc_services:
+            for method in methods[grpc_service]:
+                path = f"/{grpc_service}/{method}"
+                limited = security.route_rate_limit(topology.gateway, path) if public else {}
+                action = policies.route_action(service, method)
+                max_age = cacheable.get(f"{grpc_service}/{method}")
+                if max_age is not None:
+                    # With a token the answer is someone's: the listener's private default applies.
+                    routes.append(
+                        Route(
+                            name=f"{path} (authorized)",
+                            match=RouteMatch(path=path, headers=[AUTHORIZED]),
+                            route=action,
+                            typed_per_filter_config=limited,
+                        )
+                    )
+                routes.append(
+                    Route(
+                        name=path,
+                        match=RouteMatch(path=path),
+                        route=action,
+                        typed_per_filter_config=limited,
+                        response_headers_to_add=[] if max_age is None else [_public_for(max_age)],
+                    )
+                )
+    return routes
+
+
+AUTHORIZED = HeaderMatcher(name="authorization", present_match=True)
+
+
+def _public_for(max_age: int) -> HeaderValueOption:
+    """Cache-Control of an anonymous answer a browser or CDN may reuse for `max_age` seconds (0: revalidate).
+    Only where the answer has none: a failed call carries the services' `no-store` (meshkit.status)."""
+    value = f"public, max-age={max_age}" if max_age > 0 else "no-cache"
+    return HeaderValueOption(
+        header=HeaderValue(key="cache-control", value=value),
+        append_action=HeaderValueOptionHeaderAppendAction.ADD_IF_ABSENT,
+    )
 
 
 def _public_routes(topology: Topology, public: Mapping[str, Sequence[str]]) -> list[Route]:
-    routes = _method_routes(topology, public, rate_limited=True)
+    routes = _method_routes(topology, public, public=True)
     # Reflection is a bidi stream, hence no route timeout; v1 and v1alpha (grpcio only has v1alpha) (notes §6).
     reflection = RouteAction(cluster=topology.gateway.reflection_service, timeout=sec(0))
     routes += [Route(name=p, match=RouteMatch(prefix=p), route=reflection) for p in REFLECTION_PREFIXES]
@@ -227,8 +258,8 @@ PRIVATE_BY_DEFAULT = HeaderValueOption(
     header=HeaderValue(key="cache-control", value="private, no-store"),
     append_action=HeaderValueOptionHeaderAppendAction.ADD_IF_ABSENT,
 )
-"""What a browser or CDN may keep of an answer whose service said nothing: none of it. Most answers are read
-with an identity (an order, an account); the catalog says `public` itself for anonymous reads."""
+"""What a browser or CDN may keep of an answer: none of it, unless its route says otherwise (anonymous catalog
+reads, `gateway.public_cache_seconds`). Most answers are read with an identity (an order, an account)."""
 
 
 def _public_listener(topology: Topology, descriptor_path: Path, tls: security.Tls | None) -> Listener:

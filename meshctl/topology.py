@@ -37,6 +37,9 @@ class Gateway:
     jwks_cache_seconds: int = 300
     """How long Envoy keeps the users service's JWKS; it refetches it in the background 5 s before that, so a
     signing key must be published at least this long before it signs (SVC_USER_JWT_PUBLISH_AHEAD_SECONDS)."""
+    public_cache_seconds: tuple[tuple[str, int], ...] = ()
+    """Open RPCs (`package.Service/Method`) whose anonymous answers browsers and CDNs may reuse, and for how
+    many seconds (Cache-Control: public, max-age); every other answer is private, no-store."""
     trust_client_trace_id: bool = False
     """Whether a client's x-client-trace-id may force a trace at the public listener (off: Envoy removes it
     before its tracing decision, so nobody outside can make the mesh record, and pay for, their requests)."""
@@ -182,7 +185,12 @@ def load(path: Path = DEFAULT_TOPOLOGY) -> Topology:
     data = tomllib.loads(path.read_text())
     defaults = data.get("defaults", {})
     gw = data["gateway"]
-    gateway = Gateway(**{**gw, "open_rpcs": tuple(gw["open_rpcs"])})
+    cached = tuple(sorted(gw.get("public_cache_seconds", {}).items()))
+    if closed := [rpc for rpc, _ in cached if rpc not in gw["open_rpcs"]]:
+        raise ValueError(f"gateway.public_cache_seconds names RPCs that need a token: {', '.join(closed)}")
+    if negative := [rpc for rpc, seconds in cached if not isinstance(seconds, int) or seconds < 0]:
+        raise ValueError(f"gateway.public_cache_seconds wants whole seconds >= 0: {', '.join(negative)}")
+    gateway = Gateway(**{**gw, "open_rpcs": tuple(gw["open_rpcs"]), "public_cache_seconds": cached})
     services = []
     for name, raw in data["services"].items():
         merged = {**defaults, **raw}

@@ -34,7 +34,7 @@ from opentelemetry.trace import Status, StatusCode
 
 from meshkit import errors, logs
 from meshkit.metrics import Metrics
-from meshkit.status import code_for, to_status
+from meshkit.status import NOT_CACHEABLE, code_for, to_status
 from meshkit.validation import Validator
 
 log = logging.getLogger(__name__)
@@ -144,6 +144,7 @@ class CallPath:
                 code = grpc.StatusCode.INTERNAL
                 ref = uuid.uuid4().hex[:12]
                 log.exception("unexpected error in %s (ref %s)", method, ref)
+                context.set_trailing_metadata((NOT_CACHEABLE,))
                 context.abort(code, f"internal error (ref {ref}); see the service log")
             finally:
                 if code is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections import namedtuple
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -66,8 +67,18 @@ def to_status(error: errors.ServiceError, domain: str) -> grpc.Status:
             )
         )
     status = status_pb2.Status(code=code.value[0], message=error.message, details=details)
-    converted: grpc.Status = rpc_status.to_status(status)
-    return converted
+    converted = rpc_status.to_status(status)
+    return _Status(converted.code, converted.details, (*converted.trailing_metadata, NOT_CACHEABLE))
+
+
+NOT_CACHEABLE = ("cache-control", "no-store")
+"""On every error: an answer that failed is never reused. A failed call's status travels as headers alone, so
+over REST this is a response header, and the gateway's public caching of catalog reads (added only where absent)
+leaves such an answer alone."""
+
+
+class _Status(namedtuple("_Status", ("code", "details", "trailing_metadata")), grpc.Status):
+    """A grpc.Status (grpcio reads its three fields by name)."""
 
 
 class ErrorMappingInterceptor(grpc.ServerInterceptor):

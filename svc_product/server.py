@@ -37,7 +37,7 @@ def create_server(
     if server_settings.events.nats_url:
         changes.subscribe(cache.changed, cache.reset)
     # Without a broker no replica hears another's changes: the cache stays off (never live).
-    servicer = ProductServicer(Catalog(db, events=events), cache, settings.max_age)
+    servicer = ProductServicer(Catalog(db, events=events), cache)
     server = ServiceServer(
         server_settings,
         db=db,

@@ -10,7 +10,7 @@ from meshkit import paging
 from meshkit.convert import money_from_proto
 from meshkit.errors import Violations
 from meshkit.idempotency import request_key
-from meshkit.identity import PAYLOAD_HEADER, identity_of
+from meshkit.identity import identity_of
 from meshkit.names import parse_name
 from svc_product import domain
 from svc_product.cache import CacheSettings, CatalogCache
@@ -57,24 +57,11 @@ def _update_paths(request: pb.UpdateProductRequest) -> set[str]:
     return set(paths)
 
 
-_IDENTIFIED = frozenset({PAYLOAD_HEADER, "authorization"})
-
-
-def cache_control(context: grpc.ServicerContext, max_age: int) -> tuple[tuple[str, str]]:
-    """What a browser or CDN may do with a catalog read: reuse an anonymous one for `max_age` seconds; never
-    store one made with an identity (the same URL may answer differently for someone else one day). On an open
-    RPC the gateway verifies no token and passes the Authorization header on: its presence is what counts (a
-    shared cache may store an authorized answer marked public, RFC 9111 §3.5)."""
-    if any(key in _IDENTIFIED for key, _ in context.invocation_metadata()):
-        return (("cache-control", "private, no-store"),)
-    return (("cache-control", f"public, max-age={max_age}" if max_age > 0 else "no-cache"),)
-
-
 class ProductServicer(pb_grpc.ProductServiceServicer):
-    def __init__(self, catalog: Catalog, cache: CatalogCache | None = None, max_age: int = 5) -> None:
+    def __init__(self, catalog: Catalog, cache: CatalogCache | None = None) -> None:
         self._catalog = catalog
+        # HTTP caching (Cache-Control) is the gateway's: envoy/topology.toml, gateway.public_cache_seconds.
         self._cache = cache or CatalogCache(CacheSettings(products=0, pages=0))
-        self._max_age = max_age
 
     def CreateProduct(self, request: pb.CreateProductRequest, context: grpc.ServicerContext) -> pb.Product:
         identity_of(context).require_admin()
@@ -85,16 +72,14 @@ class ProductServicer(pb_grpc.ProductServiceServicer):
         key = request_key(request.request_id, context)
         return product_to_proto(self._catalog.create_product(request.product.sku, fields, key))
 
-    def GetProduct(self, request: pb.GetProductRequest, context: grpc.ServicerContext) -> pb.Product:
+    def GetProduct(self, request: pb.GetProductRequest, unused_context: grpc.ServicerContext) -> pb.Product:
         product_id = parse_name(request.name, "products", "name")
-        answer = self._cache.product(
+        return self._cache.product(
             product_id, lambda: product_to_proto(self._catalog.get_product(product_id))
         )
-        context.send_initial_metadata(cache_control(context, self._max_age))
-        return answer
 
     def ListProducts(
-        self, request: pb.ListProductsRequest, context: grpc.ServicerContext
+        self, request: pb.ListProductsRequest, unused_context: grpc.ServicerContext
     ) -> pb.ListProductsResponse:
         limit = paging.page_size(request.page_size)
         after = paging.decode_token(request.page_token)
@@ -107,9 +92,7 @@ class ProductServicer(pb_grpc.ProductServiceServicer):
             )
             return page, next_after is None
 
-        answer = self._cache.page((after, limit), load)
-        context.send_initial_metadata(cache_control(context, self._max_age))
-        return answer
+        return self._cache.page((after, limit), load)
 
     def UpdateProduct(self, request: pb.UpdateProductRequest, context: grpc.ServicerContext) -> pb.Product:
         identity_of(context).require_admin()

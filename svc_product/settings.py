@@ -17,9 +17,7 @@ ENV_HELP = env_help(
     "                            0 turns the product cache off)\n"
     f"  {PREFIX}_CACHE_PAGES        ListProducts pages each replica caches (default {_DEFAULTS.pages}; 0: off)\n"
     f"  {PREFIX}_CACHE_TTL_SECONDS  the longest a cached entry is served, in case an invalidation\n"
-    f"                            is lost (default {_DEFAULTS.ttl_seconds:g}); changes invalidate at once\n"
-    f"  {PREFIX}_CACHE_MAX_AGE_SECONDS  max-age of `Cache-Control: public` on catalog reads without an\n"
-    "                            identity, for browsers and CDNs (default 5; 0: no-cache)\n",
+    f"                            is lost (default {_DEFAULTS.ttl_seconds:g}); changes invalidate at once\n",
 )
 
 
@@ -27,8 +25,6 @@ ENV_HELP = env_help(
 class Settings:
     server: ServerSettings
     cache: CacheSettings
-    max_age: int
-    """Seconds a browser or CDN may reuse an anonymous catalog read (Cache-Control)."""
 
 
 def load(environ: Mapping[str, str] | None = None) -> Settings:
@@ -40,5 +36,4 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
             pages=env.integer("CACHE_PAGES", _DEFAULTS.pages, maximum=1_000_000),
             ttl_seconds=env.number("CACHE_TTL_SECONDS", _DEFAULTS.ttl_seconds, minimum=0.0),
         ),
-        max_age=env.integer("CACHE_MAX_AGE_SECONDS", 5, maximum=86_400),
     )

@@ -11,7 +11,7 @@ from envoy_data_plane.envoy.config.cluster.v3 import OutlierDetection
 
 from meshctl import envoy_config
 from meshctl.envoy_policies import LOCAL_REPLY_GRPC_CODES
-from meshctl.topology import DEFAULT_DESCRIPTOR, Topology, load
+from meshctl.topology import DEFAULT_DESCRIPTOR, DEFAULT_TOPOLOGY, Topology, load
 
 INTERNAL_METHODS = {
     "shopmesh.product.v1.ProductService": {"ReserveStock", "ReleaseStock"},
@@ -84,6 +84,10 @@ def test_public_listener_routes_only_public_methods_and_reflection(
     config: dict[str, Any], topology: Topology
 ) -> None:
     routes = _routes(config, "public")
+    # The publicly cacheable RPCs have a second route for requests with a token (see the caching test).
+    authorized = [r["match"]["path"] for r in routes if "headers" in r["match"]]
+    assert authorized == [f"/{rpc}" for rpc, _ in topology.gateway.public_cache_seconds]
+    routes = [r for r in routes if "headers" not in r["match"]]
     paths = {r["match"]["path"]: r["route"]["cluster"] for r in routes if "path" in r["match"]}
     prefixes = {r["match"]["prefix"]: r["route"] for r in routes if "prefix" in r["match"]}
     assert len(paths) + len(prefixes) == len(routes)  # nothing matched by any other means
@@ -106,8 +110,50 @@ def test_public_listener_routes_only_public_methods_and_reflection(
 
 
 def _action(config: dict[str, Any], listener: str, path: str) -> dict[str, Any]:
-    (route,) = [r for r in _routes(config, listener) if r["match"].get("path") == path]
+    (route,) = [
+        r for r in _routes(config, listener) if r["match"].get("path") == path and "headers" not in r["match"]
+    ]
     return dict(route["route"])
+
+
+def test_anonymous_catalog_reads_are_public_and_everything_else_private(
+    config: dict[str, Any], topology: Topology
+) -> None:
+    (vhost,) = _hcm(config, "public")["routeConfig"]["virtualHosts"]
+    assert vhost["responseHeadersToAdd"] == [
+        {"header": {"key": "cache-control", "value": "private, no-store"}, "appendAction": "ADD_IF_ABSENT"}
+    ]
+    cached = dict(topology.gateway.public_cache_seconds)
+    assert set(cached) == {
+        "shopmesh.product.v1.ProductService/GetProduct",
+        "shopmesh.product.v1.ProductService/ListProducts",
+    }
+    for rpc, seconds in cached.items():
+        routes = [r for r in _routes(config, "public") if r["match"].get("path") == f"/{rpc}"]
+        authorized, anonymous = routes  # the first match wins: a request with a token takes the private one
+        assert authorized["match"]["headers"] == [{"name": "authorization", "presentMatch": True}]
+        assert "responseHeadersToAdd" not in authorized and authorized["route"] == anonymous["route"]
+        assert anonymous["responseHeadersToAdd"] == [
+            {
+                "header": {"key": "cache-control", "value": f"public, max-age={seconds}"},
+                "appendAction": "ADD_IF_ABSENT",
+            }
+        ]
+    create = [r for r in _routes(config, "public") if r["match"].get("path", "").endswith("/CreateProduct")]
+    assert len(create) == 1 and "responseHeadersToAdd" not in create[0]
+    internal = _hcm(config, "internal")["routeConfig"]["virtualHosts"][0]
+    assert "responseHeadersToAdd" not in internal  # service-to-service answers carry no HTTP caching advice
+
+
+def test_only_open_rpcs_may_be_publicly_cached(tmp_path: Path) -> None:
+    text = DEFAULT_TOPOLOGY.read_text().replace(
+        '"shopmesh.product.v1.ProductService/GetProduct" = 5',
+        '"shopmesh.order.v1.OrderService/GetOrder" = 5',
+    )
+    path = tmp_path / "topology.toml"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=r"need a token: shopmesh\.order\.v1\.OrderService/GetOrder"):
+        load(path)
 
 
 def test_route_policy_of_a_read(config: dict[str, Any]) -> None:
