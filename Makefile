@@ -23,7 +23,7 @@ up: install-run gen/descriptor.binpb ## run the whole mesh locally (NATS, SQLite
 	$(PY) -m meshctl up $(UP_ARGS)
 
 .PHONY: status
-status: install ## list the running mesh's processes: pid, uptime, restarts, health, port (RUN_DIR=var)
+status: install-run ## list the running mesh's processes: pid, uptime, restarts, health, port (RUN_DIR=var)
 	$(PY) -m meshctl status --run-dir $(RUN_DIR)
 
 test: install check-gen lint ## install, check generated code and lint, then run every test (own PostgreSQL)
