@@ -2,9 +2,10 @@
 
 In order, for each unary call of a service's own methods (health checks and reflection take none of it):
 
-1. **trace**: the caller's context, and a SERVER span (opentelemetry-instrumentation-grpc) unless the caller
-   already decided not to sample (then its context is only made current: log lines keep its trace id and
-   outbound calls carry the decision on, at no cost);
+1. **trace**: the caller's context, and a SERVER span (opentelemetry-instrumentation-grpc) unless the trace
+   is not recorded: when the caller decided not to sample, its context is only made current (log lines keep
+   its trace id, outbound calls carry the decision on); a new trace is decided before any span exists, and a
+   dropped one runs without the instrumentation at all;
 2. **observe**: times the call, counts it under its final status code (RED metrics) and writes its log line,
    inside the span so the line carries its ids;
 3. **map errors**: a `ServiceError` becomes its status with ErrorInfo / BadRequest details (meshkit.status),
@@ -35,6 +36,7 @@ from opentelemetry.trace import Status, StatusCode
 from meshkit import errors, logs
 from meshkit.metrics import Metrics
 from meshkit.status import NOT_CACHEABLE, code_for, to_status
+from meshkit.telemetry import Tracing
 from meshkit.validation import Validator
 
 log = logging.getLogger(__name__)
@@ -77,18 +79,16 @@ class CallPath:
         metrics: Metrics | None,
         domain: str,
         services: Iterable[str],
-        tracer: grpc.ServerInterceptor | None = None,
-        follows_caller: bool = True,
+        tracing: Tracing | None = None,
         validator: Validator | None = None,
     ) -> None:
-        """`services`: the full names whose methods are validated and observed; `tracer`: the tracing
-        instrumentation's interceptor (None: tracing off); `follows_caller`: the sampler is parent-based, so a
-        call its caller dropped needs no span."""
+        """`services`: the full names whose methods are validated and observed; `tracing`: the process's
+        (None or disabled: no spans)."""
         self._metrics = metrics
         self._domain = domain
         self._prefixes = tuple(f"/{s}/" for s in services)
-        self._tracer = tracer
-        self._follows_caller = follows_caller
+        self._tracing = tracing if tracing is not None and tracing.enabled else None
+        self._tracer = self._tracing.server_interceptor() if self._tracing is not None else None
         self._validator = validator or Validator()
 
     def wrap(self, method: str, handler: grpc.RpcMethodHandler[Any, Any]) -> grpc.RpcMethodHandler[Any, Any]:
@@ -175,11 +175,20 @@ class CallPath:
         spanned: Callable[[Any, Any], Any] = observed
         if wrapped is not None and wrapped.unary_unary is not None:
             spanned = wrapped.unary_unary
-        if not self._follows_caller:
+        tracing = self._tracing
+        assert tracing is not None
+        if not tracing.follows_caller:
             return spanned  # a sampler that may record what the caller dropped: every call gets its span
+        decide_root, recorded_root = tracing.decide_root, tracing.recorded_root
 
         def run(request: Any, context: grpc.ServicerContext) -> Any:
             metadata = context.invocation_metadata()
+            if not any(key == "traceparent" for key, _ in metadata):
+                # A new trace (a direct call): decided here, so a dropped one costs nothing more.
+                if not decide_root(method):
+                    return observed(request, context)
+                with recorded_root():
+                    return spanned(request, context)
             parent = _dropped_by_caller(metadata)
             if parent is None:
                 return spanned(request, context)
@@ -198,10 +207,8 @@ def _accept(_request: Any) -> None:
 
 def _dropped_by_caller(metadata: Sequence[tuple[str, Any]]) -> otel_context.Context | None:
     """The caller's context when it carries a valid remote trace context marked "not sampled", read the way
-    the instrumentation reads it; None otherwise (a missing or malformed header is not a decision: the sampler
-    decides, and the call gets its span)."""
-    if not any(name == "traceparent" for name, _ in metadata):
-        return None  # the common direct call: no need to parse anything
+    the instrumentation reads it; None otherwise (a malformed header is not a decision: the sampler decides,
+    and the call gets its span)."""
     parent = extract(dict(metadata))
     span_context = trace.get_current_span(parent).get_span_context()
     if span_context.is_valid and span_context.is_remote and not span_context.trace_flags.sampled:

@@ -126,8 +126,7 @@ class ServiceServer:
             metrics=self.metrics,
             domain=f"{settings.service}.shopmesh.dev",
             services=services,
-            tracer=tracing.server_interceptor(),
-            follows_caller=tracing.follows_caller,
+            tracing=tracing,
         )
         register(cast(grpc.Server, WrappingRegistrar(self._server, path)))
         self._health_servicer = health.HealthServicer()

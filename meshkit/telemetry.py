@@ -19,11 +19,14 @@ When tracing is off nothing is installed: no interceptor, no SQLAlchemy listener
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import random
 import re
 from collections import namedtuple
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import grpc
 from opentelemetry import context as otel_context
@@ -147,6 +150,44 @@ def _configured_exporter(tracing: TracingSettings) -> Any:
     return ConsoleSpanExporter()
 
 
+_ROOT_RECORDED: contextvars.ContextVar[bool] = contextvars.ContextVar("shopmesh_root_recorded", default=False)
+
+
+@contextlib.contextmanager
+def _root_recorded() -> Iterator[None]:
+    token = _ROOT_RECORDED.set(True)
+    try:
+        yield
+    finally:
+        _ROOT_RECORDED.reset(token)
+
+
+class _Decided:
+    """The configured sampler, except for the root span of a call the call path already chose to record."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def should_sample(
+        self,
+        parent_context: otel_context.Context | None,
+        trace_id: int,
+        name: str,
+        kind: Any = None,
+        attributes: Any = None,
+        links: Any = None,
+        trace_state: Any = None,
+    ) -> Any:
+        if _ROOT_RECORDED.get() and not trace.get_current_span(parent_context).get_span_context().is_valid:
+            from opentelemetry.sdk.trace.sampling import Decision, SamplingResult
+
+            return SamplingResult(Decision.RECORD_AND_SAMPLE, attributes)
+        return self.inner.should_sample(parent_context, trace_id, name, kind, attributes, links, trace_state)
+
+    def get_description(self) -> str:
+        return str(self.inner.get_description())
+
+
 class Tracing:
     """The process's tracer provider, or nothing when tracing is off."""
 
@@ -159,6 +200,7 @@ class Tracing:
     ) -> None:
         """`exporter` (a SpanExporter) replaces the configured one: tests collect spans in memory."""
         self.provider: Any = None
+        self.sampler: Any = None
         if settings is None or tracing is None or (tracing.exporter == "none" and exporter is None):
             return
         from opentelemetry.sdk.resources import Resource
@@ -171,8 +213,12 @@ class Tracing:
         )
         if exporter is None:
             exporter = _configured_exporter(tracing)
-        # No sampler given: the SDK reads OTEL_TRACES_SAMPLER, default parent-based always-on.
-        self.provider = TracerProvider(resource=resource)
+        from opentelemetry.sdk.trace import sampling
+
+        # The SDK's sampler from OTEL_TRACES_SAMPLER (default parent-based always-on), told of the decisions
+        # the call path makes for new traces (see decide_root).
+        self.sampler = sampling._get_from_env_or_default()
+        self.provider = TracerProvider(resource=resource, sampler=cast(Any, _Decided(self.sampler)))
         self.provider.add_span_processor(BatchSpanProcessor(exporter))
         trace.set_tracer_provider(self.provider)
 
@@ -192,10 +238,22 @@ class Tracing:
     @property
     def follows_caller(self) -> bool:
         """Whether the sampler honours the caller's decision (parent-based): a call the caller dropped can then
-        skip the span altogether."""
+        skip the span altogether, and a new trace can be decided before any span exists (decide_root)."""
         from opentelemetry.sdk.trace.sampling import ParentBased
 
-        return self.provider is not None and isinstance(self.provider.sampler, ParentBased)
+        return self.provider is not None and isinstance(self.sampler, ParentBased)
+
+    def decide_root(self, name: str) -> bool:
+        """The sampler's decision for a new trace of a call named `name`, made before its span: a dropped call
+        then runs without the instrumentation (its wrapping costs a tenth of a cached read); a recorded one
+        runs inside `recorded_root()`, where the span's own sampling agrees (sampling twice would record the
+        square of the rate)."""
+        decision = self.sampler.should_sample(None, random.getrandbits(128), name)
+        return bool(decision.decision.is_sampled())
+
+    @staticmethod
+    def recorded_root() -> contextlib.AbstractContextManager[None]:
+        return _root_recorded()
 
     def client_interceptors(self) -> list[Any]:
         """For `grpc.intercept_channel`: a CLIENT span per call, its context sent as W3C `traceparent`.

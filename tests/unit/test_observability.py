@@ -377,3 +377,44 @@ def test_a_call_its_caller_did_not_sample_records_no_span_but_keeps_the_trace_id
     observed.call("Ok", (("traceparent", "00-abc-def-00"),))  # looks unsampled, is no trace context at all
     names = [s.name for s in observed.finished_spans()]
     assert names.count("/test.Echo/Ok") == 3 and "SELECT" in names
+
+
+def test_new_traces_are_decided_once_at_the_configured_rate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A direct call (no traceparent) is sampled before its span exists; a recorded one is recorded once
+    (deciding again inside the instrumentation would record the square of the rate)."""
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER", "parentbased_traceidratio")
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER_ARG", "0.5")
+    settings = load_server_settings("echo", "SVC_ECHO", 0, {"SHOPMESH_REPLICA": "echo-0"})
+    db = Database(f"sqlite:///{tmp_path / 'echo.sqlite3'}")
+    spans = InMemorySpanExporter()
+    tracing = Tracing(settings, TracingSettings("otlp"), exporter=spans)
+    assert tracing.follows_caller
+    server = ServiceServer(
+        settings,
+        db=db,
+        services=["test.Echo"],
+        register=lambda s: s.add_generic_rpc_handlers((_echo_handlers(db),)),
+        tracing=tracing,
+    )
+    server.start()
+    channel = grpc.insecure_channel(f"127.0.0.1:{server.port}")
+    try:
+        call = channel.unary_unary(
+            "/test.Echo/Ok",
+            request_serializer=StringValue.SerializeToString,
+            response_deserializer=StringValue.FromString,
+        )
+        for _ in range(400):
+            call(StringValue(value="x"), timeout=10)
+        tracing.provider.force_flush()
+        recorded = [s for s in spans.get_finished_spans() if s.name == "/test.Echo/Ok"]
+        # Binomial(400, 0.5): 200 +- 10; at 0.25 (sampled twice) it would be 100 +- 9.
+        assert 140 < len(recorded) < 260, len(recorded)
+        assert all(s.parent is None for s in recorded)
+        sql = [s for s in spans.get_finished_spans() if s.name == "SELECT"]
+        assert len(sql) == len(recorded)  # a recorded call's statements are recorded with it, nobody else's
+    finally:
+        channel.close()
+        server.stop(grace=0)
