@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import atexit
 import datetime as dt
+import functools
 import json
 import logging
 import re
@@ -168,6 +169,12 @@ _fast: SinkHandler | None = None
 _RPC_LOGGER = logging.getLogger("meshkit.calls")
 
 
+@functools.lru_cache(maxsize=4)
+def _second(epoch_second: int) -> str:
+    """The ISO 8601 date and time of a whole second, formatted once per second rather than once per line."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch_second))
+
+
 class RpcLine:
     """The one log line of each call of `method`, in the JsonFormatter's shape.
 
@@ -190,7 +197,7 @@ class RpcLine:
             )
             return
         now = time.time()
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z"
+        stamp = f"{_second(int(now))}.{int(now * 1000) % 1000:03d}Z"
         ids = _current_ids()
         tail = f', "trace_id": "{ids[0]}", "span_id": "{ids[1]}"}}' if ids is not None else "}"
         fast.sink.add(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,11 +21,12 @@ import pytest
 import sqlalchemy as sa
 from google.protobuf.wrappers_pb2 import StringValue
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from opentelemetry import trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from meshkit import errors
+from meshkit import errors, logs
 from meshkit.db import Database
-from meshkit.logs import FIELDS, JsonFormatter, pretty, redact
+from meshkit.logs import FIELDS, JsonFormatter, LineSink, RpcLine, SinkHandler, pretty, redact
 from meshkit.server import ServiceServer
 from meshkit.settings import load_server_settings
 from meshkit.telemetry import Tracing, TracingSettings
@@ -418,3 +420,35 @@ def test_new_traces_are_decided_once_at_the_configured_rate(
     finally:
         channel.close()
         server.stop(grace=0)
+
+
+def test_the_fast_rpc_line_has_the_formatters_shape(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A service's RPC lines skip the logging machinery (meshkit.logs.RpcLine); they must read exactly like
+    the JsonFormatter's records, trace ids included, and reach the stream in order with the others."""
+    stream = io.StringIO()
+    sink = LineSink(stream)
+    handler = SinkHandler(sink, JsonFormatter("products", "products-0"))
+    monkeypatch.setattr(logs, "_fast", handler)
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", [handler])
+    old_level = root.level
+    root.setLevel(logging.INFO)  # setLevel, not setattr: it clears the loggers' isEnabledFor caches
+    monkeypatch.setattr(root, "level", logging.INFO)  # restored by monkeypatch; the caches on the next set
+    line = RpcLine("/shopmesh.product.v1.ProductService/GetProduct")
+    logging.getLogger("meshkit.other").info("before")
+    parent = trace.NonRecordingSpan(
+        trace.SpanContext(int(TRACE_ID, 16), int(CLIENT_SPAN, 16), is_remote=True)
+    )
+    with trace.use_span(parent):
+        line.write(logging.INFO, grpc.StatusCode.OK, 0.0012345)
+    line.write(logging.WARNING, grpc.StatusCode.UNAVAILABLE, 0.5)  # through logging, and written at once
+    entries = [json.loads(x) for x in stream.getvalue().splitlines()]
+    assert [e["message"] for e in entries] == ["before", "rpc", "rpc"]
+    fast, slow = entries[1], entries[2]
+    assert list(fast) == ["time", "level", "service", "replica", "logger", "message", "method", "code",
+                          "duration_ms", "trace_id", "span_id"]  # fmt: skip
+    assert list(slow)[:9] == list(fast)[:9]
+    assert fast["trace_id"] == TRACE_ID and fast["span_id"] == CLIENT_SPAN and fast["duration_ms"] == 1.234
+    assert (slow["level"], slow["code"]) == ("WARNING", "UNAVAILABLE")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", fast["time"])
+    root.setLevel(old_level)
