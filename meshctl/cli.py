@@ -295,7 +295,8 @@ def main(argv: list[str] | None = None) -> int:
         default=100.0,
         metavar="PERCENT",
         help="percent of new requests traced (default 100: every one, to look at; a production-like 1 makes "
-        "tracing nearly free). A client forces a trace of its request with an `x-client-trace-id` header.",
+        "tracing nearly free). A client may force a trace with an `x-client-trace-id` header only where "
+        "envoy/topology.toml sets gateway.trust_client_trace_id (off by default).",
     )
     up.set_defaults(func=cmd_up)
 
