@@ -7,7 +7,7 @@ import uuid
 
 from meshkit.errors import InvalidArgument, Violations
 
-_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,63}", re.ASCII)
 
 
 def new_id() -> str:
@@ -28,7 +28,7 @@ def parse_name(value: str, collection: str, field: str) -> str:
     if not value:
         raise InvalidArgument(field, f"is required, e.g. {collection}/0123abcd")
     prefix, _, resource_id = value.partition("/")
-    if prefix != collection or not _ID.match(resource_id):
+    if prefix != collection or not _ID.fullmatch(resource_id):  # fullmatch: no final newline
         raise InvalidArgument(
             field,
             f"{value!r} is not a {collection} name; expected {collection}/{{id}} "

@@ -10,6 +10,7 @@ not silently. tests/unit/test_validation.py checks that it agrees with protovali
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -29,6 +30,33 @@ _EMAIL = re2.compile(
 )
 _CURRENCY = re2.compile(r"^[A-Z]{3}$")
 _PRODUCT_NAME = re2.compile(r"^products/[a-z0-9][a-z0-9-]{0,63}$")
+
+
+# An anchored sequence of literals, escapes and character classes, each at most once bounded-repeated (no groups,
+# alternation or unbounded repetition): what the contracts' patterns are. Without nesting, Python's re backtracks
+# at most over the bounds of adjacent repeats: no pattern of this shape can take exponential time.
+_SIMPLE_PATTERN = re.compile(
+    r"\^(?:(?:[^\\()|*+?{}\[\]^$.]|\\[^\dbBAzZ]|\[(?:[^\]\\]|\\.)+\])(?:\{\d+(?:,\d+)?\})?)*\$"
+)
+
+
+def compile_pattern(pattern: str) -> Callable[[str], bool]:
+    """Whether a value matches a contract's `string.pattern` (RE2 syntax, searched as protovalidate does).
+
+    Simple anchored patterns run on Python's re: the RE2 binding costs 8 us a call in Python overhead, a tenth of
+    a cached read's CPU, where re takes 0.5 us. RE2's meanings are kept: `$` is the end of the text (Python's
+    \\Z; its `$` would also accept a final newline) and classes such as \\d are ASCII. Anything else runs on
+    RE2, whose linear time holds whatever the pattern.
+    """
+    checked = re2.compile(pattern)  # the syntax is RE2's whichever engine runs it
+    if _SIMPLE_PATTERN.fullmatch(pattern):
+        try:
+            fast = re.compile(pattern[:-1] + r"\Z", re.ASCII)
+        except re.error:  # an escape RE2 knows and re does not (\\Q, \\C): RE2 it is
+            pass
+        else:
+            return lambda value: fast.match(value) is not None
+    return lambda value: checked.search(value) is not None
 
 
 def _money_non_negative(m: Any) -> bool:
@@ -104,12 +132,12 @@ def _string_checks(rules: validate_pb2.StringRules, fd: Any) -> list[Callable[[s
             )
         )
     if rules.HasField("pattern"):
-        pattern = re2.compile(rules.pattern)
+        matches = compile_pattern(rules.pattern)
         text = rules.pattern
         checks.append(
             lambda v: (
                 None
-                if pattern.search(v) is not None
+                if matches(v)
                 else Violation("", "string.pattern", f"value does not match regex pattern `{text}`")
             )
         )

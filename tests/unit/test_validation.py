@@ -83,3 +83,42 @@ def test_a_cel_rule_without_a_native_twin_fails_at_start(monkeypatch: pytest.Mon
     monkeypatch.setitem(validation.NATIVE_CEL, "money.positive", (expression + " && true", check))
     with pytest.raises(UnsupportedRule, match=r"money\.positive"):
         Validator().violations(payment_service_pb2.ChargeRequest())
+
+
+def _contract_patterns() -> set[str]:
+    from buf.validate import validate_pb2
+
+    found: set[str] = set()
+    for module in (order_service_pb2, payment_service_pb2, product_service_pb2, user_service_pb2):
+        for msg in module.DESCRIPTOR.message_types_by_name.values():
+            for fd in msg.fields:
+                rules = fd.GetOptions().Extensions[validate_pb2.field]
+                if rules.HasField("string") and rules.string.HasField("pattern"):
+                    found.add(rules.string.pattern)
+    return found
+
+
+PATTERN_SAMPLES = [
+    "", "products/abc", "products/abc\n", "products/ABC", "products/-x", "xproducts/abc", "users/0123abcd",
+    "orders/" + "a" * 64, "orders/" + "a" * 65, "req-1:2.3_4", "req 1", "٣", "a" * 128, "a" * 129, "users/é",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("pattern", sorted(_contract_patterns()))
+def test_every_contract_pattern_means_what_re2_means(pattern: str) -> None:
+    import re2
+
+    reference = re2.compile(pattern)
+    matches = validation.compile_pattern(pattern)
+    for value in PATTERN_SAMPLES:
+        assert matches(value) == (reference.search(value) is not None), (pattern, value)
+
+
+def test_patterns_beyond_the_simple_shape_run_on_re2() -> None:
+    import re2
+
+    for pattern in (r"^(a|b)+$", r"^\d{2}$", r"^[[:alpha:]]{2}$", r"^\pL+$", r"^\Qa.b\E$", "ab"):
+        reference = re2.compile(pattern)
+        matches = validation.compile_pattern(pattern)
+        for value in ("ab", "aab", "12", "١٢", "a.b", "xaby", "ab\n", "éé"):
+            assert matches(value) == (reference.search(value) is not None), (pattern, value)
