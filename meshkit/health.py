@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Sequence
 
 from grpc_health.v1 import health, health_pb2
 
 from meshkit.db import Database
+from meshkit.periodic import Periodic
 
 log = logging.getLogger(__name__)
 
@@ -35,16 +35,14 @@ class DatabaseHealth:
         self._servicer = servicer
         self._db = db
         self._names = ["", *services]
-        self._interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="db-health", daemon=True)
+        self._loop = Periodic("db-health", interval, self.check)
         self._serving: bool | None = None
         self._failures_to_flip = failures
         self._failed = 0
 
     def start(self) -> None:
         self.check()
-        self._thread.start()
+        self._loop.start()
 
     def check(self) -> bool:
         try:
@@ -64,11 +62,7 @@ class DatabaseHealth:
             self._serving = ok
         return ok
 
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval):
-            self.check()
-
     def stop(self) -> None:
         """Reports NOT_SERVING for good, so load balancers stop sending traffic."""
-        self._stop.set()
+        self._loop.stop(wait=False)  # a ping to a database that is down must not hold the shutdown
         self._servicer.enter_graceful_shutdown()

@@ -50,31 +50,6 @@ class Background(Protocol):
     def stop(self) -> None: ...
 
 
-class Periodic:
-    """Runs `task` every `interval` seconds on a daemon thread while the server runs."""
-
-    def __init__(self, name: str, interval: float, task: Callable[[], object]) -> None:
-        self._name = name
-        self._interval = interval
-        self._task = task
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=self._interval + 5)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval):
-            try:
-                self._task()
-            except Exception:  # keep the loop alive; the next round may succeed
-                log.exception("%s failed", self._name)
-
-
 class ServiceServer:
     """One service's gRPC server, built but not started, bound to its port."""
 

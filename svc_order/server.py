@@ -7,7 +7,8 @@ from shopmesh.order.v1 import order_service_pb2, order_service_pb2_grpc
 from meshkit.cli import service_main
 from meshkit.clients import mesh_channel
 from meshkit.db import open_database
-from meshkit.server import Periodic, ServiceServer
+from meshkit.periodic import Periodic
+from meshkit.server import ServiceServer
 from meshkit.telemetry import Tracing
 from svc_order import settings as order_settings
 from svc_order.clients import GrpcCatalog, GrpcDirectory, GrpcPayments
