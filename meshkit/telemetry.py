@@ -3,7 +3,9 @@
 * Export: `OTEL_TRACES_EXPORTER` = `otlp`, `console` or `none`. Unset, it is `otlp` when an OTLP endpoint is
   configured (`OTEL_EXPORTER_OTLP_ENDPOINT` or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) and `none` otherwise.
   OTLP goes over gRPC unless `OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL` is `http/protobuf`; the exporters read
-  every other standard variable (endpoint, headers, timeout, certificate) themselves. `OTEL_SDK_DISABLED=true`
+  every other standard variable (endpoint, headers, timeout, certificate) themselves. The OTLP/gRPC exporter
+  is built with the first batch of spans (`_DeferredOtlp`): a replica that has traced nothing yet never
+  imports it. `OTEL_SDK_DISABLED=true`
   turns tracing off whatever else is set. `make up` points the services at the launcher's local sink
   (meshctl.otlp_sink), which writes spans under the run directory.
 * Sampling: parent-based, always on for new traces (`OTEL_TRACES_SAMPLER` / `_ARG` override it), so a request
@@ -23,6 +25,7 @@ import contextlib
 import contextvars
 import random
 import re
+import threading
 from collections import namedtuple
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -40,7 +43,6 @@ from meshkit.settings import Env, ServerSettings, SettingsError
 
 _EXPORTERS = ("none", "console", "otlp")
 _PROTOCOLS = ("grpc", "http/protobuf")
-UNTRACED_SERVICES = ("grpc.health.v1.", "grpc.reflection.")
 FORCE_TRACE_HEADER = "x-client-trace-id"
 MAX_STATEMENT = 2000
 """db.statement is cut at this many characters (statements carry placeholders, never values)."""
@@ -70,10 +72,6 @@ class TracingSettings:
                 f"OTEL_EXPORTER_OTLP_PROTOCOL={protocol!r}: choose one of {', '.join(_PROTOCOLS)}"
             )
         return cls(exporter, protocol)
-
-
-def _traced(details: Any) -> bool:
-    return not str(details.method).lstrip("/").startswith(UNTRACED_SERVICES)
 
 
 _VERB = re.compile(r"\s*(\w+)")
@@ -150,6 +148,36 @@ def _configured_exporter(tracing: TracingSettings) -> Any:
     return ConsoleSpanExporter()
 
 
+class _DeferredOtlp:
+    """The OTLP/gRPC exporter, built on the first batch of spans to export (on the span processor's thread).
+
+    Importing it costs an idle replica 2 MB: its protobuf modules, and those of the metrics and logs exporters and
+    the SDK's logs that it imports too. A replica that has not been asked for a traced call yet has no spans to
+    send; the first batch builds it from the same variables, exactly as at start-up."""
+
+    def __init__(self, tracing: TracingSettings) -> None:
+        self._tracing = tracing
+        self._exporter: Any = None
+        self._lock = threading.Lock()
+
+    def _built(self) -> Any:
+        with self._lock:
+            if self._exporter is None:
+                self._exporter = _configured_exporter(self._tracing)
+            return self._exporter
+
+    def export(self, spans: Any) -> Any:
+        return self._built().export(spans)
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self._exporter is None or bool(self._exporter.force_flush(timeout_millis))
+
+    def shutdown(self, timeout_millis: float = 30_000) -> None:
+        with self._lock:
+            if self._exporter is not None:
+                self._exporter.shutdown(timeout_millis=timeout_millis)
+
+
 _ROOT_RECORDED: contextvars.ContextVar[bool] = contextvars.ContextVar("shopmesh_root_recorded", default=False)
 
 
@@ -212,7 +240,8 @@ class Tracing:
             {"service.name": f"shopmesh-{settings.service}", "service.instance.id": settings.replica}
         )
         if exporter is None:
-            exporter = _configured_exporter(tracing)
+            deferred = tracing.exporter == "otlp" and tracing.protocol == "grpc"
+            exporter = _DeferredOtlp(tracing) if deferred else _configured_exporter(tracing)
         from opentelemetry.sdk.trace import sampling
 
         # The SDK's sampler from OTEL_TRACES_SAMPLER (default parent-based always-on), told of the decisions
@@ -233,7 +262,8 @@ class Tracing:
             return None
         from opentelemetry.instrumentation.grpc import server_interceptor
 
-        return server_interceptor(tracer_provider=self.provider, filter_=_traced)
+        # Health checks and reflection never reach it: meshkit.calls wraps only the service's own methods.
+        return server_interceptor(tracer_provider=self.provider)
 
     @property
     def follows_caller(self) -> bool:
