@@ -7,7 +7,8 @@ Each replica serves Prometheus' text format on its own port (`SVC_<NAME>_METRICS
   errors are the series with ``grpc_code != "OK"``;
 * ``grpc_server_handling_seconds{grpc_service, grpc_method}``: latency histogram;
 * ``shopmesh_db_pool_*``: the SQLAlchemy connection pool (size, checked out, idle, overflow), read at scrape time;
-* ``shopmesh_service_info{service, replica}``: always 1, names the process.
+* ``shopmesh_service_info{service, replica}``: always 1, names the process;
+* ``process_*``: the process collector's figures, ``process_start_time_seconds`` among them (restarts).
 
 The names follow go-grpc-prometheus, which dashboards for gRPC services expect. Health checks and reflection
 are neither counted nor logged (Envoy health-checks every replica every 2 s). Each server has its own registry,
@@ -22,7 +23,14 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import grpc
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+    disable_created_metrics,
+)
 from prometheus_client.exposition import start_http_server
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -62,6 +70,8 @@ class Metrics:
         self.service = service
         self.replica = replica
         self.registry = CollectorRegistry(auto_describe=True)
+        # process_start_time_seconds (restarts), CPU, memory, open fds: the default registry's collector.
+        ProcessCollector(registry=self.registry)
         Gauge(
             "shopmesh_service_info",
             "names the service and replica",
