@@ -112,6 +112,8 @@ class Child:
     process: subprocess.Popen[bytes]
     log_path: Path
     tail: deque[str] = field(default_factory=lambda: deque(maxlen=40))
+    """Its last lines as written; rendered (`render`) only when someone reads them."""
+    render: Callable[[str], str] = field(default=lambda line: line)
     pump: threading.Thread | None = None
     started: float = field(default_factory=time.monotonic)
     started_at: float = field(default_factory=time.time)
@@ -128,9 +130,13 @@ class Child:
                 return f"signal {-code}"
         return f"status {code}"
 
+    def last_output(self) -> str:
+        """Its last lines, rendered and indented (for a report)."""
+        shown = [text for raw in list(self.tail) for text in (self.render(raw).splitlines() or [""])]
+        return "\n".join(f"    {line}" for line in shown[-40:])
+
     def describe_exit(self) -> str:
-        lines = "\n".join(f"    {line}" for line in self.tail)
-        return f"{self.name} exited with {self.how()}; its last output:\n{lines}"
+        return f"{self.name} exited with {self.how()}; its last output:\n{self.last_output()}"
 
 
 @dataclass
@@ -224,23 +230,24 @@ class Supervisor:
             stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C reaches the launcher only; it stops children in order
         ).result()
-        child = Child(spec.name, process, log_path)
+        child = Child(spec.name, process, log_path, render=self.render_line)
         assert process.stdout is not None
         child.pump = threading.Thread(target=self._pump, args=(child, process.stdout), daemon=True)
         child.pump.start()
         return child
 
     def _pump(self, child: Child, stream: IO[bytes]) -> None:
-        """Copies a child's output to its log file and, prefixed, to the console."""
+        """Copies a child's output to its log file and, prefixed and rendered, to the console if there is one
+        (tests and the bench have none: lines are then rendered only if a report shows them)."""
         with stream, child.log_path.open("ab") as log:
             for raw in iter(stream.readline, b""):
                 log.write(raw)
                 log.flush()
-                shown = self.render_line(raw.decode(errors="replace").rstrip()).splitlines() or [""]
-                child.tail.extend(shown)
+                text = raw.decode(errors="replace").rstrip()
+                child.tail.append(text)
                 if self.echo:
-                    for text in shown:
-                        self.echo(f"{child.name:>11} | {text}")
+                    for shown in self.render_line(text).splitlines() or [""]:
+                        self.echo(f"{child.name:>11} | {shown}")
 
     def check(self) -> None:
         """While the mesh comes up (before `watch`), an exit is fatal: raises with the process's last output."""
@@ -286,7 +293,7 @@ class Supervisor:
             f"restart attempt {slot.backoff.attempt} in {delay:g} s"
         )
         if slot.backoff.attempt >= CRASH_LOOP:
-            lines = "\n".join(f"    {line}" for line in child.tail) or "    (no output)"
+            lines = child.last_output() or "    (no output)"
             self._report(
                 f"{child.name} KEEPS CRASHING: {slot.backoff.attempt} exits in a row without a healthy "
                 f"minute; the rest of the mesh keeps serving. Its last output:\n{lines}"
