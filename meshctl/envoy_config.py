@@ -25,8 +25,6 @@ from typing import Any
 from envoy_data_plane.envoy.config.bootstrap.v3 import Admin, Bootstrap, BootstrapStaticResources
 from envoy_data_plane.envoy.config.cluster.v3 import (
     Cluster,
-    ClusterCustomClusterType,
-    ClusterDiscoveryType,
 )
 from envoy_data_plane.envoy.config.core.v3 import (
     HeaderValue,
@@ -52,8 +50,6 @@ from envoy_data_plane.envoy.config.route.v3 import (
     RouteMatch,
     VirtualHost,
 )
-from envoy_data_plane.envoy.extensions.clusters.common.dns.v3 import DnsLookupFamily
-from envoy_data_plane.envoy.extensions.clusters.dns.v3 import DnsCluster
 from envoy_data_plane.envoy.extensions.filters.http.grpc_json_transcoder.v3 import (
     GrpcJsonTranscoder,
     GrpcJsonTranscoderPrintOptions,
@@ -77,7 +73,7 @@ from google.protobuf import descriptor_pb2
 from meshctl import envoy_observability as observability
 from meshctl import envoy_policies as policies
 from meshctl import envoy_security as security
-from meshctl.envoy_parts import address, is_ip, sec
+from meshctl.envoy_parts import address, discovery, sec
 from meshctl.topology import Service, Topology
 
 Endpoints = Sequence[tuple[str, int]]
@@ -308,17 +304,6 @@ def _internal_listener(topology: Topology, bind: str, descriptor_path: Path) -> 
     )
 
 
-def _discovery(endpoints: Endpoints) -> dict[str, Any]:
-    if all(is_ip(host) for host, _ in endpoints):
-        return {"type": ClusterDiscoveryType.STATIC}
-    # For Kubernetes headless services (one A record per ready pod). The DnsCluster extension replaces the
-    # deprecated STRICT_DNS dns_* fields; V4_ONLY because AUTO prefers AAAA and grpcio listens on IPv4 (§4.2).
-    dns = DnsCluster(dns_refresh_rate=sec(5), respect_dns_ttl=True, dns_lookup_family=DnsLookupFamily.V4_ONLY)
-    return {
-        "cluster_type": ClusterCustomClusterType(name="envoy.clusters.dns", typed_config=AnyProto.pack(dns))
-    }
-
-
 def _cluster(service: Service, endpoints: Endpoints) -> Cluster:
     # gRPC needs HTTP/2 upstream; without TLS only explicit (prior-knowledge h2c) config does it. An HTTP/1.1
     # cluster fails every call with "protocol error" and rejects grpc_health_check (notes, top).
@@ -333,7 +318,7 @@ def _cluster(service: Service, endpoints: Endpoints) -> Cluster:
     return Cluster(
         name=service.name,
         connect_timeout=sec(service.connect_timeout),
-        **_discovery(endpoints),
+        **discovery(host for host, _ in endpoints),
         typed_extension_protocol_options={
             "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": AnyProto.pack(protocol)
         },

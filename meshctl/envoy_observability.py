@@ -34,10 +34,6 @@ from typing import Any
 
 from envoy_data_plane.envoy.config.accesslog.v3 import (
     AccessLog,
-    AccessLogFilter,
-    AndFilter,
-    HeaderFilter,
-    OrFilter,
 )
 from envoy_data_plane.envoy.config.bootstrap.v3 import (
     Bootstrap,
@@ -45,7 +41,7 @@ from envoy_data_plane.envoy.config.bootstrap.v3 import (
     RuntimeLayer,
     RuntimeLayerAdminLayer,
 )
-from envoy_data_plane.envoy.config.cluster.v3 import Cluster, ClusterCustomClusterType, ClusterDiscoveryType
+from envoy_data_plane.envoy.config.cluster.v3 import Cluster
 from envoy_data_plane.envoy.config.core.v3 import (
     GrpcService,
     GrpcServiceEnvoyGrpc,
@@ -55,15 +51,8 @@ from envoy_data_plane.envoy.config.core.v3 import (
     SubstitutionFormatString,
     TypedExtensionConfig,
 )
-from envoy_data_plane.envoy.config.endpoint.v3 import (
-    ClusterLoadAssignment,
-    Endpoint,
-    LbEndpoint,
-    LocalityLbEndpoints,
-)
 from envoy_data_plane.envoy.config.listener.v3 import Filter, FilterChain, Listener
 from envoy_data_plane.envoy.config.route.v3 import (
-    HeaderMatcher,
     Route,
     RouteAction,
     RouteConfiguration,
@@ -72,8 +61,6 @@ from envoy_data_plane.envoy.config.route.v3 import (
 )
 from envoy_data_plane.envoy.config.trace.v3 import OpenTelemetryConfig, TracingHttp
 from envoy_data_plane.envoy.extensions.access_loggers.stream.v3 import StdoutAccessLog
-from envoy_data_plane.envoy.extensions.clusters.common.dns.v3 import DnsLookupFamily
-from envoy_data_plane.envoy.extensions.clusters.dns.v3 import DnsCluster
 from envoy_data_plane.envoy.extensions.filters.http.grpc_stats.v3 import FilterConfig as GrpcStatsConfig
 from envoy_data_plane.envoy.extensions.filters.http.router.v3 import Router
 from envoy_data_plane.envoy.extensions.filters.network.http_connection_manager.v3 import (
@@ -88,13 +75,12 @@ from envoy_data_plane.envoy.extensions.upstreams.http.v3 import (
     HttpProtocolOptions,
     HttpProtocolOptionsExplicitHttpConfig,
 )
-from envoy_data_plane.envoy.type.matcher.v3 import StringMatcher
 from envoy_data_plane.envoy.type.tracing.v3 import CustomTag, CustomTagLiteral
 from envoy_data_plane.envoy.type.v3 import Percent
 from envoy_data_plane.google.protobuf import Any as AnyProto
 from envoy_data_plane.google.protobuf import Struct
 
-from meshctl.envoy_parts import address, is_ip, sec
+from meshctl.envoy_parts import IS_NATIVE_GRPC, IS_REST, address, sec, single_host_cluster
 from meshctl.topology import Topology
 
 HCM_NAME = "envoy.filters.network.http_connection_manager"
@@ -169,38 +155,8 @@ class Options:
     metrics_bind: str = "127.0.0.1"
 
 
-def _header(name: str, *, grpc_content: bool | None = None, present: bool | None = None) -> AccessLogFilter:
-    if grpc_content is not None:
-        matcher = HeaderMatcher(
-            name=name,
-            string_match=StringMatcher(prefix="application/grpc"),
-            invert_match=not grpc_content,
-            treat_missing_header_as_empty=True,
-        )
-    else:
-        matcher = HeaderMatcher(name=name, present_match=True, invert_match=not present)
-    return AccessLogFilter(header_filter=HeaderFilter(header=matcher))
-
-
-# A REST call has a non-gRPC content type until the transcoder rewrites it, and x-envoy-original-path after
-# (Envoy strips that header from clients, like envoy_policies does for local replies). For REST, %GRPC_STATUS%
-# would be derived from the HTTP status (400 -> INTERNAL), so those lines leave it out.
-_REST = AccessLogFilter(
-    or_filter=OrFilter(
-        filters=[
-            _header("content-type", grpc_content=False),
-            _header("x-envoy-original-path", present=True),
-        ]
-    )
-)
-_GRPC = AccessLogFilter(
-    and_filter=AndFilter(
-        filters=[
-            _header("content-type", grpc_content=True),
-            _header("x-envoy-original-path", present=False),
-        ]
-    )
-)
+# For REST, %GRPC_STATUS% would be derived from the HTTP status (400 -> INTERNAL), so those lines leave it out.
+_REST, _GRPC = IS_REST, IS_NATIVE_GRPC
 
 
 def access_logs(listener: str) -> list[AccessLog]:
@@ -287,60 +243,21 @@ def instrument_hcm(hcm: HttpConnectionManager, listener: str, options: Options) 
 
 
 def _collector_cluster(collector: Collector) -> Cluster:
-    protocol = HttpProtocolOptions(
-        explicit_http_config=HttpProtocolOptionsExplicitHttpConfig(
-            http2_protocol_options=Http2ProtocolOptions()
-        )
-    )
-    discovery: dict[str, Any]
-    if is_ip(collector.host):
-        discovery = {"type": ClusterDiscoveryType.STATIC}
-    else:
-        dns = DnsCluster(
-            dns_refresh_rate=sec(5), respect_dns_ttl=True, dns_lookup_family=DnsLookupFamily.V4_ONLY
-        )
-        discovery = {
-            "cluster_type": ClusterCustomClusterType(
-                name="envoy.clusters.dns", typed_config=AnyProto.pack(dns)
-            )
-        }
     extra: dict[str, Any] = {}
     if collector.protocol == "grpc":  # OTLP/gRPC needs HTTP/2 (notes §5.3); OTLP/HTTP stays on HTTP/1.1
+        protocol = HttpProtocolOptions(
+            explicit_http_config=HttpProtocolOptionsExplicitHttpConfig(
+                http2_protocol_options=Http2ProtocolOptions()
+            )
+        )
         extra["typed_extension_protocol_options"] = {
             "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": AnyProto.pack(protocol)
         }
-    return Cluster(
-        name=COLLECTOR_CLUSTER,
-        connect_timeout=sec(1),
-        **discovery,
-        **extra,
-        load_assignment=ClusterLoadAssignment(
-            cluster_name=COLLECTOR_CLUSTER,
-            endpoints=[
-                LocalityLbEndpoints(
-                    lb_endpoints=[
-                        LbEndpoint(endpoint=Endpoint(address=address(collector.host, collector.port)))
-                    ]
-                )
-            ],
-        ),
-    )
+    return single_host_cluster(COLLECTOR_CLUSTER, collector.host, collector.port, 1, **extra)
 
 
 def _admin_cluster(admin_port: int) -> Cluster:
-    return Cluster(
-        name=ADMIN_CLUSTER,
-        type=ClusterDiscoveryType.STATIC,
-        connect_timeout=sec(0.25),
-        load_assignment=ClusterLoadAssignment(
-            cluster_name=ADMIN_CLUSTER,
-            endpoints=[
-                LocalityLbEndpoints(
-                    lb_endpoints=[LbEndpoint(endpoint=Endpoint(address=address("127.0.0.1", admin_port)))]
-                )
-            ],
-        ),
-    )
+    return single_host_cluster(ADMIN_CLUSTER, "127.0.0.1", admin_port, 0.25)
 
 
 def metrics_listener(bind: str, port: int) -> Listener:

@@ -12,9 +12,7 @@ from envoy_data_plane.envoy.config.accesslog.v3 import (
     AndFilter,
     ComparisonFilter,
     ComparisonFilterOp,
-    HeaderFilter,
     MetadataFilter,
-    OrFilter,
     ResponseFlagFilter,
     StatusCodeFilter,
 )
@@ -36,7 +34,6 @@ from envoy_data_plane.envoy.config.core.v3 import (
     SubstitutionFormatString,
 )
 from envoy_data_plane.envoy.config.route.v3 import (
-    HeaderMatcher,
     HedgePolicy,
     RetryPolicy,
     RetryPolicyRetryBackOff,
@@ -52,14 +49,13 @@ from envoy_data_plane.envoy.extensions.retry.host.previous_hosts.v3 import Previ
 from envoy_data_plane.envoy.type.matcher.v3 import (
     MetadataMatcher,
     MetadataMatcherPathSegment,
-    StringMatcher,
     ValueMatcher,
 )
 from envoy_data_plane.envoy.type.v3 import Percent
 from envoy_data_plane.google.protobuf import Any as AnyProto
 from envoy_data_plane.google.protobuf import Struct
 
-from meshctl.envoy_parts import sec
+from meshctl.envoy_parts import IS_REST, sec
 from meshctl.topology import Service
 
 
@@ -246,30 +242,7 @@ def _both(a: AccessLogFilter, b: AccessLogFilter) -> AccessLogFilter:
     return AccessLogFilter(and_filter=AndFilter(filters=[a, b]))
 
 
-# A REST request has a non-gRPC content-type (or none) until the transcoder rewrites it to application/grpc;
-# replies made after that (bad JSON body, 503, 504) are recognised by the x-envoy-original-path it adds. Envoy
-# strips that header from external requests, so a native gRPC client cannot send it.
-_REST = AccessLogFilter(
-    or_filter=OrFilter(
-        filters=[
-            AccessLogFilter(
-                header_filter=HeaderFilter(
-                    header=HeaderMatcher(
-                        name="content-type",
-                        string_match=StringMatcher(prefix="application/grpc"),
-                        invert_match=True,
-                        treat_missing_header_as_empty=True,  # GET has no content-type
-                    )
-                )
-            ),
-            AccessLogFilter(
-                header_filter=HeaderFilter(
-                    header=HeaderMatcher(name="x-envoy-original-path", present_match=True)
-                )
-            ),
-        ]
-    )
-)
+_REST = IS_REST
 
 
 def _json_body(code: int, message: str = "%LOCAL_REPLY_BODY%") -> SubstitutionFormatString:

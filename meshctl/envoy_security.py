@@ -20,26 +20,18 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from envoy_data_plane.envoy.config.cluster.v3 import Cluster, ClusterDiscoveryType
+from envoy_data_plane.envoy.config.cluster.v3 import Cluster
 from envoy_data_plane.envoy.config.common.mutation_rules.v3 import HeaderMutation as MutationRule
 from envoy_data_plane.envoy.config.common.mutation_rules.v3 import HeaderMutationRemoveOnMatch
 from envoy_data_plane.envoy.config.core.v3 import (
-    Address,
     DataSource,
     HeaderValue,
     HeaderValueOption,
     HttpUri,
     RuntimeFractionalPercent,
-    SocketAddress,
     TransportSocket,
 )
 from envoy_data_plane.envoy.config.core.v3 import TypedExtensionConfig as CoreTypedExtensionConfig
-from envoy_data_plane.envoy.config.endpoint.v3 import (
-    ClusterLoadAssignment,
-    Endpoint,
-    LbEndpoint,
-    LocalityLbEndpoints,
-)
 from envoy_data_plane.envoy.config.route.v3 import (
     RateLimit,
     RateLimitAction,
@@ -87,7 +79,7 @@ from envoy_data_plane.xds.type.matcher.v3 import (
 from envoy_data_plane.xds.type.matcher.v3 import StringMatcher as XdsStringMatcher
 
 from meshctl import envoy_policies as policies
-from meshctl.envoy_parts import sec
+from meshctl.envoy_parts import sec, single_host_cluster
 from meshctl.topology import Gateway
 from meshkit.identity import INTERNAL_HEADER, PAYLOAD_HEADER
 
@@ -262,29 +254,7 @@ def internal_marker() -> list[HeaderValueOption]:
 
 def jwks_cluster(gateway: Gateway) -> Cluster:
     """Envoy's own internal listener, where jwt_authn fetches the keys (plain HTTP/1.1 on loopback)."""
-    return Cluster(
-        name=JWKS_CLUSTER,
-        type=ClusterDiscoveryType.STATIC,
-        connect_timeout=sec(1),
-        load_assignment=ClusterLoadAssignment(
-            cluster_name=JWKS_CLUSTER,
-            endpoints=[
-                LocalityLbEndpoints(
-                    lb_endpoints=[
-                        LbEndpoint(
-                            endpoint=Endpoint(
-                                address=Address(
-                                    socket_address=SocketAddress(
-                                        address="127.0.0.1", port_value=gateway.internal_port
-                                    )
-                                )
-                            )
-                        )
-                    ]
-                )
-            ],
-        ),
-    )
+    return single_host_cluster(JWKS_CLUSTER, "127.0.0.1", gateway.internal_port, 1)
 
 
 def downstream_tls(tls: Tls) -> TransportSocket:
