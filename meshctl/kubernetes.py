@@ -11,8 +11,9 @@ Envoy's bootstrap from the same topology and contracts as `make up` and commits 
   matches the routes it was rendered with, whatever the image holds.
 
 ``files/mesh.json`` carries what the templates need from the topology (ports, modules, env prefixes, which
-services Envoy routes to, the broker's ports), so the chart's ports cannot drift from the rendered config. A test
-fails when either file is stale.
+services Envoy routes to, the broker's ports), so the chart's ports cannot drift from the rendered config.
+``files/monitoring/*.yml`` are copies of the Prometheus rules (monitoring/rules), which the chart's PrometheusRule
+renders (a chart cannot read files outside its directory). A test fails when any of them is stale.
 
 Run as ``python -m meshctl.kubernetes``, this module is also what the chart's pods call:
 ``check-gateway`` (the ``helm test`` pod) and ``wait-for-database`` (an init container).
@@ -37,6 +38,8 @@ from meshctl.topology import DEFAULT_DESCRIPTOR, DEFAULT_TOPOLOGY, ROOT, Service
 CHART_DIR = ROOT / "helm" / "shopmesh"
 ENVOY_FILE = CHART_DIR / "files" / "envoy.json"
 MESH_FILE = CHART_DIR / "files" / "mesh.json"
+RULES_DIR = ROOT / "monitoring" / "rules"
+"""The Prometheus rules; the chart's PrometheusRule renders a copy of each (files/monitoring/)."""
 TRANSCODER_TYPE = (
     "type.googleapis.com/envoy.extensions.filters.http.grpc_json_transcoder.v3.GrpcJsonTranscoder"
 )
@@ -133,6 +136,10 @@ def chart_files(
     return {
         ENVOY_FILE: _json(render_envoy(topology, descriptor_path)),
         MESH_FILE: _json(mesh_summary(topology)),
+        **{
+            CHART_DIR / "files" / "monitoring" / p.name: p.read_text()
+            for p in sorted(RULES_DIR.glob("*.yml"))
+        },
     }
 
 
