@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import FrameType
 
-from meshctl import envoy_config, kubernetes, topology
+from meshctl import envoy_config, kubernetes, monitoring, topology
 from meshctl import trace as trace_cmd
 from meshctl.launcher import Endpoints, Mesh, MeshError
 from meshctl.supervisor import Probe, duration, pid_alive, read_state
@@ -132,6 +132,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         raw_console=args.raw_logs,
         tls=args.tls,
         trace_sampling=args.trace_sampling,
+        monitoring=monitoring.Options(port=args.monitoring_port) if args.monitoring else None,
     )
     stop = threading.Event()
 
@@ -146,6 +147,12 @@ def cmd_up(args: argparse.Namespace) -> int:
         print(f"meshctl: the mesh did not come up: {exc}", file=sys.stderr)
         return 1
     print(walkthrough(endpoints, Path(args.run_dir)), flush=True)
+    if endpoints.prometheus:
+        print(
+            f"Prometheus: http://{endpoints.prometheus}   alerts: http://{endpoints.prometheus}/alerts   "
+            f"rules: monitoring/rules (every replica and Envoy scraped every 5 s)",
+            flush=True,
+        )
     # The supervisor restarts whatever exits; only a signal stops the mesh.
     while not stop.wait(0.5):
         pass
@@ -297,6 +304,18 @@ def main(argv: list[str] | None = None) -> int:
         help="percent of new requests traced (default 100: every one, to look at; a production-like 1 makes "
         "tracing nearly free). A client may force a trace with an `x-client-trace-id` header only where "
         "envoy/topology.toml sets gateway.trust_client_trace_id (off by default).",
+    )
+    up.add_argument(
+        "--monitoring",
+        action="store_true",
+        help="also start a local Prometheus (Debian's prometheus package, installed on first use) scraping "
+        "every replica and Envoy, with monitoring/rules loaded; prints its URL",
+    )
+    up.add_argument(
+        "--monitoring-port",
+        type=int,
+        default=monitoring.DEFAULT_PORT,
+        help=f"port of that Prometheus on 127.0.0.1 (default {monitoring.DEFAULT_PORT})",
     )
     up.set_defaults(func=cmd_up)
 

@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from meshctl import envoy_config
+from meshctl import envoy_config, monitoring
 from meshctl import envoy_observability as observability
 from meshctl import envoy_security as security
 from meshctl.supervisor import Child, MeshError, Probe, Spec, Supervisor, accepts
@@ -61,6 +61,8 @@ class Endpoints:
     """The local broker's monitoring endpoint (host:port: /healthz, /jsz); empty for an external broker."""
     mail_dir: str = ""
     """Where the notifications service writes e-mails as .eml files when no SMTP server is configured."""
+    prometheus: str = ""
+    """With monitoring: the local Prometheus (host:port: its UI, /alerts, and /api/v1)."""
 
     @property
     def rest(self) -> str:
@@ -90,6 +92,7 @@ class Mesh:
         tls: bool = False,
         trace_sampling: float = 100.0,
         descriptor: Path = DEFAULT_DESCRIPTOR,
+        monitoring: monitoring.Options | None = None,
     ) -> None:
         """`echo` gets every process's output lines, `notify` the supervisor's reports (a restart, a crash
         loop). `trace_sampling`: percent of new requests traced (Envoy decides, the services follow; direct
@@ -111,6 +114,7 @@ class Mesh:
         # Absolute: the services run from the repository root, the launcher perhaps not.
         self.mail_dir = Path(self.env.get(MAIL_DIR_VAR, str(self.run_dir / "mail"))).resolve()
         self.supervisor = Supervisor(self.run_dir, echo=echo, notify=notify, render_line=self.render_line)
+        self.monitoring = monitoring
         gw = topology.gateway
         self.endpoints = Endpoints(
             gateway=f"{gw.bind}:{gw.public_port}",
@@ -124,6 +128,7 @@ class Mesh:
             nats=self.external_nats or f"nats://127.0.0.1:{topology.broker.port}",
             nats_monitor="" if self.external_nats else f"127.0.0.1:{topology.broker.monitor_port}",
             mail_dir=str(self.mail_dir),
+            prometheus=f"127.0.0.1:{monitoring.port}" if monitoring else "",
         )
 
     # -- starting ---------------------------------------------------------
@@ -178,6 +183,8 @@ class Mesh:
                 probe=Probe("http", f"http://{self.endpoints.admin}/ready"),
             )
             self._wait_envoy_ready(deadline)
+            if self.monitoring:
+                self._spawn_prometheus(self.monitoring, deadline)
         except BaseException:
             self.stop()
             raise
@@ -280,6 +287,20 @@ class Mesh:
             port=broker.port,
             probe=self._nats_probe(),
         )  # fmt: skip
+
+    def _spawn_prometheus(self, options: monitoring.Options, deadline: float) -> None:
+        """A local Prometheus scraping every replica and Envoy, with the rules loaded (meshctl.monitoring)."""
+        directory = self.run_dir / "prometheus"
+        cfg = monitoring.config(self.endpoints.metrics, self.endpoints.envoy_metrics, options)
+        path = monitoring.write_config(directory, cfg)
+        try:
+            binary = monitoring.prometheus_binary()
+        except RuntimeError as exc:
+            raise MeshError(str(exc)) from None
+        argv = monitoring.argv(binary, path, directory / "data", options)
+        probe = Probe("http", f"http://{self.endpoints.prometheus}/-/ready")
+        self._spawn(monitoring.PROMETHEUS, argv, self.env, port=options.port, probe=probe)
+        self._wait_until(probe.check, deadline, "Prometheus did not report ready in time")
 
     def _nats_probe(self) -> Probe:
         """JetStream is up (not just the client port): publishing to a stream needs it."""
