@@ -1,6 +1,10 @@
 import sys
 
-from svc_notification import admin
+if sys.argv[1:2] == ["dead-letters"]:
+    # Imported only when it runs: a serving replica never needs the CLI.
+    from svc_notification import admin
+
+    raise SystemExit(admin.main(sys.argv[2:]))
 from svc_notification.server import main
 
-raise SystemExit(admin.main(sys.argv[2:]) if sys.argv[1:2] == ["dead-letters"] else main())
+raise SystemExit(main())
