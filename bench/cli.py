@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from bench import report
-from bench.report import ROW_NAMES
+from bench.report import GROWTH_ROWS, ROW_NAMES
 from bench.run import RESULTS, Options, Result, echo_stderr, run
 from meshctl.cli import percent
 
@@ -29,7 +29,8 @@ def parser() -> argparse.ArgumentParser:
         "seed a catalog, drive every row with ghz (gRPC) or wrk (REST), and compare each figure with the limit "
         "measured in the same run: an empty RPC on a bare grpcio server, direct and through the same Envoy. "
         "Prints the table and writes it as JSON. Reports timings; never asserts them.",
-        epilog="rows: " + ", ".join(ROW_NAMES) + "\n\n"
+        epilog="rows: " + ", ".join(ROW_NAMES) + "\n"
+        "growth rows (--growth): " + ", ".join(GROWTH_ROWS) + "\n\n"
         "The system under test runs on every CPU but the last, the load generator on the last (taskset); each "
         "row is measured --repetitions times, interleaved, and reported as medians. With the defaults the "
         "whole run takes about 2.5 minutes.",
@@ -90,6 +91,19 @@ def parser() -> argparse.ArgumentParser:
         help="with tracing on, the percent of new requests traced (default 1, production-like; `make up` traces "
         "100, every request, which costs the services a fifth to a third of their CPU per request)",
     )
+    p.add_argument(
+        "--growth",
+        action="store_true",
+        help="after the rows, bulk-seed 1,000,000 orders over 100,000 users into the running mesh's databases "
+        "and measure the growth rows: CreateOrder again, ListOrders of a buyer with 10 orders and of one with "
+        "1,000 (first and last page); adds a few minutes",
+    )
+    p.add_argument(
+        "--growth-orders", type=int, default=1_000_000, help="orders the growth phase seeds (default 1000000)"
+    )
+    p.add_argument(
+        "--growth-users", type=int, default=100_000, help="users the growth phase seeds (default 100000)"
+    )
     p.add_argument("--out", type=Path, default=RESULTS, help=f"the JSON result (default {RESULTS})")
     p.add_argument(
         "--keep", action="store_true", help="keep the run directory (logs, Envoy config) afterwards"
@@ -128,6 +142,12 @@ def render(result: Result) -> str:
             f"Cache staleness after UpdateProduct, until every replica serves the edit ({s.updates} edits): "
             f"p50 {s.p50_ms:.1f} ms, p99 {s.p99_ms:.1f} ms, max {s.max_ms:.1f} ms"
         )
+    if result.growth is not None:
+        g = result.growth
+        parts.append(
+            f"Growth seeding: {g.users:,} users in {g.users_s:.1f} s, {g.orders:,} orders and {g.items:,} items "
+            f"in {g.orders_s:.1f} s ({g.seconds:.1f} s in all)"
+        )
     errors = {r.name: r.error_kinds for r in result.rows if r.errors}
     if errors:
         parts.append("Errors: " + "; ".join(f"{name}: {kinds}" for name, kinds in errors.items()))
@@ -148,6 +168,11 @@ def render(result: Result) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.growth and (args.growth_users < 3 or args.growth_orders < 20):
+        print(
+            "python -m bench: --growth needs --growth-users >= 3 and --growth-orders >= 20", file=sys.stderr
+        )
+        return 2
     if args.duration <= 0 or args.repetitions < 1 or args.concurrency < 1:
         print(
             "python -m bench: --duration, --repetitions and --concurrency must be positive", file=sys.stderr
@@ -169,6 +194,9 @@ def main(argv: list[str] | None = None) -> int:
         keep=args.keep,
         tracing=args.tracing == "on",
         trace_sampling=args.trace_sampling,
+        growth=args.growth,
+        growth_orders=args.growth_orders,
+        growth_users=args.growth_users,
     )
     result = run(options, echo=echo_stderr)
     doc = report.document(

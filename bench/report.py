@@ -25,6 +25,13 @@ ROW_NAMES = (
     "create_order_grpc_no_broker",
     "login",
 )
+GROWTH_ROWS = (
+    "create_order_grpc_grown",
+    "list_orders_10",
+    "list_orders_1000_first",
+    "list_orders_1000_last",
+)
+"""The growth phase's rows (`--growth`, after the others, with a million orders seeded): never in a default run."""
 DIRECT_ROWS = ("empty_direct", "get_product_direct")
 """Rows that bypass Envoy: compared with the empty RPC direct; every other row with the empty RPC via Envoy."""
 SERVICES = ("users", "products", "orders", "payments")
@@ -231,6 +238,25 @@ def targets(
                 at_most=True,
             )
         )
+    if "create_order_grpc_grown" in rows and "create_order_grpc" in rows:
+        found.append(
+            Target(
+                "CreateOrder (gRPC) with 1,000,000 orders seeded / on the empty table, req/s",
+                ratio(rps("create_order_grpc_grown"), rps("create_order_grpc")),
+                0.9,
+            )
+        )
+    if "list_orders_10" in rows:
+        for name, page in (("list_orders_1000_first", "first"), ("list_orders_1000_last", "last")):
+            if name in rows:
+                found.append(
+                    Target(
+                        f"ListOrders of a buyer with 1,000 orders, {page} page / a buyer with 10, p50 latency",
+                        ratio(rows[name].p50_ms, rows["list_orders_10"].p50_ms),
+                        1.2,
+                        at_most=True,
+                    )
+                )
     for process, mb in sorted(rss.items()):
         if process.rpartition("-")[0] in (*SERVICES, "notifications"):
             found.append(Target(f"idle RSS of {process}, MB", mb, 60.0, at_most=True))

@@ -36,8 +36,9 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from shopmesh.user.v1 import user_service_pb2, user_service_pb2_grpc
 
-from bench import catalog, fixture, procs, seed
+from bench import catalog, fixture, growth, procs, seed
 from bench.catalog import Staleness
+from bench.growth import GrowthPlan, Seeded
 from bench.loadgen import (
     GhzCall,
     Sample,
@@ -50,7 +51,7 @@ from bench.loadgen import (
     wrk_argv,
     wrk_script,
 )
-from bench.report import NO_BROKER, ROW_NAMES, Row, aggregate
+from bench.report import GROWTH_ROWS, NO_BROKER, ROW_NAMES, Row, aggregate
 from meshctl import topology
 from meshctl.launcher import SINK, Mesh
 from meshctl.topology import DEFAULT_DESCRIPTOR, ROOT, Topology
@@ -102,6 +103,11 @@ class Options:
     trace_sampling: float = 1.0
     """Percent of requests traced when tracing is on: 1, as a production deployment would sample (`make up`
     traces every request, to be looked at; `make up --trace-sampling` is the same knob)."""
+    growth: bool = False
+    """After the rows, seed `growth_orders` orders over `growth_users` users and measure GROWTH_ROWS
+    (bench/growth.py)."""
+    growth_orders: int = 1_000_000
+    growth_users: int = 100_000
 
 
 @dataclass
@@ -120,6 +126,8 @@ class Plan:
     card_year: int
     all_product_ids: list[str] = field(default_factory=list)
     """Every product: the all-miss row reads them in a new random order each run."""
+    growth: GrowthPlan | None = None
+    """The growth rows' buyers and page token, once seeded."""
 
 
 @dataclass
@@ -130,6 +138,7 @@ class Result:
     up_to_healthy_s: float | None
     samples: dict[str, list[Sample]] = field(default_factory=dict)
     staleness: Staleness | None = None
+    growth: Seeded | None = None
 
 
 # -- the mesh ------------------------------------------------------------------------------------------------------
@@ -338,6 +347,12 @@ def row_call(name: str, plan: Plan) -> GhzCall | WrkCall:
         return GhzCall(gw, f"{ORDER}.CreateOrder", orders, metadata=auth)
     if name == "login":
         return GhzCall(gw, f"{USER}.Login", [{"email": e, "password": seed.PASSWORD} for e in plan.emails])
+    if name == "create_order_grpc_grown":  # the same load, a million orders later
+        return row_call("create_order_grpc", plan)
+    if name in growth.LIST_ROWS:
+        if plan.growth is None:
+            raise ValueError(f"{name} needs the growth phase's plan (seeded buyers)")
+        return growth.list_call(name, gw, plan.growth)
     raise ValueError(f"unknown row {name!r}; rows: {', '.join(ROW_NAMES)}")
 
 
@@ -347,7 +362,7 @@ class Bench:
     def __init__(
         self, options: Options, *, postgres: PostgresServer | None = None, echo: Echo = print
     ) -> None:
-        unknown = set(options.rows) - set(ROW_NAMES)
+        unknown = set(options.rows) - set(ROW_NAMES) - set(GROWTH_ROWS)
         if unknown:
             raise ValueError(f"unknown rows: {', '.join(sorted(unknown))}; rows: {', '.join(ROW_NAMES)}")
         if options.db not in ("postgresql", "sqlite"):
@@ -417,9 +432,28 @@ class Bench:
             card_year=dt.date.today().year + 3,
             all_product_ids=everyone,
         )
-        samples: dict[str, list[Sample]] = {name: [] for name in options.rows}
+        samples = self._measure_rows(options.rows, plan)
+        stale = None
+        if any(catalog.is_catalog_row(name) for name in options.rows):
+            stale = catalog.staleness(mesh.endpoints.replicas["products"], ids[0])
+            echo(
+                f"bench: cache staleness after UpdateProduct ({stale.updates} edits, every replica): "
+                f"p50 {stale.p50_ms:.1f} ms, p99 {stale.p99_ms:.1f} ms"
+            )
+        seeded = None
+        if options.growth:
+            seeded, plan = self._grow(plan)
+            machine["growth"] = seeded.as_json()
+            samples.update(self._measure_rows(GROWTH_ROWS, plan))
+        rows = [aggregate(name, batch) for name, batch in samples.items()]
+        return Result(rows, machine, rss, up, samples, staleness=stale, growth=seeded)
+
+    def _measure_rows(self, names: Sequence[str], plan: Plan) -> dict[str, list[Sample]]:
+        """Every row `repetitions` times, interleaved (a warm-up before each row's first)."""
+        options, echo = self.options, self.echo
+        samples: dict[str, list[Sample]] = {name: [] for name in names}
         for repetition in range(options.repetitions):
-            for name in options.rows:
+            for name in names:
                 if repetition == 0 and options.warmup > 0:
                     self._measure(name, plan, options.warmup)
                 sample = self._measure(name, plan, options.duration)
@@ -429,15 +463,28 @@ class Bench:
                     f"p50 {sample.p50_ms:7.2f} ms  p99 {sample.p99_ms:7.2f} ms  errors {sample.errors}"
                     + (f" {sample.error_kinds}" if sample.errors else "")
                 )
-        rows = [aggregate(name, samples[name]) for name in options.rows]
-        stale = None
-        if any(catalog.is_catalog_row(name) for name in options.rows):
-            stale = catalog.staleness(mesh.endpoints.replicas["products"], ids[0])
-            echo(
-                f"bench: cache staleness after UpdateProduct ({stale.updates} edits, every replica): "
-                f"p50 {stale.p50_ms:.1f} ms, p99 {stale.p99_ms:.1f} ms"
-            )
-        return Result(rows, machine, rss, up, samples, staleness=stale)
+        return samples
+
+    def _grow(self, plan: Plan) -> tuple[Seeded, Plan]:
+        """The growth phase's seeding (the mesh keeps running) and the plan of its rows."""
+        options, echo = self.options, self.echo
+        echo(
+            f"bench: growth: seeding {options.growth_orders:,} orders over {options.growth_users:,} users "
+            f"({options.db}) ..."
+        )
+        seeded = growth.seed_growth(
+            self.urls["users"], self.urls["orders"], self.urls["products"],
+            orders=options.growth_orders, users=options.growth_users,
+        )  # fmt: skip
+        echo(
+            f"bench: growth: seeded {seeded.users:,} users in {seeded.users_s:.1f} s, {seeded.orders:,} orders "
+            f"and {seeded.items:,} items in {seeded.orders_s:.1f} s"
+        )
+        heavy = _login(plan.gateway, growth.HEAVY_EMAIL)
+        last, pages = growth.last_page_token(plan.gateway, heavy)
+        echo(f"bench: growth: the heavy buyer's orders span {pages} pages of {growth.PAGE_SIZE}")
+        grown = GrowthPlan(heavy, _login(plan.gateway, growth.LIGHT_EMAIL), last)
+        return seeded, dataclasses.replace(plan, growth=grown)
 
     # -- set-up and tear-down ---------------------------------------------------------------------------------------
 

@@ -9,6 +9,11 @@ from meshkit.events import create_outbox, outbox_table
 
 metadata = sa.MetaData()
 
+UNSETTLED = "status = 'PENDING' OR (status = 'CONFIRMED' AND cancel_requested IS TRUE)"
+"""The orders the recovery sweeper looks for (OrderRepository.stranded, which spells the same condition): a
+partial index of them stays as small as the work in flight, so the sweep does not read a million settled orders
+every 2 s (measured: a 300 ms parallel scan of 1,000,000 orders without it)."""
+
 # `seq` is the keyset for stable paging. The unique (user_id, request_id) is what makes CreateOrder idempotent:
 # a replay cannot insert a second order. A request_id is its buyer's (as idempotency keys belong to an account at
 # Stripe), so another buyer's same id is simply another order, and nothing about the first one can be learnt.
@@ -38,6 +43,7 @@ orders = sa.Table(
     sa.UniqueConstraint("user_id", "request_id", name="orders_user_request"),
     sa.Index("orders_user_seq", "user_id", "seq"),
     sa.Index("orders_status_lease", "status", "lease_until"),
+    sa.Index("orders_unsettled", "seq", postgresql_where=sa.text(UNSETTLED), sqlite_where=sa.text(UNSETTLED)),
 )
 
 order_items = sa.Table(
@@ -74,7 +80,11 @@ def _request_id_per_buyer(conn: sa.Connection) -> None:
     # and with foreign keys on, which a transaction cannot turn off, ON DELETE CASCADE would follow).
     conn.execute(sa.text("ALTER TABLE order_items RENAME TO order_items_old"))
     conn.execute(sa.text("ALTER TABLE orders RENAME TO orders_old"))
-    for index in ("orders_user_seq", "orders_status_lease"):  # index names are global; they moved with it
+    for index in (
+        "orders_user_seq",
+        "orders_status_lease",
+        "orders_unsettled",
+    ):  # index names are global; they moved with it
         conn.execute(sa.text(f"DROP INDEX IF EXISTS {index}"))
     metadata.create_all(conn, tables=[orders, order_items])
     for table in (orders, order_items):
@@ -82,6 +92,10 @@ def _request_id_per_buyer(conn: sa.Connection) -> None:
         conn.execute(sa.text(f"INSERT INTO {table.name} ({columns}) SELECT {columns} FROM {table.name}_old"))
     conn.execute(sa.text("DROP TABLE order_items_old"))
     conn.execute(sa.text("DROP TABLE orders_old"))
+
+
+def _unsettled_index(conn: sa.Connection) -> None:
+    conn.execute(sa.text(f"CREATE INDEX IF NOT EXISTS orders_unsettled ON orders (seq) WHERE {UNSETTLED}"))
 
 
 # The events this service publishes, written in the transaction of each change (meshkit.events.outbox).
@@ -92,4 +106,5 @@ MIGRATIONS: list[Migration] = [
     Migration("orders lease and cancel_requested: crash recovery", _add_lease),
     Migration("events outbox", lambda conn: create_outbox(conn, metadata)),
     Migration("orders: a request_id is unique per buyer", _request_id_per_buyer),
+    Migration("orders: a partial index of the unsettled ones, for the recovery sweeper", _unsettled_index),
 ]

@@ -206,9 +206,14 @@ class OrderRepository:
         query = (
             sa.select(orders.c.id)
             .where(
+                # models.UNSETTLED, with its constants inline, so the planner matches the partial index
+                # orders_unsettled (a bound parameter in their place would not prove the index's condition).
                 sa.or_(
-                    orders.c.status == domain.PENDING,
-                    sa.and_(orders.c.status == domain.CONFIRMED, orders.c.cancel_requested.is_(True)),
+                    orders.c.status == sa.literal_column(f"'{domain.PENDING}'"),
+                    sa.and_(
+                        orders.c.status == sa.literal_column(f"'{domain.CONFIRMED}'"),
+                        orders.c.cancel_requested.is_(True),
+                    ),
                 ),
                 sa.or_(orders.c.lease_until.is_(None), orders.c.lease_until < now),
             )

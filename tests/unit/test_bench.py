@@ -3,24 +3,32 @@ targets, the JSON document, the empty fixture service and the bench mesh's Envoy
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import os
+import uuid
 from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
+import sqlalchemy as sa
 from google.api import annotations_pb2
 from google.protobuf import descriptor_pb2, empty_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from bench import cli, fixture, loadgen, procs, report
+from bench import cli, fixture, growth, loadgen, procs, report, seed
 from bench.loadgen import GhzCall, Sample, WrkCall
 from bench.report import ROW_NAMES, Row
 from bench.run import FIXTURE, UNLIMITED, Plan, bench_topology, row_call, split_cpus
 from meshctl import envoy_config
 from meshctl.topology import DEFAULT_DESCRIPTOR
+from meshkit.db import Database
+from svc_order import domain
+from svc_order.repository import OrderRepository
+from svc_user import models as user_models
+from svc_user.passwords import Passwords
 
 # -- ghz ---------------------------------------------------------------------------------------------------------
 
@@ -332,3 +340,122 @@ def test_command_line_help_and_row_selection(capsys: pytest.CaptureFixture[str])
     assert args.rows == ("login", "empty_envoy") and args.db == "sqlite"
     with pytest.raises(SystemExit):
         cli.parser().parse_args(["--rows", "nope"])
+
+
+# -- the growth phase ------------------------------------------------------------------------------------------------
+
+
+def test_growth_targets_only_when_their_rows_ran() -> None:
+    rows = _rows()
+    assert not [t for t in report.targets(rows, {}, None) if "ListOrders" in t.text or "seeded" in t.text]
+    rows["create_order_grpc_grown"] = _row("create_order_grpc_grown", 280)  # 280 / 300
+    rows["list_orders_10"] = _row("list_orders_10", 200, p50=10.0)
+    rows["list_orders_1000_first"] = _row("list_orders_1000_first", 190, p50=11.0)
+    rows["list_orders_1000_last"] = _row("list_orders_1000_last", 150, p50=13.0)
+    found = {t.text: t for t in report.targets(rows, {}, None)}
+    grown = found["CreateOrder (gRPC) with 1,000,000 orders seeded / on the empty table, req/s"]
+    assert grown.value == pytest.approx(280 / 300) and grown.met
+    first = found["ListOrders of a buyer with 1,000 orders, first page / a buyer with 10, p50 latency"]
+    last = found["ListOrders of a buyer with 1,000 orders, last page / a buyer with 10, p50 latency"]
+    assert first.value == pytest.approx(1.1) and first.met
+    assert last.value == pytest.approx(1.3) and not last.met
+    assert set(report.GROWTH_ROWS) == {"create_order_grpc_grown", *growth.LIST_ROWS}
+    assert not set(report.GROWTH_ROWS) & set(ROW_NAMES)  # never in a default run
+    text = report.table(list(rows.values()))
+    assert "list_orders_1000_last" in text
+
+
+def test_growth_rows_call_the_seeded_buyers() -> None:
+    plan = Plan(
+        gateway="gw:1", replica={FIXTURE: "b:1", "products": "p:1"}, protoset=Path("x"), product_ids=["a"],
+        page_token="", emails=["u@example.com"], token="jwt", card_year=2030,
+    )  # fmt: skip
+    with pytest.raises(ValueError, match="growth"):
+        row_call("list_orders_10", plan)
+    assert row_call("create_order_grpc_grown", plan) == row_call("create_order_grpc", plan)
+    plan = dataclasses.replace(plan, growth=growth.GrowthPlan("heavy", "light", "last-token"))
+    calls = {name: row_call(name, plan) for name in growth.LIST_ROWS}
+    assert all(isinstance(c, GhzCall) and c.call.endswith("OrderService.ListOrders") for c in calls.values())
+    assert calls["list_orders_10"].metadata == {"authorization": "Bearer light"}  # type: ignore[union-attr]
+    first, last = calls["list_orders_1000_first"], calls["list_orders_1000_last"]
+    assert isinstance(first, GhzCall) and isinstance(last, GhzCall)
+    assert first.metadata == last.metadata == {"authorization": "Bearer heavy"}
+    assert first.data == [{"page_size": growth.PAGE_SIZE}]
+    assert last.data == [{"page_size": growth.PAGE_SIZE, "page_token": "last-token"}]
+    args = cli.parser().parse_args(["--growth", "--growth-orders", "500", "--rows", "create_order_grpc"])
+    assert args.growth and args.growth_orders == 500 and args.growth_users == 100_000
+    assert not cli.parser().parse_args([]).growth
+
+
+def test_growth_owners_spread_the_named_buyers_over_the_history() -> None:
+    owned = list(growth.owners(50, 5, 20, 3))
+    assert len(owned) == 50
+    counts = {user: owned.count(user) for user in set(owned)}
+    assert counts == {0: 20, 1: 3, 2: 9, 3: 9, 4: 9}
+    heavy = [i for i, user in enumerate(owned) if user == 0]
+    assert heavy[0] < 5 and heavy[-1] > 45  # from the oldest orders to the newest
+    big = list(growth.owners(1_000_000, 100_000, 1000, 10))
+    assert big.count(0) == 1000 and big.count(1) == 10 and max(big) == 99_999
+    with pytest.raises(ValueError):
+        list(growth.owners(10, 2, 5, 1))
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_growth_seeding_writes_the_rows_the_service_would(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    if backend == "postgresql":
+        pg = request.getfixturevalue("postgres")
+        suffix = uuid.uuid4().hex[:8]
+        urls = {
+            name: pg.create_database(f"growth_{name}_{suffix}") for name in ("users", "products", "orders")
+        }
+    else:
+        urls = {name: f"sqlite:///{tmp_path / name}.sqlite3" for name in ("users", "products", "orders")}
+    seed.seed_products(urls["products"], 10, stock=5)
+    products = growth.sample_products(urls["products"], 4)
+    assert len(products) == 4 and len({p.id for p in products}) == 4
+    user_ids = growth.seed_users(urls["users"], 5)
+    written, items = growth.seed_orders(urls["orders"], user_ids, products, 50, heavy=20, light=3)
+    assert written == 50 and items == sum(1 + k % 3 for k in range(50))
+
+    users_db = Database(urls["users"])
+    try:
+        with users_db.snapshot() as conn:
+            emails = conn.execute(sa.select(user_models.users.c.email)).scalars().all()
+            hashes = set(conn.execute(sa.select(user_models.users.c.password_hash)).scalars())
+            events = conn.execute(sa.select(sa.func.count()).select_from(user_models.outbox)).scalar_one()
+        assert sorted(emails) == sorted(growth.growth_email(i) for i in range(5))
+        assert len(hashes) == 1 and Passwords().verify(hashes.pop(), seed.PASSWORD)
+        assert events == 2  # the two buyers who log in
+    finally:
+        users_db.dispose()
+
+    db = Database(urls["orders"])
+    try:
+        with db.snapshot() as conn:
+            repo = OrderRepository(conn)
+            heavy: list[domain.Order] = []
+            before = None
+            while True:
+                page, before = repo.page(user_ids[0], before, 7)
+                heavy += page
+                if before is None:
+                    break
+            light, _ = repo.page(user_ids[1], None, 50)
+            everyone, _ = repo.page(None, None, 100)
+        assert len(heavy) == 20 and len(light) == 3 and len(everyone) == 50
+        assert [o.create_time for o in heavy] == sorted((o.create_time for o in heavy), reverse=True)
+        assert len({(o.user_id, o.request_id) for o in everyone}) == 50
+        for order in everyone:
+            assert order.status == domain.CONFIRMED and order.payment_id and not order.failure_reason
+            assert 1 <= len(order.lines) <= 3 and all(line.title and line.unit_price for line in order.lines)
+            assert order.total == domain.sum_lines(order.lines)
+            assert order.fingerprint == domain.fingerprint(order.user_id, order.lines)
+            assert order.lease_until is not None and not order.cancel_requested
+            uuid.UUID(order.request_id)
+        with db.snapshot() as conn:
+            again = OrderRepository(conn).by_request_id(heavy[0].user_id, heavy[0].request_id)
+        assert again is not None and again.id == heavy[0].id
+    finally:
+        db.dispose()
