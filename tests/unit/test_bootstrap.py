@@ -61,9 +61,12 @@ def _bootstrap(root: Path, env: dict[str, str], *args: str) -> subprocess.Comple
 
 
 def test_make_up_installs_only_the_run_set() -> None:
+    # Run under `make test` this make is a sub-make: without its parent's flags it prints no "Entering directory".
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
     proc = subprocess.run(
-        ["make", "-n", "-o", "gen/descriptor.binpb", "up"],
+        ["make", "--no-print-directory", "-n", "-o", "gen/descriptor.binpb", "up"],
         cwd=ROOT,
+        env=env,
         capture_output=True,
         text=True,
         check=True,
