@@ -1,6 +1,6 @@
 """The one place where service errors become gRPC statuses.
 
-Every RPC handler runs inside `ErrorMappingInterceptor`: a `ServiceError`
+Every RPC handler runs inside the call path (meshkit.calls): a `ServiceError`
 becomes its precise status code with google.rpc.ErrorInfo (and
 google.rpc.BadRequest for bad fields) in the status details; anything else
 becomes INTERNAL with a bland message, and the traceback goes to the log.
@@ -8,10 +8,7 @@ becomes INTERNAL with a bland message, and the traceback goes to the log.
 
 from __future__ import annotations
 
-import logging
-import uuid
 from collections import namedtuple
-from collections.abc import Callable
 from typing import Any, cast
 
 import grpc
@@ -20,8 +17,6 @@ from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from meshkit import errors
-
-log = logging.getLogger(__name__)
 
 # Most specific first: the first matching class wins.
 _CODES: list[tuple[type[errors.ServiceError], grpc.StatusCode]] = [
@@ -81,44 +76,6 @@ class _Status(namedtuple("_Status", ("code", "details", "trailing_metadata")), g
     """A grpc.Status (grpcio reads its three fields by name)."""
 
 
-class ErrorMappingInterceptor(grpc.ServerInterceptor):
-    """Maps exceptions escaping unary handlers to statuses (see module docstring)."""
-
-    def __init__(self, domain: str) -> None:
-        self._domain = domain
-
-    def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler[Any, Any] | None],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler[Any, Any] | None:
-        handler = continuation(handler_call_details)
-        if handler is None or handler.unary_unary is None:
-            return handler
-        inner = handler.unary_unary
-        method = handler_call_details.method
-        domain = self._domain
-
-        def guarded(request: Any, context: grpc.ServicerContext) -> Any:
-            try:
-                return inner(request, context)
-            except errors.ServiceError as exc:
-                context.abort_with_status(to_status(exc, domain))
-            except Exception:
-                # ServicerContext.code() exists since grpcio 1.38 but is missing from the stubs.
-                if cast(Any, context).code() not in (None, grpc.StatusCode.OK):
-                    raise  # the handler aborted on purpose
-                ref = uuid.uuid4().hex[:12]
-                log.exception("unexpected error in %s (ref %s)", method, ref)
-                context.abort(grpc.StatusCode.INTERNAL, f"internal error (ref {ref}); see the service log")
-
-        return grpc.unary_unary_rpc_method_handler(
-            guarded,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
-
-
 # A dependency's CANCELLED means it (or the proxy) gave up on the call, not that this service did: transient.
 _FROM_GRPC: dict[grpc.StatusCode, type[errors.ServiceError]] = {
     grpc.StatusCode.CANCELLED: errors.Unavailable,
@@ -162,4 +119,4 @@ def from_rpc_error(error: grpc.RpcError, dependency: str) -> errors.ServiceError
     return cls(text, reason=reason, metadata=metadata)
 
 
-__all__ = ["ErrorMappingInterceptor", "code_for", "from_rpc_error", "to_status"]
+__all__ = ["NOT_CACHEABLE", "code_for", "from_rpc_error", "to_status"]

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import grpc
 import re2
 from buf.validate import validate_pb2
 from google.protobuf import descriptor, message
@@ -318,52 +317,3 @@ class Validator:
         found = self.violations(msg)
         if found:
             raise InvalidArgument.from_violations(FieldViolation(v.field, v.message) for v in found)
-
-
-class ValidationInterceptor(grpc.ServerInterceptor):
-    """Checks every unary request against its contract before the handler runs."""
-
-    def __init__(self, validator: Validator | None = None, services: Iterable[str] = ()) -> None:
-        self._validator = validator or Validator()
-        self._services = tuple(f"/{s}/" for s in services)
-
-    def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler[Any, Any] | None],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler[Any, Any] | None:
-        handler = continuation(handler_call_details)
-        if handler is None or handler.unary_unary is None:
-            return handler
-        if self._services and not handler_call_details.method.startswith(self._services):
-            return handler  # health checks, reflection
-        inner = handler.unary_unary
-        validate = self._validator.validate
-        deserialize = handler.request_deserializer
-
-        def decoded(data: bytes) -> Any:
-            # grpcio answers INTERNAL when a request does not parse: keep the error for `checked` to report as
-            # the client's mistake it is.
-            try:
-                return deserialize(data) if deserialize else data
-            except Exception as exc:  # protobuf raises DecodeError, and others for other types
-                return _Undecodable(f"{type(exc).__name__}: {exc}")
-
-        def checked(request: Any, context: grpc.ServicerContext) -> Any:
-            if isinstance(request, _Undecodable):
-                raise InvalidArgument(
-                    "", f"the request is not a valid protobuf message ({request.error})", reason="UNDECODABLE"
-                )
-            validate(request)
-            return inner(request, context)
-
-        return grpc.unary_unary_rpc_method_handler(
-            checked,
-            request_deserializer=decoded,
-            response_serializer=handler.response_serializer,
-        )
-
-
-@dataclass(frozen=True)
-class _Undecodable:
-    error: str

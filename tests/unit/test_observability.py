@@ -283,7 +283,7 @@ def test_server_span_continues_the_callers_trace_with_its_status_and_sql(observe
     assert len(sql) == 1 and sql[0].parent is not None and sql[0].parent.span_id == ok.context.span_id
     assert sql[0].attributes["db.system"] == "sqlite" and sql[0].name == "SELECT"
     missing = next(s for s in spans if s.name == "/test.Echo/Missing")
-    # ErrorMappingInterceptor reports ServiceErrors with abort_with_status; the span still gets the code.
+    # The call path reports ServiceErrors with abort_with_status; the span still gets the code.
     assert missing.attributes["rpc.grpc.status_code"] == grpc.StatusCode.NOT_FOUND.value[0]
 
 
