@@ -165,7 +165,9 @@ class Relay:
             )
             .order_by(t.c.resource, t.c.seq)
         )
-        self._delete = sa.delete(t).where(t.c.seq.in_(sa.bindparam("seqs", expanding=True)))
+        # By event id, not seq: SQLite (no AUTOINCREMENT) hands a deleted top seq to the next row, so a relay
+        # holding an older snapshot would delete by seq a newer row that was never published.
+        self._delete = sa.delete(t).where(t.c.id.in_(sa.bindparam("ids", expanding=True)))
         self._backlog = sa.select(sa.func.count(), sa.func.min(t.c.time)).select_from(t)
         outbox.on_commit(self.kick)
 
@@ -207,17 +209,22 @@ class Relay:
         if self._lock_rows:
             with self._db.transaction() as conn:
                 rows = self._gapless_runs(conn, conn.execute(self._select).all())
-                done = self._publish(rows)
+                done = self._published_ids(rows)
                 if done:
-                    conn.execute(self._delete, {"seqs": done})
+                    conn.execute(self._delete, {"ids": done})
             return len(rows)
         with self._db.snapshot() as conn:
             rows = conn.execute(self._select).all()
-        done = self._publish(rows)
+        done = self._published_ids(rows)
         if done:
             with self._db.transaction() as conn:
-                conn.execute(self._delete, {"seqs": done})
+                conn.execute(self._delete, {"ids": done})
         return len(rows)
+
+    def _published_ids(self, rows: Sequence[Any]) -> list[str]:
+        """Publishes `rows`; returns the event ids of those JetStream acknowledged."""
+        acked = set(self._publish(rows))
+        return [row.id for row in rows if row.seq in acked]
 
     def _gapless_runs(self, conn: Connection, rows: Sequence[Any]) -> list[Any]:
         """Keeps, per resource, only the rows that are its oldest unsent ones, without a gap: the rows another
