@@ -18,7 +18,8 @@ from types import FrameType
 from meshctl import envoy_config, kubernetes, monitoring, topology
 from meshctl import trace as trace_cmd
 from meshctl.launcher import Endpoints, Mesh, MeshError
-from meshctl.supervisor import Probe, duration, pid_alive, read_state
+from meshctl.probes import Probe
+from meshctl.supervisor_state import duration, pid_alive, read_state
 
 GRPCURL = ".tools/bin/grpcurl"
 SMTP_URL_VAR = "SVC_NOTIFICATION_SMTP_URL"

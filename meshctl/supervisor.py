@@ -8,135 +8,29 @@ down until `restart()`: tests stop processes on purpose. Each change is written 
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
 import signal
-import socket
 import subprocess
 import threading
 import time
-import urllib.request
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
-import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
+from meshctl.probes import MeshError, Probe, accepts, grpc_serving
+from meshctl.process import Backoff, Child, Spec, popen
+from meshctl.supervisor_state import STATE_FILE, duration, pid_alive, read_state, write_state
 
-from meshctl.topology import ROOT
+# What callers import from here: the supervisor and the pieces it is built from.
+__all__ = [
+    "STATE_FILE", "Backoff", "Child", "MeshError", "Probe", "Spec", "Supervisor",
+    "accepts", "duration", "grpc_serving", "pid_alive", "read_state",
+]  # fmt: skip
 
-STATE_FILE = "supervisor.json"
 CRASH_LOOP = 3
 """Exits in a row (none after a healthy minute) from which each exit also shows the process's last output."""
-
-# Children get SIGTERM if the launcher dies, so nothing is left behind. util-linux's setpriv sets that up
-# between fork and exec; a Python preexec_fn could do it too, but it makes CPython run at-fork handlers in the
-# child, and grpcio's abort the child when the parent has live channels (a test process driving the mesh).
-_DIE_WITH_PARENT = ["setpriv", "--pdeathsig", "TERM", "--"] if shutil.which("setpriv") else []
-
-
-class MeshError(RuntimeError):
-    """The mesh could not be brought up (the message says which process and why)."""
-
-
-class Backoff:
-    """How long to wait before starting an exited process again: `initial`, doubling up to `ceiling`; a run
-    of `healthy_after` seconds or more forgives the earlier exits."""
-
-    def __init__(
-        self,
-        initial: float = 0.5,
-        ceiling: float = 30.0,
-        healthy_after: float = 60.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.initial, self.ceiling, self.healthy_after, self.clock = initial, ceiling, healthy_after, clock
-        self.attempt = 0
-        """Exits in a row, counting the last one."""
-        self._since = clock()
-
-    def started(self) -> None:
-        self._since = self.clock()
-
-    def exited(self) -> float:
-        """Records an exit; returns the delay before the next start."""
-        if self.clock() - self._since >= self.healthy_after:
-            self.attempt = 0
-        self.attempt += 1
-        return float(min(self.initial * 2 ** (self.attempt - 1), self.ceiling))
-
-
-@dataclass(frozen=True)
-class Probe:
-    """How to tell a process is healthy, from the supervisor or from another process (`meshctl status`):
-    `grpc` (grpc.health.v1 SERVING at host:port), `http` (200 from the URL) or `tcp` (accepts at host:port)."""
-
-    kind: str
-    target: str
-
-    def check(self, timeout: float = 0.5) -> bool:
-        if self.kind == "grpc":
-            # A refused connection is far cheaper to find than a gRPC channel is to build: the launcher polls
-            # ten starting replicas every 50 ms on the cores they start on.
-            return accepts(self.target, timeout) and grpc_serving(self.target, timeout)
-        if self.kind == "http":
-            try:
-                with urllib.request.urlopen(self.target, timeout=timeout) as reply:
-                    return bool(reply.status == 200)
-            except OSError:  # refused, or an HTTPError (503 while starting)
-                return False
-        return accepts(self.target, timeout)
-
-
-@dataclass(frozen=True)
-class Spec:
-    """What to run as one supervised process."""
-
-    name: str
-    argv: list[str]
-    env: Mapping[str, str]
-    port: int = 0
-    """Where it serves (shown by `meshctl status`)."""
-    probe: Probe | None = None
-
-
-@dataclass
-class Child:
-    """One run of a supervised process and the tail of its output."""
-
-    name: str
-    process: subprocess.Popen[bytes]
-    log_path: Path
-    tail: deque[str] = field(default_factory=lambda: deque(maxlen=40))
-    """Its last lines as written; rendered (`render`) only when someone reads them."""
-    render: Callable[[str], str] = field(default=lambda line: line)
-    pump: threading.Thread | None = None
-    started: float = field(default_factory=time.monotonic)
-    started_at: float = field(default_factory=time.time)
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def how(self) -> str:
-        code = self.process.returncode
-        if code is not None and code < 0:
-            try:
-                return f"signal {signal.Signals(-code).name}"
-            except ValueError:
-                return f"signal {-code}"
-        return f"status {code}"
-
-    def last_output(self) -> str:
-        """Its last lines, rendered and indented (for a report)."""
-        shown = [text for raw in list(self.tail) for text in (self.render(raw).splitlines() or [""])]
-        return "\n".join(f"    {line}" for line in shown[-40:])
-
-    def describe_exit(self) -> str:
-        return f"{self.name} exited with {self.how()}; its last output:\n{self.last_output()}"
 
 
 @dataclass
@@ -220,16 +114,7 @@ class Supervisor:
     def _run(self, spec: Spec) -> Child:
         log_path = self.run_dir / "logs" / f"{spec.name}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        process = self._spawner.submit(
-            subprocess.Popen,
-            [*_DIE_WITH_PARENT, *spec.argv],
-            cwd=ROOT,
-            env=dict(spec.env),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # Ctrl-C reaches the launcher only; it stops children in order
-        ).result()
+        process = self._spawner.submit(popen, spec).result()
         child = Child(spec.name, process, log_path, render=self.render_line)
         assert process.stdout is not None
         child.pump = threading.Thread(target=self._pump, args=(child, process.stdout), daemon=True)
@@ -368,7 +253,6 @@ class Supervisor:
     # -- state --------------------------------------------------------------------------------------------
 
     def _write_state(self) -> None:
-        """RUN_DIR/supervisor.json, replaced in one rename so a reader never sees half of it."""
         now_mono, now = time.monotonic(), time.time()
         processes = []
         for slot in self._slots.values():
@@ -388,64 +272,4 @@ class Supervisor:
                     "probe": asdict(slot.spec.probe) if slot.spec.probe else None,
                 }
             )
-        mesh = {"pid": os.getpid(), "started_at": self._started_at, "processes": processes}
-        scratch = self.state_path.with_name(f".{STATE_FILE}.{os.getpid()}")
-        scratch.write_text(json.dumps(mesh, indent=1))
-        os.replace(scratch, self.state_path)
-
-
-def read_state(run_dir: Path) -> dict[str, Any]:
-    """The state a running supervisor wrote; MeshError naming why when no mesh runs from `run_dir`."""
-    path = run_dir / STATE_FILE
-    try:
-        state: dict[str, Any] = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise MeshError(f"no mesh is running from {run_dir} (no {path}); `make up` starts one") from None
-    except ValueError as exc:
-        raise MeshError(f"{path} is not a supervisor's state: {exc}") from None
-    if not pid_alive(int(state.get("pid", 0))):
-        raise MeshError(
-            f"no mesh is running from {run_dir}: its supervisor (pid {state.get('pid')}) is gone "
-            f"without cleaning up {path}; `make up` starts one"
-        )
-    return state
-
-
-def pid_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def duration(seconds: float) -> str:
-    seconds = max(0.0, seconds)
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
-
-
-def grpc_serving(address: str, timeout: float = 0.5) -> bool:
-    with grpc.insecure_channel(address) as channel:
-        try:
-            stub: Any = health_pb2_grpc.HealthStub(channel)  # the stubs package lacks its methods
-            reply = stub.Check(health_pb2.HealthCheckRequest(), timeout=timeout)
-        except grpc.RpcError:
-            return False
-    return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
-
-
-def accepts(address: str, timeout: float = 0.5) -> bool:
-    host, _, port = address.rpartition(":")
-    try:
-        with socket.create_connection((host, int(port)), timeout=timeout):
-            return True
-    except OSError:
-        return False
+        write_state(self.run_dir, self._started_at, processes)

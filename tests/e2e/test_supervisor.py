@@ -130,7 +130,7 @@ def kill_from_outside(mesh: RunningMesh, name: str) -> tuple[int, float]:
 def wait_for_envoy(mesh: RunningMesh, timeout: float = BACK_WITHIN) -> float:
     """Seconds until Envoy routes to every replica again and holds the signing keys."""
     started = time.monotonic()
-    while not (mesh.launcher._envoy_sees_all_healthy() and mesh.launcher._envoy_has_jwks()):
+    while not mesh.launcher.envoy_ready():
         assert time.monotonic() - started < timeout, "Envoy did not see every replica healthy again"
         time.sleep(0.05)
     return time.monotonic() - started
