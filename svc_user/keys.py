@@ -53,7 +53,7 @@ def _rotate(directory: Path, ring: keyring.KeyRing | None, now: dt.datetime, lea
     except OSError as exc:
         print(
             f"keys rotate: cannot write to {directory} ({exc.strerror}). A Kubernetes Secret is read-only "
-            "in the pods: make the key elsewhere (--dir) and add it to the Secret (see the README)",
+            "in the pods: make the key elsewhere (--dir) and add it to the Secret (docs/security.md)",
             file=sys.stderr,
         )
         return 1
