@@ -1,6 +1,7 @@
 """The Prometheus rules (monitoring/rules): `promtool check rules`, their `promtool test rules` unit tests
 (monitoring/tests), and that they agree with the code: the public RPCs of the contracts, the status codes meshkit
-counts as the server's fault, the latency buckets, the metric names the replicas really export.
+counts as the server's fault, the latency buckets, the metric names the replicas and Envoy really export
+(tests/support/exported_metrics, which the dashboard's test reads too).
 
 promtool comes from Debian's prometheus package; tools/install-prometheus.sh installs it on a machine without it
 (as the bench installs wrk), so this test never skips for want of it.
@@ -16,14 +17,12 @@ from typing import Any
 
 import grpc
 import yaml
-from prometheus_client import CollectorRegistry
 
 from meshctl.envoy_config import public_methods, rpc_methods
 from meshctl.topology import DEFAULT_DESCRIPTOR
 from meshkit.calls import _SERVER_ERRORS
-from meshkit.events.metrics import EventMetrics
-from meshkit.metrics import LATENCY_BUCKETS, Metrics
-from svc_product.cache import CacheSettings, CatalogCache
+from meshkit.metrics import LATENCY_BUCKETS
+from tests.support.exported_metrics import PROMETHEUS_OWN, envoy_names, metric_names, replica_names
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = sorted((ROOT / "monitoring" / "rules").glob("*.yml"))
@@ -150,36 +149,14 @@ def test_latency_targets_are_bucket_bounds() -> None:
     assert targets == {"500ms": 0.5, "2500ms": 2.5}
 
 
-def _exported_names() -> set[str]:
-    """Every metric name a replica serves, as Prometheus sees it (counters with _total, histograms' series)."""
-    metrics = Metrics("products", "products-0")
-    EventMetrics(metrics.registry)
-
-    class _Pool:
-        def size(self) -> int:
-            return 5
-
-        checkedout = checkedin = overflow = size
-
-    metrics.watch_pool(_Pool())
-    CatalogCache(CacheSettings()).register_metrics(metrics.registry)
-    names: set[str] = set()
-    registry: CollectorRegistry = metrics.registry
-    # Samples exist only for labelled children once used; the families name them all.
-    for family in registry.collect():
-        suffixes = {
-            "counter": ("_total",),
-            "histogram": ("_bucket", "_count", "_sum"),
-        }.get(family.type, ("",))
-        names |= {family.name + suffix for suffix in suffixes}
-    return names
-
-
-def test_rules_use_metric_names_the_replicas_export() -> None:
-    exported = _exported_names()
+def test_rules_use_metric_names_the_replicas_and_envoy_export() -> None:
+    exported = replica_names()
     assert "process_start_time_seconds" in exported  # restarts
+    known = (
+        exported | envoy_names() | PROMETHEUS_OWN | {rule["record"] for rule in rules() if "record" in rule}
+    )
     used: set[str] = set()
     for rule in rules():
-        used |= set(re.findall(r"\b((?:shopmesh|grpc_server|process)_[a-z_]+)\b", rule["expr"]))
-    assert used, "no replica metric in the rules?"
-    assert used - exported == set(), "names no replica exports"
+        used |= metric_names(rule["expr"])
+    assert {"grpc_server_handled_total", "envoy_cluster_outlier_detection_ejections_active"} <= used
+    assert used - known == set(), "names neither a replica nor Envoy exports"
