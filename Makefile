@@ -62,7 +62,8 @@ bench: install-bench gen/descriptor.binpb ## measure each path against the limit
 	$(PY) -m bench --db $(BENCH_DB) $(BENCH_ARGS)
 
 .PHONY: chart
-chart: install-chart ## re-render the Helm chart's Envoy config and topology (helm/shopmesh/files), then helm lint
+chart: install-chart ## re-render the Grafana dashboard, the Helm chart's Envoy config and topology (helm/shopmesh/files), then helm lint
+	$(PY) -m meshctl.dashboard
 	$(PY) -m meshctl render-chart
 	.tools/bin/helm lint --strict helm/shopmesh
 

@@ -13,7 +13,8 @@ Envoy's bootstrap from the same topology and contracts as `make up` and commits 
 ``files/mesh.json`` carries what the templates need from the topology (ports, modules, env prefixes, which
 services Envoy routes to, the broker's ports), so the chart's ports cannot drift from the rendered config.
 ``files/monitoring/*.yml`` are copies of the Prometheus rules (monitoring/rules), which the chart's PrometheusRule
-renders (a chart cannot read files outside its directory). A test fails when any of them is stale.
+renders, and ``files/monitoring/dashboards/*.json`` of the Grafana dashboards (monitoring/dashboards), which its
+dashboard ConfigMap holds (a chart cannot read files outside its directory). A test fails when any is stale.
 
 Run as ``python -m meshctl.kubernetes``, this module is also what the chart's pods call:
 ``check-gateway`` (the ``helm test`` pod) and ``wait-for-database`` (an init container).
@@ -40,6 +41,8 @@ ENVOY_FILE = CHART_DIR / "files" / "envoy.json"
 MESH_FILE = CHART_DIR / "files" / "mesh.json"
 RULES_DIR = ROOT / "monitoring" / "rules"
 """The Prometheus rules; the chart's PrometheusRule renders a copy of each (files/monitoring/)."""
+DASHBOARDS_DIR = ROOT / "monitoring" / "dashboards"
+"""The Grafana dashboards (meshctl/dashboard.py writes them); the chart ships a copy of each."""
 TRANSCODER_TYPE = (
     "type.googleapis.com/envoy.extensions.filters.http.grpc_json_transcoder.v3.GrpcJsonTranscoder"
 )
@@ -139,6 +142,10 @@ def chart_files(
         **{
             CHART_DIR / "files" / "monitoring" / p.name: p.read_text()
             for p in sorted(RULES_DIR.glob("*.yml"))
+        },
+        **{
+            CHART_DIR / "files" / "monitoring" / "dashboards" / p.name: p.read_text()
+            for p in sorted(DASHBOARDS_DIR.glob("*.json"))
         },
     }
 

@@ -4,6 +4,7 @@ ports those pods declare, labelling each target job=shopmesh-<component> as the 
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -205,3 +206,69 @@ def test_pod_monitors_need_the_scrape_ports() -> None:
     proc = helm(*template_args("--set", "observability.prometheus.podMonitors.enabled=true"))
     assert proc.returncode != 0
     assert "podMonitors.enabled needs observability.prometheus.scrape=true" in proc.stderr
+
+
+# -- the Grafana dashboard -------------------------------------------------------------------------------------
+
+DASHBOARDS = sorted((ROOT / "monitoring" / "dashboards").glob("*.json"))
+GRAFANA_ON = ("--set", "observability.grafana.dashboards.enabled=true")
+
+
+def _dashboard_maps(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [d for d in of_kind(docs, "ConfigMap") if "-dashboard-" in d["metadata"]["name"]]
+
+
+def test_no_dashboard_by_default() -> None:
+    assert _dashboard_maps(render()) == []
+    assert _dashboard_maps(render(*ON)) == []  # the rules and monitors do not bring it
+
+
+def test_the_dashboard_config_map_holds_the_repositorys_json_in_the_sidecars_convention() -> None:
+    (config_map,) = _dashboard_maps(render(*GRAFANA_ON))
+    meta = config_map["metadata"]
+    assert meta["name"] == f"{FULLNAME}-dashboard-shopmesh"
+    assert meta["namespace"] == NAMESPACE
+    assert meta["labels"]["grafana_dashboard"] == "1"
+    assert meta["labels"]["app.kubernetes.io/component"] == "monitoring"
+    assert "annotations" not in meta  # no folder asked for: the sidecar's default
+    (path,) = DASHBOARDS
+    assert config_map["data"] == {"shopmesh.json": path.read_text().rstrip("\n")}
+    assert json.loads(config_map["data"]["shopmesh.json"]) == json.loads(path.read_text())
+    # The chart's copy is the repository's file, byte for byte (`make chart` refreshes it).
+    copy = kubernetes.CHART_DIR / "files" / "monitoring" / "dashboards" / path.name
+    assert copy.read_text() == path.read_text(), f"{copy} is stale: run `make chart`"
+
+
+def test_the_sidecars_label_namespace_and_folder_are_values() -> None:
+    (config_map,) = _dashboard_maps(
+        render(
+            *GRAFANA_ON,
+            "--set", "observability.grafana.dashboards.label=grafana.example/dashboard",
+            "--set", "observability.grafana.dashboards.labelValue=shop",
+            "--set", "observability.grafana.dashboards.namespace=monitoring",
+            "--set", "observability.grafana.dashboards.folder=Shop floor",
+            "--set", "observability.grafana.dashboards.folderAnnotation=grafana.example/folder",
+            "--set", "observability.grafana.dashboards.labels.team=payments",
+            "--set", "observability.grafana.dashboards.annotations.owner=sre",
+        )
+    )  # fmt: skip
+    meta = config_map["metadata"]
+    assert meta["namespace"] == "monitoring"
+    assert meta["labels"]["grafana.example/dashboard"] == "shop" and "grafana_dashboard" not in meta["labels"]
+    assert meta["labels"]["team"] == "payments"
+    assert meta["annotations"] == {"grafana.example/folder": "Shop floor", "owner": "sre"}
+
+
+def test_a_label_the_api_server_refuses_is_refused_by_the_schema() -> None:
+    result = helm(*template_args(*GRAFANA_ON, "--set", "observability.grafana.dashboards.labelValue=-bad-"))
+    assert result.returncode != 0 and "labelValue" in result.stderr
+
+
+@pytest.mark.parametrize("version", KUBE_VERSIONS)
+def test_the_dashboard_config_map_validates(version: str) -> None:
+    (config_map,) = _dashboard_maps(
+        render(*GRAFANA_ON, "--set", "observability.grafana.dashboards.folder=Shop")
+    )
+    kv_utils.validate(config_map, version, strict=True)
+    # Far below the API server's 1 MiB per object.
+    assert len(json.dumps(config_map)) < 512 * 1024
