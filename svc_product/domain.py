@@ -67,13 +67,8 @@ class SkuTaken(AlreadyExists):
         )
 
 
-class RequestIdReused(AlreadyExists):
-    def __init__(self, request_id: str) -> None:
-        super().__init__(
-            f"request_id {request_id!r} was already used to create a different product",
-            reason="REQUEST_ID_REUSED",
-            metadata={"request_id": request_id},
-        )
+REQUEST_ID_USED_FOR = "to create a different product"
+"""How CreateProduct's REQUEST_ID_REUSED message ends (meshkit.create_once.RequestIdReused)."""
 
 
 class InsufficientStock(FailedPrecondition):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from meshkit.create_once import add_request_id_column, request_id_column
 from meshkit.db import Migration, UTCDateTime
 from meshkit.events import create_outbox, outbox_table
 
@@ -27,7 +28,7 @@ products = sa.Table(
     sa.Column("create_time", UTCDateTime(), nullable=False),
     sa.Column("update_time", UTCDateTime(), nullable=False),
     # The idempotency key of the CreateProduct call that made the product.
-    sa.Column("create_request_id", sa.String(128), unique=True),
+    request_id_column(),
     sa.CheckConstraint("stock >= 0", name="products_stock_not_negative"),
 )
 
@@ -55,16 +56,11 @@ reservation_items = sa.Table(
 )
 
 
-def _add_create_request_id(conn: sa.Connection) -> None:
-    conn.execute(sa.text("ALTER TABLE products ADD COLUMN create_request_id VARCHAR(128)"))
-    conn.execute(sa.text("CREATE UNIQUE INDEX products_create_request_id ON products (create_request_id)"))
-
-
 # The events this service publishes, written in the transaction of each change (meshkit.events.outbox).
 outbox = outbox_table(metadata)
 
 
 MIGRATIONS: list[Migration] = [
-    Migration("products.create_request_id: idempotent CreateProduct", _add_create_request_id),
+    add_request_id_column("products", "CreateProduct"),
     Migration("events outbox", lambda conn: create_outbox(conn, metadata)),
 ]

@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from meshkit import create_once
 from meshkit.db import insert_if_absent
 from meshkit.money import Money
 from svc_product import domain
@@ -38,6 +39,7 @@ _NEXT_PAGE = (
     .order_by(products.c.seq)
     .limit(sa.bindparam("limit"))
 )
+_BY_REQUEST_ID = create_once.by_request_id(products)
 
 
 _TAKE_STOCK = (
@@ -89,7 +91,7 @@ class ProductRepository:
         return _product(row) if row else None
 
     def by_request_id(self, request_id: str) -> domain.Product | None:
-        row = self.conn.execute(sa.select(products).where(products.c.create_request_id == request_id)).first()
+        row = self.conn.execute(_BY_REQUEST_ID, {"request_id": request_id}).first()
         return _product(row) if row else None
 
     def page(self, after_seq: int | None, limit: int) -> tuple[list[domain.Product], int | None]:

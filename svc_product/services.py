@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
+from meshkit.create_once import CreateOnce
 from meshkit.db import Database, utcnow
 from meshkit.names import new_id
 from svc_product import domain
@@ -21,40 +22,37 @@ class Catalog:
         self._db = db
         self._clock = clock
         self._events = events or ProductEvents()
+        self._creates = CreateOnce(
+            db, lambda conn, key: ProductRepository(conn).by_request_id(key), domain.REQUEST_ID_USED_FOR
+        )
 
     def create_product(self, sku: str, fields: domain.ProductFields, request_id: str = "") -> domain.Product:
-        """Creates the product once per request_id; a replay returns it."""
+        """Creates the product once per request_id; a replay (the same sku) returns it."""
         assert fields.title is not None and fields.price is not None
-        if request_id and (replay := self._replay(request_id, sku)):
-            return replay
-        now = self._clock()
-        product = domain.Product(
-            id=new_id(),
-            sku=sku,
-            title=fields.title,
-            description=fields.description or "",
-            price=fields.price,
-            stock=fields.stock or 0,
-            create_time=now,
-            update_time=now,
-            create_request_id=request_id,
-        )
-        with self._db.transaction() as conn:
-            created = ProductRepository(conn).add(product)
-            if created:
-                self._events.changed(conn, product, Change.CREATED)
-        if not created:
-            if request_id and (replay := self._replay(request_id, sku)):
-                return replay  # a concurrent replay won the race
-            raise domain.SkuTaken(sku)
-        return product
+        title, price = fields.title, fields.price
 
-    def _replay(self, request_id: str, sku: str) -> domain.Product | None:
-        with self._db.snapshot() as conn:
-            existing = ProductRepository(conn).by_request_id(request_id)
-        if existing is not None and existing.sku != sku:
-            raise domain.RequestIdReused(request_id)
-        return existing
+        def build() -> domain.Product:
+            now = self._clock()
+            return domain.Product(
+                id=new_id(),
+                sku=sku,
+                title=title,
+                description=fields.description or "",
+                price=price,
+                stock=fields.stock or 0,
+                create_time=now,
+                update_time=now,
+                create_request_id=request_id,
+            )
+
+        return self._creates.create(
+            request_id,
+            is_replay=lambda existing: existing.sku == sku,
+            build=build,
+            add=lambda conn, product: ProductRepository(conn).add(product),
+            announce=lambda conn, product: self._events.changed(conn, product, Change.CREATED),
+            taken=lambda: domain.SkuTaken(sku),
+        )
 
     def get_product(self, product_id: str) -> domain.Product:
         with self._db.read() as conn:

@@ -36,13 +36,8 @@ class EmailTaken(AlreadyExists):
         super().__init__(f"an account with email {email!r} already exists", reason="EMAIL_ALREADY_EXISTS")
 
 
-class RequestIdReused(AlreadyExists):
-    def __init__(self, request_id: str) -> None:
-        super().__init__(
-            f"request_id {request_id!r} was already used for a different request; choose another",
-            reason="REQUEST_ID_REUSED",
-            metadata={"request_id": request_id},
-        )
+REQUEST_ID_USED_FOR = "for a different request; choose another"
+"""How CreateUser's REQUEST_ID_REUSED message ends (meshkit.create_once.RequestIdReused): it names no account."""
 
 
 class BadCredentials(Unauthenticated):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from meshkit.create_once import add_request_id_column, request_id_column
 from meshkit.db import Migration, UTCDateTime
 from meshkit.events import create_outbox, outbox_table
 
@@ -19,15 +20,10 @@ users = sa.Table(
     sa.Column("password_hash", sa.String(255), nullable=False),
     sa.Column("create_time", UTCDateTime(), nullable=False),
     # The idempotency key of the CreateUser call that made the account.
-    sa.Column("create_request_id", sa.String(128), unique=True),
+    request_id_column(),
     # Space-separated roles carried in the account's access tokens ("admin").
     sa.Column("roles", sa.String(200), nullable=False, server_default=""),
 )
-
-
-def _add_create_request_id(conn: sa.Connection) -> None:
-    conn.execute(sa.text("ALTER TABLE users ADD COLUMN create_request_id VARCHAR(128)"))
-    conn.execute(sa.text("CREATE UNIQUE INDEX users_create_request_id ON users (create_request_id)"))
 
 
 def _add_roles(conn: sa.Connection) -> None:
@@ -39,7 +35,7 @@ outbox = outbox_table(metadata)
 
 
 MIGRATIONS: list[Migration] = [
-    Migration("users.create_request_id: idempotent CreateUser", _add_create_request_id),
+    add_request_id_column("users", "CreateUser"),
     Migration("users.roles: roles in access tokens", _add_roles),
     Migration("events outbox", lambda conn: create_outbox(conn, metadata)),
 ]

@@ -7,6 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from meshkit import create_once
 from meshkit.db import insert_if_absent
 from svc_user import domain
 from svc_user.models import users
@@ -22,6 +23,9 @@ def _user(row: Any) -> domain.User:
         create_request_id=row.create_request_id or "",
         roles=tuple(row.roles.split()),
     )
+
+
+_BY_REQUEST_ID = create_once.by_request_id(users)
 
 
 class UserRepository:
@@ -51,7 +55,7 @@ class UserRepository:
         return _user(row) if row else None
 
     def by_request_id(self, request_id: str) -> domain.User | None:
-        row = self.conn.execute(sa.select(users).where(users.c.create_request_id == request_id)).first()
+        row = self.conn.execute(_BY_REQUEST_ID, {"request_id": request_id}).first()
         return _user(row) if row else None
 
     def by_email(self, email: str) -> domain.User | None:

@@ -7,7 +7,10 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from meshkit.db import Database, utcnow
+from sqlalchemy.engine import Connection
+
+from meshkit.create_once import CreateOnce
+from meshkit.db import Database, after_commit, utcnow
 from meshkit.errors import NotFound
 from meshkit.identity import Identity
 from meshkit.names import make_name, new_id
@@ -42,46 +45,43 @@ class Accounts:
         self._passwords = passwords
         self._tokens = tokens
         self._clock = clock
+        self._creates = CreateOnce(
+            db, lambda conn, key: UserRepository(conn).by_request_id(key), domain.REQUEST_ID_USED_FOR
+        )
 
     def create_user(self, email: str, display_name: str, password: str, request_id: str = "") -> domain.User:
         """Creates the account once per request_id; a replay (the same email, name and password) returns it."""
         email = domain.normalize_email(email)
-        if request_id and (replay := self._replay(request_id, email, display_name, password)):
-            return replay
-        user = domain.User(
-            id=new_id(),
-            email=email,
-            display_name=display_name,
-            password_hash=self._passwords.hash(password),  # slow on purpose: outside the transaction
-            create_time=self._clock(),
-            create_request_id=request_id,
+
+        def is_replay(existing: domain.User) -> bool:
+            # CreateUser is anonymous, so a request_id is nobody's: whoever sends one must also prove the call is
+            # theirs by sending what it did, password included, before the account (its name, display name and
+            # creation time) is returned. Anything else is REQUEST_ID_REUSED, which says nothing of the account.
+            same = existing.email == email and existing.display_name == display_name
+            return self._passwords.verify(existing.password_hash, password) and same
+
+        def build() -> domain.User:
+            return domain.User(
+                id=new_id(),
+                email=email,
+                display_name=display_name,
+                password_hash=self._passwords.hash(password),  # slow on purpose: outside the transaction
+                create_time=self._clock(),
+                create_request_id=request_id,
+            )
+
+        return self._creates.create(
+            request_id,
+            is_replay=is_replay,
+            build=build,
+            add=lambda conn, user: UserRepository(conn).add(user),
+            announce=self._announce_created,
+            taken=lambda: domain.EmailTaken(email),
         )
-        with self._db.transaction() as conn:
-            created = UserRepository(conn).add(user)
-            if created:
-                self._events.created(conn, user)
-        if not created:
-            if request_id and (replay := self._replay(request_id, email, display_name, password)):
-                return replay  # a concurrent replay won the race
-            raise domain.EmailTaken(email)
-        log.info("created users/%s", user.id)
-        return user
 
-    def _replay(self, request_id: str, email: str, display_name: str, password: str) -> domain.User | None:
-        """The account an earlier call with this request_id made, if this call is a replay of it.
-
-        CreateUser is anonymous, so a request_id is nobody's: whoever sends one must also prove the call is
-        theirs by sending what it did, password included, before the account (its name, display name and
-        creation time) is returned. Anything else is REQUEST_ID_REUSED, which says nothing of the account.
-        """
-        with self._db.snapshot() as conn:
-            existing = UserRepository(conn).by_request_id(request_id)
-        if existing is None:
-            return None
-        same = existing.email == email and existing.display_name == display_name
-        if not (self._passwords.verify(existing.password_hash, password) and same):
-            raise domain.RequestIdReused(request_id)
-        return existing
+    def _announce_created(self, conn: Connection, user: domain.User) -> None:
+        self._events.created(conn, user)
+        after_commit(conn, lambda: log.info("created users/%s", user.id))
 
     def get_user(self, user_id: str, caller: Identity) -> domain.User:
         """The account, for its owner, admins and services; NOT_FOUND for anyone else (no leak)."""

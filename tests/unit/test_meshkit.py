@@ -1,10 +1,13 @@
-"""Unit tests of meshkit's pure pieces: money, paging, names, cards, conversions, statuses, db, settings."""
+"""Unit tests of meshkit's pure pieces: money, paging, names, cards, conversions, statuses, db, create_once, settings."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+import threading
+import uuid
+from collections.abc import Callable, Iterator
 from concurrent import futures
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +21,14 @@ from meshkit import errors, paging
 from meshkit.calls import CallPath, WrappingRegistrar
 from meshkit.cards import Card, check_card
 from meshkit.convert import money_from_proto
+from meshkit.create_once import (
+    KEY_COLUMN,
+    CreateOnce,
+    RequestIdReused,
+    add_request_id_column,
+    by_request_id,
+    request_id_column,
+)
 from meshkit.db import Database, Migration, UTCDateTime, insert_if_absent, migrate
 from meshkit.errors import FieldViolation, Violations
 from meshkit.metrics import Metrics
@@ -601,6 +612,191 @@ def test_utc_datetime_rejects_naive_datetimes(database: Database) -> None:
     assert "naive datetime" in str(info.value.orig)
     with database.snapshot() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(events)).scalar_one() == 0
+
+
+# --- meshkit.create_once ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Widget:
+    id: str
+    code: str
+    colour: str
+
+
+class _CodeTaken(errors.AlreadyExists):
+    def __init__(self) -> None:
+        super().__init__("that code is taken", reason="CODE_TAKEN")
+
+
+def _keyed_widgets(*, with_key: bool = True) -> tuple[sa.MetaData, sa.Table]:
+    """Widgets with a unique code, made by a create call (with the key column from its second release)."""
+    metadata = sa.MetaData()
+    key = [request_id_column()] if with_key else []
+    widgets = sa.Table(
+        "widgets",
+        metadata,
+        sa.Column("id", sa.String(64), primary_key=True),
+        sa.Column("code", sa.String(20), nullable=False, unique=True),
+        sa.Column("colour", sa.Text, nullable=False),
+        *key,
+    )
+    return metadata, widgets
+
+
+class _Widgets:
+    """A service that creates widgets once per request_id; `built` counts the widgets it built."""
+
+    def __init__(
+        self, db: Database, table: sa.Table, before_insert: Callable[[], object] = lambda: None
+    ) -> None:
+        self.table = table
+        self.built = 0
+        self.announced: list[_Widget] = []
+        self._before_insert = before_insert
+        query = by_request_id(table)
+
+        def find(conn: sa.Connection, key: str) -> _Widget | None:
+            row = conn.execute(query, {"request_id": key}).first()
+            return _Widget(row.id, row.code, row.colour) if row else None
+
+        self._creates = CreateOnce(db, find, "for a different widget")
+
+    def create(self, code: str, colour: str, request_id: str = "") -> _Widget:
+        def build() -> _Widget:
+            self.built += 1
+            self._before_insert()
+            return _Widget(uuid.uuid4().hex, code, colour)
+
+        def add(conn: sa.Connection, widget: _Widget) -> bool:
+            values = {"id": widget.id, "code": code, "colour": colour, KEY_COLUMN: request_id or None}
+            return insert_if_absent(conn, self.table, values)
+
+        return self._creates.create(
+            request_id,
+            is_replay=lambda existing: (existing.code, existing.colour) == (code, colour),
+            build=build,
+            add=add,
+            announce=lambda conn, widget: self.announced.append(widget),
+            taken=_CodeTaken,
+        )
+
+
+@pytest.fixture
+def widgets(database: Database) -> _Widgets:
+    metadata, table = _keyed_widgets()
+    migrate(database, metadata)
+    return _Widgets(database, table)
+
+
+def _widget_rows(db: Database, table: sa.Table) -> list[tuple[Any, ...]]:
+    with db.snapshot() as conn:
+        return [tuple(r) for r in conn.execute(sa.select(table.c.code, table.c[KEY_COLUMN]).order_by("code"))]
+
+
+def test_create_once_answers_a_replay_with_the_first_resource_without_building_another(
+    widgets: _Widgets, database: Database
+) -> None:
+    first = widgets.create("w-1", "red", request_id="k-1")
+    assert widgets.create("w-1", "red", request_id="k-1") == first
+    assert (widgets.built, widgets.announced) == (1, [first])
+    assert _widget_rows(database, widgets.table) == [("w-1", "k-1")]
+
+
+def test_create_once_refuses_a_key_reused_for_another_request_naming_only_the_key(
+    widgets: _Widgets, database: Database
+) -> None:
+    widgets.create("w-1", "red", request_id="k-1")
+    for code, colour in (("w-2", "red"), ("w-1", "blue")):
+        with pytest.raises(RequestIdReused) as info:
+            widgets.create(code, colour, request_id="k-1")
+        assert isinstance(info.value, errors.AlreadyExists)
+        assert (info.value.reason, info.value.metadata) == ("REQUEST_ID_REUSED", {"request_id": "k-1"})
+        assert info.value.message == "request_id 'k-1' was already used for a different widget"
+    assert _widget_rows(database, widgets.table) == [("w-1", "k-1")]
+
+
+def test_create_once_raises_taken_when_another_unique_key_refuses_the_row(widgets: _Widgets) -> None:
+    widgets.create("w-1", "red", request_id="k-1")
+    for key in ("k-2", ""):
+        with pytest.raises(_CodeTaken):
+            widgets.create("w-1", "red", request_id=key)
+    assert len(widgets.announced) == 1
+
+
+def test_create_once_without_a_key_creates_each_time(widgets: _Widgets, database: Database) -> None:
+    widgets.create("w-1", "red")
+    widgets.create("w-2", "red")
+    assert _widget_rows(database, widgets.table) == [("w-1", None), ("w-2", None)]
+
+
+def test_concurrent_calls_with_one_key_insert_once_and_the_losers_get_the_winners_answer(
+    database: Database,
+) -> None:
+    metadata, table = _keyed_widgets()
+    migrate(database, metadata)
+    calls = 6
+    # Every call builds its widget before any inserts: all of them race on the constraint, none is a replay yet.
+    everyone_built = threading.Barrier(calls, timeout=30)
+    widgets = _Widgets(database, table, before_insert=everyone_built.wait)
+    colours = ["red" if i % 2 else "blue" for i in range(calls)]
+
+    def call(colour: str) -> _Widget | RequestIdReused:
+        try:
+            return widgets.create("w-1", colour, request_id="k-1")
+        except RequestIdReused as exc:
+            return exc
+
+    with futures.ThreadPoolExecutor(max_workers=calls) as pool:
+        answers = list(pool.map(call, colours))
+    assert widgets.built == calls
+    assert len(widgets.announced) == 1  # only the insert that won announces
+    (winner,) = {a for a in answers if isinstance(a, _Widget)}
+    for colour, answer in zip(colours, answers, strict=True):
+        assert answer == winner if colour == winner.colour else isinstance(answer, RequestIdReused)
+    assert _widget_rows(database, table) == [("w-1", "k-1")]
+
+
+class _Recorder:
+    """A connection that records the SQL run on it."""
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def execute(self, statement: Any) -> None:
+        self.statements.append(str(statement))
+
+
+def test_the_shipped_key_migration_runs_the_sql_it_shipped_with() -> None:
+    step = add_request_id_column("users", "CreateUser")
+    recorder = _Recorder()
+    step.apply(recorder)  # type: ignore[arg-type]
+    assert step.description == "users.create_request_id: idempotent CreateUser"
+    assert recorder.statements == [
+        "ALTER TABLE users ADD COLUMN create_request_id VARCHAR(128)",
+        "CREATE UNIQUE INDEX users_create_request_id ON users (create_request_id)",
+    ]
+
+
+def test_the_key_migration_gives_an_older_table_a_unique_key_that_create_once_uses(
+    database: Database,
+) -> None:
+    migrate(database, _keyed_widgets(with_key=False)[0])  # the release before the key
+    with database.transaction() as conn:
+        conn.execute(sa.text("INSERT INTO widgets (id, code, colour) VALUES ('old', 'w-0', 'red')"))
+    metadata, table = _keyed_widgets()
+    assert migrate(database, metadata, [add_request_id_column("widgets", "CreateWidget")]) == 1
+    with database.snapshot() as conn:
+        indexes = sa.inspect(conn).get_indexes("widgets")
+    assert [(i["name"], i["column_names"], i["unique"]) for i in indexes] == [
+        ("widgets_create_request_id", [KEY_COLUMN], 1)
+    ]
+    widgets = _Widgets(database, table)
+    first = widgets.create("w-1", "red", request_id="k-1")
+    assert widgets.create("w-1", "red", request_id="k-1") == first
+    with pytest.raises(RequestIdReused):
+        widgets.create("w-2", "red", request_id="k-1")
+    assert _widget_rows(database, table) == [("w-0", None), ("w-1", "k-1")]
 
 
 # --- meshkit.settings -------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from shopmesh.product.v1 import product_service_pb2_grpc as pb_grpc
 
 from svc_product import settings as product_settings
 from svc_product.server import create_server
-from tests.support.grpc_testing import as_user, assert_error, call_error, serving, with_metadata
+from tests.support.grpc_testing import as_user, assert_error, call_error, details, serving, with_metadata
 
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
 
@@ -67,6 +67,31 @@ def test_duplicate_sku_is_already_exists(stub: pb_grpc.ProductServiceStub) -> No
     again = pb.Product(sku=first.sku, title="Other", price=usd(1))
     error = call_error(stub.CreateProduct, pb.CreateProductRequest(product=again))
     assert_error(error, grpc.StatusCode.ALREADY_EXISTS, reason="SKU_ALREADY_EXISTS")
+
+
+def test_a_create_product_replay_returns_the_first_product_once(stub: pb_grpc.ProductServiceStub) -> None:
+    rid = str(uuid.uuid4())
+    product = pb.Product(sku=f"SKU-{uuid.uuid4().hex[:8]}", title="Mug", price=usd(3), stock=4)
+    first = stub.CreateProduct(pb.CreateProductRequest(product=product, request_id=rid))
+    assert stub.CreateProduct(pb.CreateProductRequest(product=product, request_id=rid)) == first
+    # A replay is the same sku: the rest of the body does not make it another product.
+    product.title = "Mug, renamed"
+    assert stub.CreateProduct(pb.CreateProductRequest(product=product, request_id=rid)) == first
+    assert [p.name for p in stub.ListProducts(pb.ListProductsRequest()).products] == [first.name]
+
+
+def test_a_create_product_request_id_reused_for_another_sku_is_already_exists(
+    stub: pb_grpc.ProductServiceStub,
+) -> None:
+    rid = str(uuid.uuid4())
+    mug = pb.Product(sku=f"SKU-{uuid.uuid4().hex[:8]}", title="Mug", price=usd(2))
+    first = stub.CreateProduct(pb.CreateProductRequest(product=mug, request_id=rid))
+    other = pb.Product(sku=f"SKU-{uuid.uuid4().hex[:8]}", title="Bowl", price=usd(1))
+    error = call_error(stub.CreateProduct, pb.CreateProductRequest(product=other, request_id=rid))
+    assert_error(error, grpc.StatusCode.ALREADY_EXISTS, reason="REQUEST_ID_REUSED")
+    assert details(error)["metadata"] == {"request_id": rid}
+    assert error.details() == f"request_id {rid!r} was already used to create a different product"
+    assert [p.name for p in stub.ListProducts(pb.ListProductsRequest()).products] == [first.name]
 
 
 def test_invalid_product_names_every_bad_field_and_writes_nothing(stub: pb_grpc.ProductServiceStub) -> None:

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from shopmesh.user.v1 import user_service_pb2_grpc as pb_grpc
 
 from svc_user import server as user_server
 from svc_user import settings as user_settings
-from tests.support.grpc_testing import INTERNAL, as_user, assert_error, call_error, serving
+from tests.support.grpc_testing import INTERNAL, as_user, assert_error, call_error, details, serving
 from tests.support.sqlite import database_bytes, rows
 
 USER_NAME = re.compile(r"^users/[0-9a-f]{32}$")
@@ -108,6 +109,37 @@ def test_duplicate_email_differing_only_in_case_is_already_exists(
     error = call_error(stub.CreateUser, request)
 
     assert_error(error, grpc.StatusCode.ALREADY_EXISTS, reason="EMAIL_ALREADY_EXISTS")
+    assert len(_users(sqlite_url)) == 1
+
+
+def test_concurrent_create_user_replays_make_one_account_and_a_reuse_names_only_the_request_id(
+    stub: pb_grpc.UserServiceStub, sqlite_url: str
+) -> None:
+    rid, email, password = str(uuid.uuid4()), _email("replay"), _password()
+    request = pb.CreateUserRequest(
+        user=pb.User(email=email, display_name="Ada"), password=password, request_id=rid
+    )
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        answers = list(pool.map(lambda _: stub.CreateUser(request, timeout=10), range(3)))
+    assert answers[0] == answers[1] == answers[2]
+    assert len(_users(sqlite_url)) == 1
+
+    request.user.display_name = "Eve"
+    error = call_error(stub.CreateUser, request)
+    assert_error(error, grpc.StatusCode.ALREADY_EXISTS, reason="REQUEST_ID_REUSED")
+    assert details(error)["metadata"] == {"request_id": rid}
+    assert error.details() == f"request_id {rid!r} was already used for a different request; choose another"
+
+
+def test_a_gateway_retry_of_create_user_without_a_request_id_makes_one_account(
+    stub: pb_grpc.UserServiceStub, sqlite_url: str
+) -> None:
+    request = pb.CreateUserRequest(
+        user=pb.User(email=_email("retry"), display_name="Ada"), password=_password()
+    )
+    retry = (("x-request-id", str(uuid.uuid4())),)  # Envoy keeps it on each retry of one client request
+    first = stub.CreateUser(request, metadata=retry, timeout=10)
+    assert stub.CreateUser(request, metadata=retry, timeout=10) == first
     assert len(_users(sqlite_url)) == 1
 
 
