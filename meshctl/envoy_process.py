@@ -14,6 +14,7 @@ from meshctl import envoy_config
 from meshctl import envoy_observability as observability
 from meshctl import envoy_security as security
 from meshctl.topology import Topology
+from meshkit import identity
 
 ENVOY = "envoy"
 
@@ -48,7 +49,7 @@ def _inputs(
     digest = hashlib.sha256(repr((topology, descriptor, observe, tls)).encode())
     digest.update(importlib.metadata.version("envoy-data-plane").encode())
     package = Path(envoy_config.__file__).parent
-    for source in [descriptor, *sorted(package.glob("*.py")), package.parent / "meshkit" / "identity.py"]:
+    for source in [descriptor, *sorted(package.glob("*.py")), Path(identity.__file__)]:
         digest.update(source.read_bytes())
     return digest.hexdigest()
 
