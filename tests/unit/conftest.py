@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from meshctl import topology
+
 
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
@@ -16,7 +18,7 @@ def sqlite_url(tmp_path: Path) -> str:
 def service_env(tmp_path: Path, sqlite_url: str) -> dict[str, str]:
     """Environment for any service's settings loader: port 0, a fresh SQLite file, a temp data dir."""
     env = {"SHOPMESH_DATA_DIR": str(tmp_path / "data"), "SHOPMESH_REPLICA": "test-0"}
-    for prefix in ("SVC_USER", "SVC_PRODUCT", "SVC_ORDER", "SVC_PAYMENT"):
+    for prefix in (service.env_prefix for service in topology.load().services):
         env[f"{prefix}_PORT"] = "0"
         env[f"{prefix}_DATABASE_URL"] = sqlite_url
     return env

@@ -15,17 +15,11 @@ from pathlib import Path
 import pytest
 from packaging.utils import canonicalize_name
 
+from meshctl import topology
+
 ROOT = Path(__file__).resolve().parents[2]
 BUILD_TOOLS = ("go", "npm", "npx", "node", "mvn", "java", "curl", "wget")
-RUNTIME_PACKAGES = [
-    "meshkit",
-    "meshctl",
-    "svc_user",
-    "svc_product",
-    "svc_order",
-    "svc_payment",
-    "svc_notification",
-]
+RUNTIME_PACKAGES = ["meshkit", "meshctl", *(service.module for service in topology.load().services)]
 
 
 def _stub_path(tmp_path: Path) -> tuple[dict[str, str], Path]:
