@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from argon2 import PasswordHasher
 
 from meshkit.create_once import RequestIdReused
 from meshkit.db import Database, open_database, utcnow
@@ -97,7 +98,9 @@ def test_concurrent_create_users_with_one_request_id_make_one_account(url: str, 
     key = SigningKey.load_or_create(tmp_path / "key.pem", create=True)
     tokens = TokenIssuer(key, issuer="i", audience="a", ttl_seconds=60)
     with _opened(url, user_models) as db:
-        accounts = Accounts(db, Passwords(), tokens, clock=_clock_after_everyone())
+        # Cheap hashes: the race is on the key, and six Argon2id hashes at RFC 9106's cost take seconds.
+        cheap = Passwords(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+        accounts = Accounts(db, cheap, tokens, clock=_clock_after_everyone())
 
         answers = _race(lambda _: accounts.create_user("Ann@Example.com", "Ann", "password123", "one-key"))
 
