@@ -27,7 +27,10 @@ SCHEMA_ERROR = "values don't meet the specifications of the schema"
         ("envoy.nodeSelector.pool=edge_", "/envoy/nodeSelector/pool"),
         ("postgresql.nodeSelector.disk=ssd.", "/postgresql/nodeSelector/disk"),
         ("nats.nodeSelector.disk=.ssd", "/nats/nodeSelector/disk"),
-        ("observability.prometheus.podMonitors.labels.release=kube prometheus", "/podMonitors/labels/release"),
+        (
+            "observability.prometheus.podMonitors.labels.release=kube prometheus",
+            "/podMonitors/labels/release",
+        ),
         ("observability.prometheus.rules.labels.release=_x", "/rules/labels/release"),
         # Label and annotation keys: [DNS-subdomain prefix/]name.
         ("commonLabels.Team_Name/x=1", "invalid propertyName 'Team_Name/x'"),
@@ -46,7 +49,10 @@ SCHEMA_ERROR = "values don't meet the specifications of the schema"
 )
 def test_schema_refuses_what_the_api_server_refuses(override: str, path: str) -> None:
     # --set-string: the value reaches the schema as the string typed, as a values file would give it.
-    for args in (template_args("--set-string", override), ["lint", "--strict", str(CHART), "--set-string", override]):
+    for args in (
+        template_args("--set-string", override),
+        ["lint", "--strict", str(CHART), "--set-string", override],
+    ):
         proc = helm(*args)
         assert proc.returncode != 0, f"helm {args[0]} accepted {override}"
         assert SCHEMA_ERROR in (proc.stderr + proc.stdout)
