@@ -108,7 +108,11 @@ EOF
   chmod +x "$tools_bin/grpcurl"
 }
 
-go_install() { GOBIN="$tools_bin" GOFLAGS=-mod=mod go install "$1"; }
+# go install refuses to overwrite a file that is not a Go binary: the grpcurl stand-in above is a script.
+go_install() {
+  rm -f "$tools_bin/$(basename "${1%@*}")"
+  GOBIN="$tools_bin" GOFLAGS=-mod=mod go install "$1"
+}
 
 # install_go_tools [NAME...]: the tools of tools/go-tools.txt named (by binary name), or all of them.
 install_go_tools() {

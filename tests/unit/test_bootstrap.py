@@ -87,11 +87,14 @@ def test_grpcurl_stand_in_builds_the_pinned_grpcurl_then_runs_it(tmp_path: Path)
     root = _checkout(tmp_path)
     env, _ = _stub_path(tmp_path)
     assert _bootstrap(root, env, "run").returncode == 0
-    # a `go` that "builds" grpcurl by writing a script that echoes its arguments
+    # a `go` that "builds" grpcurl by writing a script that echoes its arguments, and, like the real one,
+    # refuses to overwrite a file that is not a Go binary (the stand-in is a script)
     fake_go = tmp_path / "fake-go"
     fake_go.mkdir()
     (fake_go / "go").write_text(
-        '#!/bin/sh\n[ "$1" = install ] || exit 1\necho "$2" > "$GOBIN/.built"\n'
+        '#!/bin/sh\n[ "$1" = install ] || exit 1\n'
+        '[ -e "$GOBIN/grpcurl" ] && { echo "already exists and is not an object file" >&2; exit 1; }\n'
+        'echo "$2" > "$GOBIN/.built"\n'
         'printf \'#!/bin/sh\\necho "real grpcurl $*"\\n\' > "$GOBIN/grpcurl"\nchmod +x "$GOBIN/grpcurl"\n'
     )
     (fake_go / "go").chmod(0o755)
