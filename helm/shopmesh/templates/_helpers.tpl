@@ -165,16 +165,20 @@ Fails early on combinations the schema cannot express in a readable way.
 {{- fail "\n\nshopmesh: set one of notifications.smtp.url and notifications.smtp.existingSecret, not both." }}
 {{- end }}
 {{- $mesh := include "shopmesh.mesh" . | fromJson }}
-{{- range $name, $_ := $mesh.services }}
-{{- if not (hasKey $.Values.services $name) }}
-{{- fail (printf "\n\nshopmesh: services.%s is missing from the values (every service of the topology needs a block)" $name) }}
-{{- end }}
-{{- end }}
 {{- range $name, $_ := .Values.services }}
 {{- if not (hasKey $mesh.services $name) }}
 {{- fail (printf "\n\nshopmesh: services.%s is not a service of the topology (%s)" $name (keys $mesh.services | sortAlpha | join ", ")) }}
 {{- end }}
 {{- end }}
+{{- end }}
+
+{{/*
+A service's values: its services.<name> block merged over serviceDefaults (a service of the topology without a
+block gets the defaults). Call with (dict "root" $ "name" "users"); returns JSON (fromJson it).
+*/}}
+{{- define "shopmesh.serviceValues" -}}
+{{- $own := index .root.Values.services .name | default dict }}
+{{- mergeOverwrite (deepCopy .root.Values.serviceDefaults) (deepCopy $own) | toJson }}
 {{- end }}
 
 {{/*
@@ -184,7 +188,7 @@ The database URL is built from the Secret at run time ($(VAR) expansion), so no 
 {{- define "shopmesh.serviceEnv" -}}
 {{- $root := .root }}
 {{- $prefix := .mesh.envPrefix }}
-{{- $values := index $root.Values.services .name }}
+{{- $values := include "shopmesh.serviceValues" (dict "root" $root "name" .name) | fromJson }}
 {{- $fullname := include "shopmesh.fullname" $root }}
 {{- $meshAll := include "shopmesh.mesh" $root | fromJson }}
 - name: {{ $prefix }}_HOST
@@ -230,7 +234,7 @@ The database URL is built from the Secret at run time ($(VAR) expansion), so no 
   valueFrom:
     secretKeyRef:
       name: {{ $root.Values.externalDatabase.existingSecret }}
-      key: {{ index $root.Values.externalDatabase.secretKeys .name }}
+      key: {{ index $root.Values.externalDatabase.secretKeys .name | default .name }}
 {{- end }}
 {{- if eq .name "users" }}
 - name: {{ $prefix }}_JWT_KEY_DIR
