@@ -24,6 +24,10 @@ RUN tools/bootstrap.sh python
 # Only what the services and Envoy load: not the Go, TypeScript and Java clients, nor the breaking baseline.
 COPY gen/python/ gen/python/
 COPY gen/descriptor.binpb gen/
+# GET /docs: the page, Swagger UI and the API descriptions, which Envoy serves from these files (envoy_docs).
+COPY gen/docs/ gen/docs/
+COPY gen/openapi/ gen/openapi/
+COPY gen/asyncapi/ gen/asyncapi/
 COPY envoy/topology.toml envoy/
 COPY meshkit/ meshkit/
 COPY meshctl/ meshctl/

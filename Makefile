@@ -7,7 +7,8 @@ SHELL := bash
 VENV := .venv
 PY := $(VENV)/bin/python
 # What gen/ is generated from (tools/gen.sh's inputs, whose hashes gen/inputs.sha256 records).
-PROTOS := $(shell find protos -name '*.proto') buf.yaml buf.gen.yaml tools/protoc_gen_py.py tools/protodeps.sh
+PROTOS := $(shell find protos -name '*.proto') buf.yaml buf.gen.yaml tools/protoc_gen_py.py tools/protodeps.sh \
+	tools/openapi_post.py tools/openapi.yaml meshctl/asyncapi.py tools/docs/index.html tools/node/package-lock.json
 PYTEST_ARGS ?=
 UP_ARGS ?=
 TRACE ?=
@@ -70,7 +71,7 @@ chart: install-chart ## re-render the Grafana dashboard, the Helm chart's Envoy 
 lint: install-dev ## ruff (lint + format check) and mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy meshkit meshctl svc_user svc_product svc_order svc_payment svc_notification bench tools/protoc_gen_py.py
+	$(VENV)/bin/mypy meshkit meshctl svc_user svc_product svc_order svc_payment svc_notification bench tools/protoc_gen_py.py tools/openapi_post.py
 
 fmt: install-dev ## format and autofix
 	$(VENV)/bin/ruff format .

@@ -70,6 +70,7 @@ from envoy_data_plane.google.protobuf import Any as AnyProto
 from google.api import annotations_pb2
 from google.protobuf import descriptor_pb2
 
+from meshctl import envoy_docs as docs
 from meshctl import envoy_observability as observability
 from meshctl import envoy_policies as policies
 from meshctl import envoy_security as security
@@ -194,6 +195,7 @@ def _listener(
     response_headers_to_add: list[HeaderValueOption] | None = None,
     transport_socket: TransportSocket | None = None,
     early_header_mutations: list[TypedExtensionConfig] | None = None,
+    max_direct_response_bytes: int | None = None,
 ) -> Listener:
     router = HttpFilter(name="envoy.filters.http.router", typed_config=AnyProto.pack(Router()))
     hcm = HttpConnectionManager(
@@ -202,6 +204,7 @@ def _listener(
         use_remote_address=True,
         route_config=RouteConfiguration(
             name=name,
+            max_direct_response_body_size_bytes=max_direct_response_bytes,
             virtual_hosts=[
                 VirtualHost(
                     name=name,
@@ -258,7 +261,9 @@ PRIVATE_BY_DEFAULT = HeaderValueOption(
 reads, `gateway.public_cache_seconds`). Most answers are read with an identity (an order, an account)."""
 
 
-def _public_listener(topology: Topology, descriptor_path: Path, tls: security.Tls | None) -> Listener:
+def _public_listener(
+    topology: Topology, descriptor_path: Path, tls: security.Tls | None, docs_dir: Path
+) -> Listener:
     public = public_methods(descriptor_path)
     apis = [g for s in topology.gateway_services for g in s.grpc_services]
     missing = [g for g in apis if g not in public]
@@ -267,13 +272,13 @@ def _public_listener(topology: Topology, descriptor_path: Path, tls: security.Tl
     gw = topology.gateway
     if unknown := {f"/{r}" for r in gw.open_rpcs} - {f"/{g}/{m}" for g, ms in public.items() for m in ms}:
         raise ValueError(f"gateway.open_rpcs names RPCs that are not public: {', '.join(sorted(unknown))}")
-    routes = _public_routes(topology, public)
+    routes = docs.routes(docs_dir) + _public_routes(topology, public)
     filters = [
-        security.strip_identity(),
+        security.strip_client_headers(),
         security.rest_body_cap(gw),
         _transcoder(descriptor_path, apis, gw.max_request_bytes),
         security.rate_limit_filter(),
-        security.jwt_authn(gw, [f"/{rpc}" for rpc in gw.open_rpcs]),
+        security.jwt_authn(gw),
     ]
     return _listener(
         "public",
@@ -285,6 +290,7 @@ def _public_listener(topology: Topology, descriptor_path: Path, tls: security.Tl
         response_headers_to_add=[PRIVATE_BY_DEFAULT],
         transport_socket=security.downstream_tls(tls) if tls else None,
         early_header_mutations=security.strip_client_trace(gw),
+        max_direct_response_bytes=docs.MAX_BODY_BYTES,
     )
 
 
@@ -337,11 +343,12 @@ def build_bootstrap(
     internal_bind: str = "127.0.0.1",
     observe: observability.Options | None = None,
     tls: security.Tls | None = None,
+    docs_dir: Path = docs.GEN,
 ) -> Bootstrap:
     """The typed bootstrap. `endpoints`: service name -> [(host, port)]; default: its replicas on loopback.
     Endpoints of a service without an API are accepted and unused (callers may list every service).
     `observe`: access logs and grpc_stats always; the metrics listener and tracing when asked for
-    (envoy_observability.Options)."""
+    (envoy_observability.Options). `docs_dir`: where the gateway reads the /docs files (gen/, envoy_docs)."""
     endpoints = endpoints or {}
     if unknown := set(endpoints) - {s.name for s in topology.services}:
         raise ValueError(f"endpoints for unknown services: {', '.join(sorted(unknown))}")
@@ -354,7 +361,7 @@ def build_bootstrap(
         admin=Admin(address=address("127.0.0.1", topology.gateway.admin_port)),
         static_resources=BootstrapStaticResources(
             listeners=[
-                _public_listener(topology, descriptor_path, tls),
+                _public_listener(topology, descriptor_path, tls, docs_dir),
                 _internal_listener(topology, internal_bind, descriptor_path),
             ],
             clusters=[*clusters, security.jwks_cluster(topology.gateway)],
@@ -380,6 +387,7 @@ def render(
     internal_bind: str = "127.0.0.1",
     observe: observability.Options | None = None,
     tls: security.Tls | None = None,
+    docs_dir: Path = docs.GEN,
 ) -> dict[str, Any]:
     """The bootstrap as a proto3-JSON-ready dict (camelCase keys; fields at their default value are omitted)."""
     bootstrap = build_bootstrap(
@@ -389,6 +397,7 @@ def render(
         internal_bind=internal_bind,
         observe=observe,
         tls=tls,
+        docs_dir=docs_dir,
     )
     config: dict[str, Any] = fix_keys(bootstrap.to_dict())
     return config

@@ -238,6 +238,15 @@ def _status_is(status: int) -> AccessLogFilter:
     )
 
 
+def _status_at_most(status: int) -> AccessLogFilter:
+    value = RuntimeUInt32(default_value=status)
+    return AccessLogFilter(
+        status_code_filter=StatusCodeFilter(
+            comparison=ComparisonFilter(op=ComparisonFilterOp.LE, value=value)
+        )
+    )
+
+
 def _both(a: AccessLogFilter, b: AccessLogFilter) -> AccessLogFilter:
     return AccessLogFilter(and_filter=AndFilter(filters=[a, b]))
 
@@ -301,5 +310,8 @@ def local_reply_config(*, rest: bool) -> LocalReplyConfig:
             ResponseMapper(filter=_both(_status_is(status), _REST), body_format_override=_json_body(code))
             for status, code in LOCAL_REPLY_GRPC_CODES.items()
         ]
+        # A matching mapper without overrides leaves the reply alone: the routes' direct responses (GET /docs,
+        # envoy_docs) are local replies too, and a success is no error to rewrite.
+        mappers.append(ResponseMapper(filter=_status_at_most(399)))
         mappers.append(ResponseMapper(filter=_REST, body_format_override=_json_body(UNKNOWN)))
     return LocalReplyConfig(mappers=mappers)

@@ -64,7 +64,7 @@ from envoy_data_plane.envoy.extensions.transport_sockets.tls.v3 import (
     DownstreamTlsContext,
     TlsCertificate,
 )
-from envoy_data_plane.envoy.type.matcher.v3 import HttpRequestHeaderMatchInput, StringMatcher
+from envoy_data_plane.envoy.type.matcher.v3 import HttpRequestHeaderMatchInput, RegexMatcher, StringMatcher
 from envoy_data_plane.envoy.type.v3 import FractionalPercent, FractionalPercentDenominatorType, TokenBucket
 from envoy_data_plane.google.protobuf import Any as AnyProto
 from envoy_data_plane.xds.core.v3 import TypedExtensionConfig
@@ -103,14 +103,26 @@ def _filter(name: str, config: Any) -> HttpFilter:
     return HttpFilter(name=name, typed_config=AnyProto.pack(config))
 
 
-def strip_identity() -> HttpFilter:
-    """Removes every x-shopmesh-* header a client sends: only Envoy sets them (the services trust them)."""
-    rule = MutationRule(
-        remove_on_match=HeaderMutationRemoveOnMatch(key_matcher=StringMatcher(prefix=IDENTITY_PREFIX))
-    )
+# A header a service's gRPC server would refuse, failing the call with INTERNAL before any handler runs ("Illegal
+# header key", "illegal base64 encoding"): a name outside gRPC metadata's [0-9a-z_.-] (HTTP allows "+", "!", ...),
+# or a binary ("-bin") one, whose value must be base64. Pseudo-headers (":path") are not metadata and never match.
+# The services read no binary metadata, so dropping those loses nothing (a client's grpc-trace-bin included).
+UNFORWARDABLE_HEADER = r"[^:0-9a-z_.\-].*|[0-9a-z_.\-]+[^0-9a-z_.\-].*|([^:].*)?-bin"
+
+
+def strip_client_headers() -> HttpFilter:
+    """Removes the headers a client may not pass to the services: every x-shopmesh-* one (only Envoy sets them;
+    the services trust them), and the ones gRPC metadata cannot carry (UNFORWARDABLE_HEADER), so such a request
+    is served as if they were not there instead of failing with INTERNAL."""
+    identity = StringMatcher(prefix=IDENTITY_PREFIX)
+    unforwardable = StringMatcher(safe_regex=RegexMatcher(regex=UNFORWARDABLE_HEADER))
+    rules = [
+        MutationRule(remove_on_match=HeaderMutationRemoveOnMatch(key_matcher=matcher))
+        for matcher in (identity, unforwardable)
+    ]
     return _filter(
         "envoy.filters.http.header_mutation",
-        HeaderMutation(mutations=Mutations(request_mutations=[rule])),
+        HeaderMutation(mutations=Mutations(request_mutations=rules)),
     )
 
 
@@ -146,7 +158,38 @@ def rest_body_cap(gateway: Gateway) -> HttpFilter:
     )
 
 
-def jwt_authn(gateway: Gateway, open_paths: Iterable[str]) -> HttpFilter:
+DOCS_PATHS = ("/docs", "/docs/")
+"""The API reference (envoy_docs): public, like the open RPCs."""
+
+
+def _jwt_rules(gateway: Gateway) -> list[RequirementRule]:
+    """The first matching rule decides: open prefixes, the docs, the open RPCs, then a token for the rest."""
+    rules = [RequirementRule(match=RouteMatch(prefix=p)) for p in OPEN_PREFIXES]
+    rules += [
+        RequirementRule(match=RouteMatch(path=DOCS_PATHS[0])),
+        RequirementRule(match=RouteMatch(prefix=DOCS_PATHS[1])),
+    ]
+    rules += [RequirementRule(match=RouteMatch(path=f"/{rpc}")) for rpc in sorted(gateway.open_rpcs)]
+    rules.append(
+        RequirementRule(match=RouteMatch(prefix="/"), requires=JwtRequirement(provider_name=PROVIDER))
+    )
+    return rules
+
+
+def token_required(gateway: Gateway, path: str) -> bool:
+    """Whether the public listener's jwt_authn asks for a token on `path` (a gRPC path, which is what it sees
+    behind the transcoder): read from the very rules it is rendered with, first match wins as in Envoy. The
+    OpenAPI document marks its operations with this (tools/openapi_post.py)."""
+    for rule in _jwt_rules(gateway):
+        match = rule.match
+        if match is None:
+            continue
+        if (match.path and match.path == path) or (match.prefix and path.startswith(match.prefix)):
+            return rule.requires is not None
+    return False
+
+
+def jwt_authn(gateway: Gateway) -> HttpFilter:
     """Bearer tokens from UserService.Login, verified against the users service's JWKS.
 
     The keys are fetched from Envoy's own internal listener (GET /.well-known/jwks.json, transcoded to
@@ -175,13 +218,9 @@ def jwt_authn(gateway: Gateway, open_paths: Iterable[str]) -> HttpFilter:
         failed_status_in_metadata=policies.JWT_FAILURE_KEY,  # local replies turn every refusal into a 401
         clock_skew_seconds=30,
     )
-    rules = [RequirementRule(match=RouteMatch(prefix=p)) for p in OPEN_PREFIXES]
-    rules += [RequirementRule(match=RouteMatch(path=p)) for p in sorted(open_paths)]
-    rules.append(
-        RequirementRule(match=RouteMatch(prefix="/"), requires=JwtRequirement(provider_name=PROVIDER))
-    )
     return _filter(
-        "envoy.filters.http.jwt_authn", JwtAuthentication(providers={PROVIDER: provider}, rules=rules)
+        "envoy.filters.http.jwt_authn",
+        JwtAuthentication(providers={PROVIDER: provider}, rules=_jwt_rules(gateway)),
     )
 
 

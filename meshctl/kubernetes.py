@@ -8,7 +8,9 @@ Envoy's bootstrap from the same topology and contracts as `make up` and commits 
   non-IP host makes the renderer emit a DNS cluster, so Envoy balances across the pods behind it;
 * both listeners bind 0.0.0.0 (pods are reached on their pod IP); the admin interface stays on loopback;
 * the contracts' descriptor set is inlined (``proto_descriptor_bin``), so the config is self-contained and
-  matches the routes it was rendered with, whatever the image holds.
+  matches the routes it was rendered with, whatever the image holds;
+* GET /docs reads its files from the image (``IMAGE_GEN``: the Dockerfile copies gen/docs, gen/openapi and
+  gen/asyncapi): Swagger UI's 1.7 MB bundle would not fit a ConfigMap (1 MiB).
 
 ``files/mesh.json`` carries what the templates need from the topology (ports, modules, env prefixes, which
 services Envoy routes to, the broker's ports), so the chart's ports cannot drift from the rendered config.
@@ -47,6 +49,16 @@ TRANSCODER_TYPE = (
     "type.googleapis.com/envoy.extensions.filters.http.grpc_json_transcoder.v3.GrpcJsonTranscoder"
 )
 ERROR_INFO_TYPE = "type.googleapis.com/google.rpc.ErrorInfo"
+IMAGE_GEN = Path("/app/gen")
+"""gen/ in the image (its WORKDIR is /app), where the chart's Envoy finds the /docs files."""
+
+
+def outside_image(config_text: str, gen_dir: Path = ROOT / "gen") -> str:
+    """The chart's Envoy configuration (files/envoy.json's text) reading the /docs files from a checkout's gen/
+    instead of the image's: how it is run or validated outside the image."""
+    return config_text.replace(f'"{IMAGE_GEN}/', f'"{gen_dir}/')
+
+
 ABSENT_ID = "0" * 32
 """A well-formed id no resource has: the gateway check's lookups of it must reach a service's database."""
 
@@ -92,6 +104,7 @@ def render_envoy(topology: Topology, descriptor_path: Path = DEFAULT_DESCRIPTOR)
         # The metrics listener (/stats/prometheus and /ready only) for Prometheus; no tracer: Envoy's spans
         # would need the collector's address in this committed file (the services export by value).
         observe=envoy_observability.Options(metrics=True, metrics_bind="0.0.0.0"),
+        docs_dir=IMAGE_GEN,
     )
     return inline_descriptor(config, Path(descriptor_path).read_bytes())
 

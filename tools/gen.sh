@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Regenerates gen/ from protos/, offline: lints the contracts, generates the
 # code of every client language with `buf generate` (buf.gen.yaml: Python,
-# Go, TypeScript, Java; the REST surface as OpenAPI), guards against breaking changes (tools/breaking.sh)
+# Go, TypeScript, Java; the REST surface as OpenAPI 3.1), describes the events as AsyncAPI 3.0, vendors the
+# API reference page Envoy serves at GET /docs (gen/docs), guards against breaking changes (tools/breaking.sh)
 # and builds the descriptor set that Envoy's gRPC-JSON transcoder loads
 # (gen/descriptor.binpb).
 #
@@ -18,7 +19,8 @@ export PATH="$root/.venv/bin:$PATH"
 
 # What gen/ is generated from, one "sha256  path" line each in a fixed order: gen/inputs.sha256 records them.
 inputs() {
-  { find protos -name '*.proto'; printf '%s\n' buf.yaml buf.gen.yaml tools/protoc_gen_py.py tools/protodeps.sh; } \
+  { find protos -name '*.proto'; printf '%s\n' buf.yaml buf.gen.yaml tools/protoc_gen_py.py tools/protodeps.sh \
+      tools/openapi_post.py tools/openapi.yaml meshctl/asyncapi.py tools/docs/index.html tools/node/package-lock.json; } \
     | LC_ALL=C sort | while read -r f; do sha256sum "$f"; done
 }
 
@@ -47,7 +49,8 @@ if [ "${1:-}" = "--check" ]; then
   base=$(mktemp -d)
   trap 'rm -rf "$base"' EXIT
 else
-  rm -rf gen/python gen/descriptor.binpb gen/go gen/ts gen/java gen/openapi gen/baseline.binpb gen/inputs.sha256
+  rm -rf gen/python gen/descriptor.binpb gen/go gen/ts gen/java gen/openapi gen/asyncapi gen/docs gen/baseline.binpb \
+    gen/inputs.sha256
 fi
 mkdir -p "$base/gen"
 
@@ -61,6 +64,26 @@ cp -R tools/packaging/. "$base/gen/"
 buf build --as-file-descriptor-set --exclude-source-info \
   --path protos/shopmesh --path "$deps/google/rpc/error_details.proto" \
   -o "$base/gen/descriptor.binpb"
+
+# OpenAPI 3.1 from gnostic's 3.0 (see tools/openapi_post.py); the 3.0 file was only a step.
+python tools/openapi_post.py "$base/gen/openapi/openapi.yaml" "$base/gen/descriptor.binpb" \
+  "$base/gen/openapi/shopmesh.openapi.json"
+rm "$base/gen/openapi/openapi.yaml"
+# The events: AsyncAPI 3.0, sharing the OpenAPI document's schemas of the messages both carry.
+mkdir -p "$base/gen/asyncapi"
+# Its descriptions are the contracts' comments, hence a descriptor set with source info (a scratch file).
+sourced=$(mktemp)
+buf build --as-file-descriptor-set --path protos/shopmesh -o "$sourced#format=binpb"
+python -m meshctl.asyncapi "$sourced" "$base/gen/openapi/shopmesh.openapi.json" \
+  "$base/gen/asyncapi/shopmesh.asyncapi.json"
+rm -f "$sourced"
+# GET /docs: our page around Swagger UI, whose files come from the pinned swagger-ui-dist (tools/node), with its
+# license; Envoy serves them (meshctl/envoy_docs.py).
+ui=.tools/node/node_modules/swagger-ui-dist
+mkdir -p "$base/gen/docs"
+cp tools/docs/index.html "$base/gen/docs/"
+cp "$ui/swagger-ui-bundle.js" "$ui/swagger-ui.css" "$base/gen/docs/"
+cat "$ui/LICENSE" "$ui/NOTICE" >"$base/gen/docs/SWAGGER-UI-LICENSE"
 
 tools/breaking.sh write "$base/gen/baseline.binpb"
 inputs >"$base/gen/inputs.sha256"

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs the code generators `make gen` runs besides buf and the Go plugins
 # of tools/go-tools.txt, pinned, and is quick when nothing changed:
-#   - protoc-gen-es (TypeScript), from npm: `npm ci` of tools/node's
-#     package-lock.json into .tools/node;
+#   - from npm, `npm ci` of tools/node's package-lock.json into .tools/node:
+#     protoc-gen-es (TypeScript), swagger-ui-dist (the /docs page gen/docs
+#     vendors), and the linters the tests run on the API descriptions
+#     (@redocly/cli for OpenAPI, @asyncapi/cli for AsyncAPI);
 #   - protoc (for Java) and protoc-gen-grpc-java, native binaries from Maven
 #     Central listed in tools/maven-tools.txt, into .tools/bin.
 # Called by tools/bootstrap.sh for `make gen`, `make check-gen` and `make test`
@@ -51,14 +53,15 @@ have() {
 npm_ci() { (cd "$1" && npm ci --no-audit --no-fund --no-update-notifier --loglevel=error >/dev/null); }
 
 install_node_tools() {
-  have npm "protoc-gen-es (TypeScript generation; needs Node.js 20+ with npm)" || return 0
+  have npm "protoc-gen-es, swagger-ui-dist and the API linters (need Node.js 20+ with npm)" || return 0
   local dir=$tools/node want
   want=$(cat "$root/tools/node/package.json" "$root/tools/node/package-lock.json" | sha256sum | cut -d' ' -f1)
-  if [ "$(cat "$dir/.lock.sha256" 2>/dev/null)" != "$want" ] || [ ! -x "$dir/node_modules/.bin/protoc-gen-es" ]; then
+  if [ "$(cat "$dir/.lock.sha256" 2>/dev/null)" != "$want" ] || [ ! -x "$dir/node_modules/.bin/protoc-gen-es" ] \
+    || [ ! -x "$dir/node_modules/.bin/redocly" ] || [ ! -x "$dir/node_modules/.bin/asyncapi" ]; then
     rm -rf "$dir"
     mkdir -p "$dir"
     cp "$root/tools/node/package.json" "$root/tools/node/package-lock.json" "$dir/"
-    step "npm ci tools/node (protoc-gen-es)" npm_ci "$dir"
+    step "npm ci tools/node (protoc-gen-es, swagger-ui-dist, redocly, asyncapi)" npm_ci "$dir"
     echo "$want" >"$dir/.lock.sha256"
   fi
 }

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from meshctl import envoy_config
+from meshctl.kubernetes import outside_image
 from tests.e2e.conftest import RunningMesh
 from tests.helm.conftest import find, render
 from tests.support.ports import free_ports
@@ -80,7 +81,7 @@ def _loopback_config(
 @pytest.fixture(scope="module")
 def chart_envoy(mesh: RunningMesh, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChartEnvoy]:
     docs = render("--set", "envoy.drainSeconds=1")
-    config = json.loads(find(docs, "ConfigMap", f"{FULLNAME}-envoy")["data"]["envoy.json"])
+    config = json.loads(outside_image(find(docs, "ConfigMap", f"{FULLNAME}-envoy")["data"]["envoy.json"]))
     public, internal, admin = free_ports(3)
     _loopback_config(config, mesh, public, internal, admin)
     path = tmp_path_factory.mktemp("chart-envoy") / "envoy.json"

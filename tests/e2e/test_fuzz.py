@@ -1,7 +1,8 @@
 """Bounded fuzzing through the gateway: whatever arrives, the answer is a clean 4xx / gRPC code, never a 5xx,
 UNKNOWN or INTERNAL, and a refused request writes no row.
 
-REST: schemathesis generates requests from gen/openapi/shopmesh.swagger.json (valid and invalid ones).
+REST: schemathesis generates requests from gen/openapi/shopmesh.openapi.json (OpenAPI 3.1; valid and invalid
+ones), and every error body must be the document's google.rpc.Status.
 gRPC: hypothesis builds messages of every public RPC's request type (tests/support/proto_strategies.py), plus
 bytes that are not a message at all. Each runs anonymous, as a user and as an admin. The run is derandomized, so
 CI is repeatable; SHOPMESH_FUZZ_EXAMPLES=200 makes it search harder.
@@ -11,12 +12,12 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import grpc
+import jsonschema
 import pytest
 import schemathesis
 from google.protobuf import descriptor, descriptor_pool
@@ -33,36 +34,22 @@ from tests.support.grpc_testing import with_token
 from tests.support.proto_strategies import STRINGS, messages
 
 EXAMPLES = int(os.environ.get("SHOPMESH_FUZZ_EXAMPLES", "12"))
-OPENAPI = ROOT / "gen" / "openapi" / "shopmesh.swagger.json"
+OPENAPI = ROOT / "gen" / "openapi" / "shopmesh.openapi.json"
 
 
 def _schema() -> Any:
-    """The document, with path parameters reshaped for schemathesis; the URLs it builds stay the same.
-
-    `/v1/{name}` with pattern `orders/[^/]+` becomes `/v1/orders/{name}` with pattern `[^/]+` (a generated path
-    parameter never contains a slash, so the first form has no valid values), and dotted names ({product.name})
-    lose their dot (schemathesis fills templates with str.format, which reads a dot as attribute access).
-    """
-    document = json.loads(OPENAPI.read_text())
-    paths = {}
-    for path, item in document["paths"].items():
-        for operation in item.values():
-            for param in operation.get("parameters", []):
-                if param["in"] != "path":
-                    continue
-                old = "{" + param["name"] + "}"
-                param["name"] = param["name"].replace(".", "_")
-                prefix, slash, rest = param.get("pattern", "").partition("/")
-                if slash and rest == "[^/]+" and re.fullmatch(r"[a-z]+", prefix):
-                    param["pattern"] = rest
-                    path = path.replace(old, f"{prefix}/{{{param['name']}}}")
-                else:
-                    path = path.replace(old, "{" + param["name"] + "}")
-        paths[path] = item
-    document["paths"] = paths
-    return schemathesis.openapi.from_dict(document)
+    """The OpenAPI 3.1 document as it is: its path parameters are single segments with the field's pattern
+    (`/v1/products/{product}`), which schemathesis fills as they are."""
+    return schemathesis.openapi.from_dict(json.loads(OPENAPI.read_text()))
 
 
+def _status_validator() -> jsonschema.Draft202012Validator:
+    """Every error body must be the document's google.rpc.Status (the schema every operation's errors name)."""
+    components = json.loads(OPENAPI.read_text())["components"]
+    return jsonschema.Draft202012Validator({"$ref": "#/components/schemas/Status", "components": components})
+
+
+STATUS = _status_validator()
 OPERATIONS = [result.ok() for result in _schema().get_all_operations()]
 
 # A client's mistake is never one of these; neither is anything the mesh should survive.
@@ -143,6 +130,8 @@ def _fuzz_rest(mesh: RunningMesh, cases: Any, headers: dict[str, str], seen: set
             assert body["code"] not in BAD_JSON_CODES, f"{response.text[:300]}\n{command}"
         if response.status_code >= 400:
             assert isinstance(body, dict) and "message" in body, f"not a JSON status: {response.text[:200]}"
+            errors = [e.message for e in STATUS.iter_errors(body)]
+            assert not errors, f"not the documented Status: {errors}: {response.text[:300]}\n{command}"
             assert mesh.counts() == before, f"a refused request wrote rows\n{command}"
 
     call()

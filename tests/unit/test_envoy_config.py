@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,8 @@ def _hcm(config: dict[str, Any], listener: str) -> dict[str, Any]:
 def _routes(config: dict[str, Any], listener: str) -> list[dict[str, Any]]:
     (vhost,) = _hcm(config, listener)["routeConfig"]["virtualHosts"]
     assert vhost["domains"] == ["*"]
-    return vhost["routes"]
+    # The /docs routes answer from files (direct_response; tests/unit/test_envoy_docs.py): none goes upstream.
+    return [r for r in vhost["routes"] if "directResponse" not in r]
 
 
 def _cluster(config: dict[str, Any], name: str) -> dict[str, Any]:
@@ -227,7 +229,11 @@ def test_public_security_filters_in_order(config: dict[str, Any], topology: Topo
     ]
     assert [n for n in names if n in order] == order
     strip = filters[0]["typedConfig"]["mutations"]["requestMutations"]
-    assert strip == [{"removeOnMatch": {"keyMatcher": {"prefix": "x-shopmesh-"}}}]
+    assert strip[0] == {"removeOnMatch": {"keyMatcher": {"prefix": "x-shopmesh-"}}}
+    unforwardable = re.compile(strip[1]["removeOnMatch"]["keyMatcher"]["safeRegex"]["regex"])
+    dropped = {"+", "a+b", "x-note-bin", "grpc-trace-bin", "-bin", "x:y", "caf\u00e9", "a b"}
+    kept = {":path", ":authority", "authorization", "content-type", "x-request-id", "traceparent", "grpc-timeout"}
+    assert {key for key in dropped | kept if unforwardable.fullmatch(key)} == dropped  # Envoy matches the whole key
     buffer = filters[1]["typedConfig"]
     assert buffer["extensionConfig"]["typedConfig"]["maxRequestBytes"] == topology.gateway.max_request_bytes
     (skip,) = buffer["xdsMatcher"]["matcherList"]["matchers"]
@@ -242,7 +248,7 @@ def test_public_security_filters_in_order(config: dict[str, Any], topology: Topo
     assert provider["forwardPayloadHeader"] == "x-shopmesh-jwt-payload" and not provider.get("forward")
     rules = filters[names.index("envoy.filters.http.jwt_authn")]["typedConfig"]["rules"]
     open_paths = {r["match"]["path"] for r in rules if "path" in r["match"] and "requires" not in r}
-    assert open_paths == {f"/{rpc}" for rpc in topology.gateway.open_rpcs}
+    assert open_paths == {f"/{rpc}" for rpc in topology.gateway.open_rpcs} | {"/docs"}  # + the API reference
     assert rules[-1] == {"match": {"prefix": "/"}, "requires": {"providerName": "shopmesh"}}
 
 
@@ -319,7 +325,11 @@ def test_every_refused_token_is_a_401(config: dict[str, Any]) -> None:
 def test_public_local_replies_to_rest_become_json_status(config: dict[str, Any]) -> None:
     local_reply = _hcm(config, "public")["localReplyConfig"]
     assert "bodyFormat" not in local_reply  # unmatched (gRPC) local replies keep Envoy's default
-    *by_status, fallback = local_reply["mappers"][6:]
+    *by_status, successes, fallback = local_reply["mappers"][6:]
+    # Successful local replies (the /docs files) keep their body: a mapper that matches and changes nothing.
+    assert successes == {
+        "filter": {"statusCodeFilter": {"comparison": {"op": "LE", "value": {"defaultValue": 399}}}}
+    }
     codes = {}
     for mapper in by_status:
         status_filter, rest = mapper["filter"]["andFilter"]["filters"]
@@ -332,7 +342,7 @@ def test_public_local_replies_to_rest_become_json_status(config: dict[str, Any])
     assert not {13, 2} & {codes[s] for s in codes if s < 500}  # a client's mistake is never INTERNAL/UNKNOWN
     assert fallback["filter"] == REST_ONLY
     assert fallback["bodyFormatOverride"]["jsonFormat"]["code"] == 2
-    for mapper in local_reply["mappers"][6:]:
+    for mapper in [*by_status, fallback]:
         assert "statusCode" not in mapper  # the HTTP status is kept
         body = mapper["bodyFormatOverride"]
         assert body["contentType"] == "application/json"
