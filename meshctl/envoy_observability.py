@@ -3,7 +3,8 @@
 `instrument(bootstrap, topology, options)` adds, to every HTTP connection manager (public and internal
 listener):
 
-* a JSON access log on stdout, one line per request, with the trace id (`%TRACE_ID%`), the gRPC status, the
+* a JSON access log on stdout, one line per request, in the shape of the services' log lines
+  (monitoring/log-line.schema.json), with the trace id (`%TRACE_ID%`), the gRPC status, the
   upstream cluster and replica, and no header a secret could travel in (no `authorization`, no cookies);
 * `envoy.filters.http.grpc_stats` just before the router (after the transcoder, so REST calls are counted by
   their gRPC status too): ``cluster.<service>.grpc.{success,failure,total,<code>}``. Per-cluster, not
@@ -19,6 +20,7 @@ listener):
 
 and to the bootstrap:
 
+* Envoy's own log as JSON lines of the same shape (`APPLICATION_LOG_FORMAT`);
 * the ``otel_collector`` cluster (OTLP/gRPC over HTTP/2, or OTLP/HTTP) when tracing is on;
 * a ``metrics`` listener exposing only ``/stats/prometheus`` and ``/ready`` of the loopback-only admin
   interface (notes §5.5), so Prometheus can scrape Envoy without reaching its mutating endpoints.
@@ -37,6 +39,8 @@ from envoy_data_plane.envoy.config.accesslog.v3 import (
 )
 from envoy_data_plane.envoy.config.bootstrap.v3 import (
     Bootstrap,
+    BootstrapApplicationLogConfig,
+    BootstrapApplicationLogConfigLogFormat,
     LayeredRuntime,
     RuntimeLayer,
     RuntimeLayerAdminLayer,
@@ -90,10 +94,23 @@ ADMIN_CLUSTER = "envoy_admin"
 SERVICE_NAME = "shopmesh-envoy"
 METRICS_PATHS = ("/stats/prometheus", "/ready")
 
-# Envoy's access-log line. Keys are what `meshkit.logs.pretty` and the tests read. Nothing here can carry a
-# credential: no authorization/cookie header, no body; paths hold resource names only.
+LOG_SERVICE = "envoy"
+"""The `service` of Envoy's log lines (the replicas write their service's name)."""
+
+# Envoy's access-log line, in the shape of every process's lines (monitoring/log-line.schema.json: time, level,
+# service, replica, logger, message, event, trace_id), so a log collector indexes all of them the same way; the
+# rest is what `meshkit.logs.pretty` and the tests read. Empty values (no trace, no upstream host, no gRPC
+# status) are left out, as the services leave out what they do not have. Nothing here can carry a credential:
+# no authorization/cookie header, no body; paths hold resource names only.
 ACCESS_LOG_FORMAT: dict[str, Any] = {
-    "start_time": "%START_TIME(%Y-%m-%dT%H:%M:%S.%3fZ)%",
+    "time": "%START_TIME(%Y-%m-%dT%H:%M:%S.%3fZ)%",
+    "level": "INFO",
+    "service": LOG_SERVICE,
+    # The pod's name in Kubernetes, as a replica's `replica` is.
+    "replica": "%HOSTNAME%",
+    "logger": "envoy.access",
+    "event": "access",
+    "message": "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %RESPONSE_CODE%",
     "method": "%REQ(:METHOD)%",
     "path": "%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%",
     "protocol": "%PROTOCOL%",
@@ -110,6 +127,19 @@ ACCESS_LOG_FORMAT: dict[str, Any] = {
     "request_id": "%REQ(X-REQUEST-ID)%",
     "trace_id": "%TRACE_ID%",
     "user_agent": "%REQ(USER-AGENT)%",
+}
+
+# Envoy's own log (stderr: warnings, errors, what --log-level lets through) as JSON lines of the same shape. spdlog
+# flags: its clock is local time, hence the offset (%z) rather than a Z; its level names are lower case; it has
+# no host name (no `replica`; a collector in Kubernetes adds the pod's). Lines from before the bootstrap is
+# read (a configuration Envoy rejects) stay text.
+APPLICATION_LOG_FORMAT: dict[str, str] = {
+    "time": "%Y-%m-%dT%T.%e%z",
+    "level": "%l",
+    "service": LOG_SERVICE,
+    "logger": "envoy.%n",
+    "message": "%j",
+    "source": "%g:%#",
 }
 
 
@@ -166,7 +196,9 @@ def access_logs(listener: str) -> list[AccessLog]:
         fmt = {"listener": listener, **ACCESS_LOG_FORMAT}
         if not keep_grpc:
             fmt.pop("grpc_status")
-        config = StdoutAccessLog(log_format=SubstitutionFormatString(json_format=Struct.from_dict(fmt)))
+        config = StdoutAccessLog(
+            log_format=SubstitutionFormatString(json_format=Struct.from_dict(fmt), omit_empty_values=True)
+        )
         logs.append(
             AccessLog(
                 name="envoy.access_loggers.stdout", filter=condition, typed_config=AnyProto.pack(config)
@@ -302,6 +334,11 @@ def instrument(bootstrap: Bootstrap, topology: Topology, options: Options) -> Bo
                     RuntimeLayer(name="admin", admin_layer=RuntimeLayerAdminLayer()),
                 ]
             )
+    bootstrap.application_log_config = BootstrapApplicationLogConfig(
+        log_format=BootstrapApplicationLogConfigLogFormat(
+            json_format=Struct.from_dict(APPLICATION_LOG_FORMAT)
+        )
+    )
     gw = topology.gateway
     if options.metrics and gw.metrics_port:
         resources.listeners = [*resources.listeners, metrics_listener(options.metrics_bind, gw.metrics_port)]

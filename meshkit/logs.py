@@ -12,8 +12,9 @@ found from a trace and the other way round. Messages and tracebacks pass through
 exception message carries, a card number, a bearer token / JWT, a password assignment or the password of a
 database URL never reaches the log. Request bodies are never logged at all.
 
-`pretty` turns such a line (or one of Envoy's JSON access-log lines) into the compact text `make up` shows on
-the console; the per-process files keep the raw JSON.
+monitoring/log-line.schema.json describes these lines, and Envoy's (meshctl.envoy_observability writes its access
+and own log lines in the same shape), for a log collector. `pretty` turns such a line into the compact text
+`make up` shows on the console; the per-process files keep the raw JSON.
 """
 
 from __future__ import annotations
@@ -217,7 +218,18 @@ def setup_logging(settings: ServerSettings) -> None:
 
 # -- the console view ------------------------------------------------------------------------------------------
 
-_SKIP = {"time", "level", "service", "replica", "logger", "message", "exception", "trace_id", "span_id"}
+_SKIP = {
+    "time",
+    "level",
+    "service",
+    "replica",
+    "logger",
+    "message",
+    "exception",
+    "trace_id",
+    "span_id",
+    "source",
+}
 
 
 def _short_trace(entry: dict[str, Any], key: str = "trace_id") -> str:
@@ -227,7 +239,7 @@ def _short_trace(entry: dict[str, Any], key: str = "trace_id") -> str:
 
 def _pretty_service(entry: dict[str, Any]) -> str:
     time = str(entry.get("time", ""))[11:23]
-    level = str(entry.get("level", ""))
+    level = str(entry.get("level", "")).upper()  # Envoy's own lines spell it in lower case
     if entry.get("message") == "rpc" and "method" in entry:
         text = f"rpc {entry['method']} {entry.get('code', '?')} {entry.get('duration_ms', '?')}ms"
     else:
@@ -240,7 +252,7 @@ def _pretty_service(entry: dict[str, Any]) -> str:
 
 
 def _pretty_access(entry: dict[str, Any]) -> str:
-    time = str(entry.get("start_time", ""))[11:23]
+    time = str(entry.get("time") or entry.get("start_time", ""))[11:23]  # start_time: before the log schema
     grpc = entry.get("grpc_status")
     grpc_text = f" grpc={grpc}" if grpc not in (None, "", "-") else ""
     upstream = entry.get("upstream_host") or "-"
@@ -252,7 +264,8 @@ def _pretty_access(entry: dict[str, Any]) -> str:
 
 
 def pretty(line: str) -> str:
-    """A service's JSON log line or an Envoy access-log line as compact text; anything else unchanged."""
+    """A service's JSON log line, an Envoy access-log line or one of Envoy's own as compact text; anything else
+    unchanged."""
     if not line.startswith("{"):
         return line
     try:
@@ -261,10 +274,11 @@ def pretty(line: str) -> str:
         return line
     if not isinstance(entry, dict):
         return line
-    if "replica" in entry and "message" in entry:
-        return _pretty_service(entry)
+    # Access lines first: they have the common fields too (monitoring/log-line.schema.json).
     if "response_code" in entry and "path" in entry:
         return _pretty_access(entry)
+    if "message" in entry and "level" in entry and "time" in entry:
+        return _pretty_service(entry)
     return line
 
 

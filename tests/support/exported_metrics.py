@@ -18,13 +18,14 @@ import subprocess
 import tempfile
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from prometheus_client import CollectorRegistry
 
 from meshctl.envoy_config import default_envoy
-from meshctl.kubernetes import ENVOY_FILE
+from meshctl.kubernetes import ENVOY_FILE, outside_image
 from meshkit.events.metrics import EventMetrics
 from meshkit.metrics import Metrics
 from svc_product.cache import CacheSettings, CatalogCache
@@ -61,7 +62,7 @@ def replica_names() -> set[str]:
 
 def _loopback_config(work: Path) -> tuple[Path, int]:
     """The chart's Envoy configuration with every port moved to a free one on loopback; and the metrics port."""
-    config: dict[str, Any] = json.loads(ENVOY_FILE.read_text())
+    config: dict[str, Any] = json.loads(outside_image(ENVOY_FILE.read_text()))
     ports: dict[int, int] = {}
 
     def walk(node: Any) -> None:
@@ -96,23 +97,45 @@ def _scrape(url: str, deadline: float) -> str:
             time.sleep(0.1)
 
 
-def envoy_text(work: Path) -> str:
-    """/stats/prometheus of a real Envoy running the chart's configuration (see the module docstring)."""
+@dataclass(frozen=True)
+class EnvoyRun:
+    """What a real Envoy running the chart's configuration served and wrote."""
+
+    metrics: str
+    """/stats/prometheus, read the second time."""
+    log: tuple[str, ...]
+    """Its stdout and stderr lines: access lines (its JWKS fetches go through its internal listener) and its own."""
+
+
+def run_chart_envoy(work: Path) -> EnvoyRun:
+    """Starts Envoy on the chart's configuration (see the module docstring), scrapes it, waits for an access line."""
     config, port = _loopback_config(work)
-    log = (work / "envoy.log").open("wb")
-    process = subprocess.Popen(
-        [default_envoy(), "-c", str(config), "--disable-hot-restart", "--concurrency", "1",
-         "--log-level", "error"],
-        stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        url = f"http://127.0.0.1:{port}/stats/prometheus"
-        _scrape(url, time.monotonic() + 60)
-        return _scrape(url, time.monotonic() + 10)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
+    log_path = work / "envoy.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [default_envoy(), "-c", str(config), "--disable-hot-restart", "--concurrency", "1",
+             "--log-level", "warning", "--file-flush-interval-msec", "100"],
+            stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            url = f"http://127.0.0.1:{port}/stats/prometheus"
+            _scrape(url, time.monotonic() + 60)
+            metrics = _scrape(url, time.monotonic() + 10)
+            deadline = time.monotonic() + 20
+            while '"logger":"envoy.access"' not in log_path.read_text():
+                assert time.monotonic() < deadline, "no access line from Envoy"
+                time.sleep(0.1)
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    return EnvoyRun(metrics, tuple(log_path.read_text().splitlines()))
+
+
+@functools.cache
+def chart_envoy() -> EnvoyRun:
+    """run_chart_envoy once per test session (an Envoy start, two scrapes: a second or two)."""
+    with tempfile.TemporaryDirectory(prefix="chart-envoy-") as work:
+        return run_chart_envoy(Path(work))
 
 
 def names_in_exposition(text: str) -> set[str]:
@@ -120,11 +143,8 @@ def names_in_exposition(text: str) -> set[str]:
     return {m.group(1) for m in re.finditer(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{| )", text, re.MULTILINE)}
 
 
-@functools.cache
 def envoy_names() -> frozenset[str]:
-    """The names of envoy_text, once per test session (an Envoy start and two scrapes: about a second)."""
-    with tempfile.TemporaryDirectory(prefix="envoy-names-") as work:
-        return frozenset(names_in_exposition(envoy_text(Path(work))))
+    return frozenset(names_in_exposition(chart_envoy().metrics))
 
 
 # -- reading PromQL --------------------------------------------------------------------------------------------
