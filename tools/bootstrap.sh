@@ -11,7 +11,10 @@
 #                               `make gen`, `make check-gen`
 #   tools/bootstrap.sh bench    run, plus ghz: `make bench`
 #   tools/bootstrap.sh chart    run, plus helm: `make chart`
-#   tools/bootstrap.sh all      everything above: `make install`, `make test`
+#   tools/bootstrap.sh kube     the Kubernetes control plane the cluster tests run (tools/install-kube.sh; built
+#                               once per machine into a cache outside the clone, ~16 min cold on 2 cores)
+#   tools/bootstrap.sh all      everything above, and Debian's chromium (the /docs page test): `make install`,
+#                               `make test`
 #   tools/bootstrap.sh go [NAME...]   the Go tools of tools/go-tools.txt (all, or those named) into .tools/bin
 #   tools/bootstrap.sh codegen  protoc-gen-es (npm), protoc and protoc-gen-grpc-java (Maven): tools/install-codegen.sh
 set -euo pipefail
@@ -142,8 +145,20 @@ install_go_tools() {
 # the TypeScript and Java code `make gen` writes; see that script.
 install_codegen_tools() { "$root/tools/install-codegen.sh"; }
 
+# Debian's chromium for the /docs page test (Playwright drives it; no browser download): tools/install-chromium.sh.
+install_chromium() {
+  [ -x /usr/bin/chromium ] && return 0
+  step "apt-get install chromium" "$root/tools/install-chromium.sh"
+}
+
+# The control plane of tests/cluster: linked from the build cache when this machine built it once, else built.
+install_kube() {
+  "$root/tools/install-kube.sh" --fresh && return 0
+  step "build etcd and Kubernetes (tools/install-kube.sh)" "$root/tools/install-kube.sh"
+}
+
 # The protoc plugins buf.gen.yaml runs that tools/go-tools.txt pins.
-gen_plugins=(protoc-gen-go protoc-gen-go-grpc protoc-gen-openapiv2)
+gen_plugins=(protoc-gen-go protoc-gen-go-grpc protoc-gen-openapi)
 
 mode=${1:-all}
 [ $# -gt 0 ] && shift
@@ -154,8 +169,9 @@ case "$mode" in
   gen) install_python; install_grpcurl_stub; install_dev; install_go_tools "${gen_plugins[@]}"; install_codegen_tools ;;
   bench) install_python; install_grpcurl_stub; install_go_tools ghz ;;
   chart) install_python; install_grpcurl_stub; install_go_tools helm ;;
-  all) install_python; install_dev; install_go_tools; install_codegen_tools ;;
+  all) install_python; install_dev; install_go_tools; install_codegen_tools; install_chromium; install_kube ;;
   go) install_go_tools "$@" ;;
   codegen) install_codegen_tools ;;
-  *) echo "usage: $0 [python|run|dev|gen|bench|chart|all|go [NAME...]|codegen]" >&2; exit 2 ;;
+  kube) install_kube ;;
+  *) echo "usage: $0 [python|run|dev|gen|bench|chart|kube|all|go [NAME...]|codegen]" >&2; exit 2 ;;
 esac
