@@ -71,7 +71,7 @@ chart: install-chart ## re-render the Grafana dashboard, the Helm chart's Envoy 
 lint: install-dev ## ruff (lint + format check) and mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy meshkit meshctl svc_user svc_product svc_order svc_payment svc_notification bench tools/protoc_gen_py.py tools/openapi_post.py
+	$(VENV)/bin/mypy meshkit meshctl svc_user svc_product svc_order svc_payment svc_notification bench devkit tools/protoc_gen_py.py tools/openapi_post.py
 
 fmt: install-dev ## format and autofix
 	$(VENV)/bin/ruff format .

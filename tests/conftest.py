@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.postgres import PostgresServer
+from devkit.postgres import PostgresServer
 
 
 @pytest.fixture(scope="session")

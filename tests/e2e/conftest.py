@@ -17,10 +17,10 @@ import grpc
 import pytest
 import sqlalchemy as sa
 
+from devkit.ports import free_block
+from devkit.postgres import PostgresServer
 from meshctl import topology
 from meshctl.launcher import Endpoints, Mesh
-from tests.support.ports import free_block
-from tests.support.postgres import PostgresServer
 from tests.support.rest import Rest
 from tests.support.smtp import MailSink
 

@@ -13,7 +13,7 @@ from bench import report
 from bench.cli import render
 from bench.report import ROW_NAMES
 from bench.run import Options, run
-from tests.support.postgres import PostgresServer
+from devkit.postgres import PostgresServer
 
 pytestmark = pytest.mark.e2e
 

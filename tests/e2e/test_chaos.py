@@ -22,10 +22,10 @@ from shopmesh.order.v1 import order_service_pb2 as order_pb
 from shopmesh.payment.v1 import payment_service_pb2 as payment_pb
 from shopmesh.product.v1 import product_service_pb2 as product_pb
 
+from devkit.postgres import PostgresServer
 from tests.e2e.conftest import SERVICES, RunningMesh, running_mesh
 from tests.e2e.flows import EXP_YEAR, Stubs
 from tests.e2e.invariants import check_books, check_events
-from tests.support.postgres import PostgresServer
 
 LOAD_SECONDS = 40
 WORKERS = 6

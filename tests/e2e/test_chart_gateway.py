@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
+from devkit.ports import free_ports
 from meshctl import envoy_config
 from meshctl.kubernetes import outside_image
 from tests.e2e.conftest import RunningMesh
 from tests.helm.conftest import find, render
-from tests.support.ports import free_ports
 
 pytestmark = pytest.mark.e2e
 

@@ -35,6 +35,7 @@ from nats.js.errors import NotFoundError
 from shopmesh.order.v1.events_pb2 import OrderCancelled, OrderConfirmed, OrderFailed
 from shopmesh.order.v1.order_service_pb2 import Order, OrderItem
 
+from devkit.ports import free_port
 from meshkit.events import EventMetrics
 from meshkit.events.broker import Broker
 from meshkit.events.envelope import MSG_ID, Event, package_of, stream_of, stream_spec, subject_of
@@ -42,7 +43,6 @@ from tests.e2e import flows
 from tests.e2e.conftest import ROOT, RunningMesh
 from tests.e2e.test_polyglot import _run
 from tests.support.nats import NatsServer, jetstream, publish
-from tests.support.ports import free_port
 
 SOURCE_DIR = ROOT / "examples" / "go-events"
 BUILD_TIMEOUT = 600  # a cold module cache downloads nats.go and the generated module's dependencies

@@ -25,12 +25,12 @@ import pytest
 from shopmesh.product.v1 import product_service_pb2 as product_pb
 from shopmesh.product.v1 import product_service_pb2_grpc as product_grpc
 
+from devkit.postgres import PostgresServer
 from svc_user.tokens import SigningKey, TokenIssuer
 from tests.e2e import conftest
 from tests.e2e.conftest import RunningMesh, running_mesh
 from tests.e2e.flows import PASSWORD, unique
 from tests.e2e.observe import read_spans
-from tests.support.postgres import PostgresServer
 
 ROOT = Path(__file__).resolve().parents[2]
 JWKS_CACHE_SECONDS = 8  # Envoy refetches 5 s before: every 3 s

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from devkit.ports import free_offset, nobody_listens
 from meshctl import topology
-from tests.support.ports import free_offset, nobody_listens
 from tests.support.rest import Rest
 
 ROOT = Path(__file__).resolve().parents[2]

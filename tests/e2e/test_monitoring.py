@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 import yaml
 
+from devkit.ports import free_block, free_port
 from meshctl import monitoring, topology
 from meshctl.launcher import Mesh
-from tests.support.ports import free_block, free_port
 
 pytestmark = pytest.mark.e2e
 

@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
+from devkit.postgres import PostgresServer
 from tests.e2e import conftest, flows
 from tests.e2e.conftest import ROOT, RunningMesh, running_mesh
 from tests.e2e.observe import read_spans, sample, scrape, service_metric
-from tests.support.postgres import PostgresServer
 from tests.support.rest import Rest
 
 pytestmark = pytest.mark.e2e

@@ -28,10 +28,10 @@ import pytest
 from shopmesh.order.v1 import order_service_pb2 as order_pb
 from shopmesh.payment.v1 import payment_service_pb2 as payment_pb
 
+from devkit.ports import free_port
 from tests.e2e.conftest import RunningMesh
 from tests.e2e.flows import APPROVING_CARD, EXP_YEAR, Stubs
 from tests.support.grpc_testing import assert_error, call_error, details
-from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"

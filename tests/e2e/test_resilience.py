@@ -22,10 +22,10 @@ from shopmesh.product.v1 import product_service_pb2 as product_pb
 from shopmesh.product.v1 import product_service_pb2_grpc as product_grpc
 from shopmesh.user.v1 import user_service_pb2 as user_pb
 
+from devkit.ports import free_block
 from meshctl import envoy_config, topology
 from tests.e2e.conftest import RunningMesh
 from tests.e2e.flows import PASSWORD, Stubs, rest_order_body, rest_product, rest_user
-from tests.support.ports import free_block
 
 PRODUCT_SERVICE = "shopmesh.product.v1.ProductService"
 

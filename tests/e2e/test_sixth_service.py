@@ -29,8 +29,8 @@ import grpc
 import pytest
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
+from devkit.ports import free_offset
 from meshctl import topology
-from tests.support.ports import free_offset
 from tests.support.rest import Rest
 
 ROOT = Path(__file__).resolve().parents[2]

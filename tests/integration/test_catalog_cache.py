@@ -17,12 +17,12 @@ import pytest
 from shopmesh.product.v1 import product_service_pb2 as pb
 from shopmesh.product.v1 import product_service_pb2_grpc as pb_grpc
 
+from devkit.postgres import PostgresServer
 from svc_product import settings as product_settings
 from svc_product.events import ProductChanges
 from svc_product.server import create_server
 from tests.support.grpc_testing import as_user, serving, with_metadata
 from tests.support.nats import NatsServer
-from tests.support.postgres import PostgresServer
 
 pytestmark = pytest.mark.integration
 

@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 
+from devkit.postgres import PostgresServer
 from meshkit.create_once import RequestIdReused
 from meshkit.db import Database, open_database, utcnow
 from meshkit.money import Money
@@ -25,7 +26,6 @@ from svc_user import models as user_models
 from svc_user.passwords import Passwords
 from svc_user.services import Accounts
 from svc_user.tokens import SigningKey, TokenIssuer
-from tests.support.postgres import PostgresServer
 
 pytestmark = pytest.mark.integration
 

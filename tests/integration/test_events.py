@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from shopmesh.product.v1 import events_pb2
 
+from devkit.postgres import PostgresServer
 from meshkit.db import Database, open_database
 from meshkit.errors import FailedPrecondition
 from meshkit.events import EventMetrics
@@ -28,7 +29,6 @@ from meshkit.money import Money
 from svc_product import domain, models
 from svc_product.services import Catalog
 from tests.support.nats import NatsServer, read_stream
-from tests.support.postgres import PostgresServer
 
 pytestmark = pytest.mark.integration
 

@@ -16,6 +16,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from shopmesh.product.v1 import product_service_pb2 as product_pb
 from shopmesh.product.v1 import product_service_pb2_grpc as product_grpc
 
+from devkit.postgres import PostgresServer
 from meshkit.cards import Card
 from meshkit.db import Database, migrate, open_database
 from meshkit.errors import AlreadyExists, FailedPrecondition, ServiceError
@@ -32,7 +33,6 @@ from svc_user.passwords import Passwords
 from svc_user.services import Accounts
 from svc_user.tokens import SigningKey, TokenIssuer
 from tests.support.grpc_testing import assert_error, call_error, serving
-from tests.support.postgres import PostgresServer
 
 pytestmark = pytest.mark.integration
 

@@ -24,12 +24,12 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
+from devkit.ports import free_port
 from meshctl.envoy_config import default_envoy
 from meshctl.kubernetes import ENVOY_FILE, outside_image
 from meshkit.events.metrics import EventMetrics
 from meshkit.metrics import Metrics
 from svc_product.cache import CacheSettings, CatalogCache
-from tests.support.ports import free_port
 
 PROMETHEUS_OWN = frozenset({"up", "ALERTS", "ALERTS_FOR_STATE"})
 """Series Prometheus writes itself (per target, per alert)."""

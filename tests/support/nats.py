@@ -17,8 +17,8 @@ import nats
 from nats.js import JetStreamContext, api
 from nats.js.errors import NotFoundError
 
+from devkit.ports import free_block
 from meshctl.launcher import default_nats_server
-from tests.support.ports import free_block
 
 T = TypeVar("T")
 

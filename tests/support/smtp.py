@@ -10,7 +10,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from tests.support.ports import free_block
+from devkit.ports import free_block
 
 
 class MailSink:

@@ -1,4 +1,5 @@
-"""A throwaway PostgreSQL server for the tests: its own data directory, a free port, gone afterwards.
+"""A throwaway PostgreSQL server for the tests and the bench: its own data directory, a free port, gone
+afterwards.
 
 Uses the server binaries of Debian's postgresql package (initdb and pg_ctl
 live in /usr/lib/postgresql/<version>/bin, not on PATH). PostgreSQL refuses
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import psycopg
 
-from tests.support.ports import free_block
+from devkit.ports import free_block
 
 
 def _bin_dir() -> Path:
