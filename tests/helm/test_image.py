@@ -205,19 +205,58 @@ def _ignored(path: str, patterns: list[str]) -> bool:
     return ignored
 
 
-def test_dockerignore_admits_exactly_what_is_copied(dockerfile: tuple[dict[str, str], list[Stage]]) -> None:
-    patterns = [
+def _dockerignore_patterns() -> list[str]:
+    return [
         line.strip()
         for line in (ROOT / ".dockerignore").read_text().splitlines()
         if line.strip() and not line.startswith("#")
     ]
+
+
+def test_dockerignore_admits_exactly_what_is_copied(dockerfile: tuple[dict[str, str], list[Stage]]) -> None:
+    patterns = _dockerignore_patterns()
     assert patterns[0] == "*"  # an allowlist
     sources = [src for i in dockerfile[1][0].all("COPY") for src in _copy_sources(i)[0]]
     for source in sources:
         assert (ROOT / source).exists(), source
         assert not _ignored(source.rstrip("/"), patterns), f"{source} is excluded from the build context"
-    for path in (".venv", ".tools", "var", "tests", "helm", ".git", "meshkit/__pycache__/x.pyc"):
+    for path in (
+        ".venv",
+        ".tools",
+        "var",
+        "tests",
+        "devkit",
+        "bench",
+        "helm",
+        ".git",
+        "meshkit/__pycache__/x.pyc",
+    ):
         assert _ignored(path, patterns), f"{path} would be sent to the build"
+
+
+DEVELOPMENT_ONLY = ("devkit", "tests", "bench")
+"""What the image never holds: the dev kit the tests and the bench share, the suite, the bench."""
+
+
+def test_image_ships_no_development_kit(dockerfile: tuple[dict[str, str], list[Stage]]) -> None:
+    """devkit/ (throwaway PostgreSQL, free ports) is for development only: no COPY names it or a folder above
+    it and the build context never holds a file of it (nothing the image runs imports it either:
+    tests/unit/test_bootstrap.py's test_import_boundaries)."""
+    sources = [
+        src.rstrip("/") for stage in dockerfile[1] for i in stage.all("COPY") for src in _copy_sources(i)[0]
+    ]
+    patterns = _dockerignore_patterns()
+    for folder in DEVELOPMENT_ONLY:
+        assert (ROOT / folder).is_dir(), folder
+        for source in sources:
+            if source.startswith("/"):  # from the build stage, not the context
+                continue
+            assert source not in (".", "") and not (source == folder or source.startswith(folder + "/")), (
+                source
+            )
+        for path in (ROOT / folder).rglob("*.py"):
+            relative = str(path.relative_to(ROOT))
+            assert _ignored(relative, patterns), f"{relative} would be in the build context"
 
 
 def test_hadolint() -> None:

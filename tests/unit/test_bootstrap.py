@@ -159,16 +159,33 @@ def test_gen_fresh_needs_no_tool_and_sees_a_contract_change(tmp_path: Path) -> N
     assert proc.returncode == 1 and str(proto.relative_to(copy)) in proc.stderr
 
 
-def _third_party_imports(package: Path) -> set[str]:
+def _imported_roots(path: Path) -> set[str]:
+    """The top-level names a module imports (absolute imports, lazy ones inside functions included)."""
     names: set[str] = set()
-    for path in package.rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Import):
-                names.update(a.name.split(".")[0] for a in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                names.add(node.module.split(".")[0])
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def _third_party_imports(package: Path) -> set[str]:
+    names = {name for path in package.rglob("*.py") for name in _imported_roots(path)}
     local = {p.name for p in ROOT.iterdir()} | {p.name for p in (ROOT / "gen" / "python").iterdir()}
     return names - set(sys.stdlib_module_names) - local - {"__future__"}
+
+
+@pytest.mark.parametrize("package", [*RUNTIME_PACKAGES, "bench", "devkit"])
+def test_import_boundaries(package: str) -> None:
+    """Nothing outside tests/ imports the test suite (bench/ and the tests share devkit/ instead), and what the
+    image ships (meshkit, meshctl, the services) never imports devkit/ or bench/, which it does not hold."""
+    forbidden = {"tests"} if package in ("bench", "devkit") else {"tests", "devkit", "bench"}
+    files = sorted((ROOT / package).rglob("*.py"))
+    assert files, package
+    for path in files:
+        wrong = _imported_roots(path) & forbidden
+        assert not wrong, f"{path.relative_to(ROOT)} imports {', '.join(sorted(wrong))}"
 
 
 @pytest.mark.parametrize("package", [*RUNTIME_PACKAGES, "gen/python"])
