@@ -1,8 +1,9 @@
 """The benchmark's yardstick: an empty unary RPC on a bare grpcio server.
 
 `bench.v1.EmptyService/Call` takes and returns `google.protobuf.Empty` and does nothing else: no interceptors,
-no database, no logging. It runs the way the services run (a synchronous grpcio server with a 16-thread pool,
-the same server options) so that the only difference to a real RPC is the work the real RPC does.
+no database, no logging. It runs the way the services run (a synchronous grpcio server with the services'
+thread pool and server options, both from meshkit.settings) so that the only difference to a real RPC is the
+work the real RPC does.
 
 The benchmark runs it as one more service of the mesh (two replicas, its own cluster and a public route rendered
 by meshctl from a descriptor set that adds this file to the contracts, see `write_descriptor_set`), so "through
@@ -25,6 +26,8 @@ from google.api import annotations_pb2
 from google.protobuf import descriptor_pb2, empty_pb2
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
+from meshkit.settings import DEFAULT_WORKERS, GRPC_SERVER_OPTIONS
+
 PACKAGE = "bench.v1"
 SERVICE = f"{PACKAGE}.EmptyService"
 METHOD = "Call"
@@ -33,8 +36,8 @@ FULL_METHOD = f"{SERVICE}/{METHOD}"
 GHZ_CALL = f"{SERVICE}.{METHOD}"
 REST_PATH = "/v1/bench:empty"
 ENV_PREFIX = "BENCH"
-WORKERS = 16
-"""Threads serving RPCs: the services' default (SVC_*_WORKERS)."""
+WORKERS = DEFAULT_WORKERS
+"""Threads serving RPCs: the services' default (SVC_*_WORKERS unset)."""
 
 
 def file_descriptor() -> descriptor_pb2.FileDescriptorProto:
@@ -78,7 +81,7 @@ def build_server(address: str) -> tuple[grpc.Server, int]:
     """The bare server, bound to `address` (port 0: any), not started. Returns it and its port."""
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="bench"),
-        options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 1024 * 1024)],
+        options=list(GRPC_SERVER_OPTIONS),
     )
     handler = grpc.unary_unary_rpc_method_handler(
         _call,

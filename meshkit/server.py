@@ -24,7 +24,7 @@ from meshkit.events import Broadcast, DurableConsumer, EventMetrics, EventRuntim
 from meshkit.health import DatabaseHealth
 from meshkit.logs import FIELDS
 from meshkit.metrics import Metrics
-from meshkit.settings import ServerSettings
+from meshkit.settings import GRPC_SERVER_OPTIONS, ServerSettings
 from meshkit.telemetry import Tracing
 
 log = logging.getLogger(__name__)
@@ -87,13 +87,7 @@ class ServiceServer:
         tracing.instrument_engine(db.engine)
         self._server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix=settings.service),
-            options=[
-                # grpcio enables SO_REUSEPORT by default, which lets a second
-                # process bind the same port silently; fail loudly instead.
-                ("grpc.so_reuseport", 0),
-                # Requests are small. Native gRPC is capped here (RESOURCE_EXHAUSTED); REST at the gateway (413).
-                ("grpc.max_receive_message_length", 1024 * 1024),
-            ],
+            options=list(GRPC_SERVER_OPTIONS),
         )
         # Every method of the service's own handlers runs in the call path (tracing, RED metrics and log line,
         # error mapping, validation: meshkit.calls); health and reflection, registered below, do not.

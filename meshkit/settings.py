@@ -142,6 +142,18 @@ class ServiceSettings(Protocol):
 METRICS_PORT_OFFSET = 1000
 """Default metrics port of a service: its gRPC port plus this."""
 
+DEFAULT_WORKERS = 16
+"""Threads serving RPCs when `<PREFIX>_WORKERS` is not set (the server is synchronous)."""
+
+GRPC_SERVER_OPTIONS: tuple[tuple[str, int], ...] = (
+    # grpcio enables SO_REUSEPORT by default, which lets a second process bind the same port silently; fail
+    # loudly instead.
+    ("grpc.so_reuseport", 0),
+    # Requests are small. Native gRPC is capped here (RESOURCE_EXHAUSTED); REST at the gateway (413).
+    ("grpc.max_receive_message_length", 1024 * 1024),
+)
+"""The options of every service's gRPC server (meshkit.server), and of the bench's bare yardstick server."""
+
 
 def data_dir(environ: Mapping[str, str] | None = None) -> Path:
     """Where SQLite files and keys live by default (`SHOPMESH_DATA_DIR`, else ./var/data)."""
@@ -158,7 +170,7 @@ def load_server_settings(
     shared = Env("", environ)
     default_db = f"sqlite:///{data_dir(environ) / f'{service}.sqlite3'}"
     port = env.integer("PORT", default_port, maximum=65535)
-    workers = env.integer("WORKERS", 16, minimum=1, maximum=1024)
+    workers = env.integer("WORKERS", DEFAULT_WORKERS, minimum=1, maximum=1024)
     return ServerSettings(
         service=service,
         replica=shared.text("SHOPMESH_REPLICA", f"{service}@{socket.gethostname()}"),
@@ -183,7 +195,7 @@ def env_help(prefix: str, default_port: int, extra: str = "") -> str:
         f"  {prefix}_PORT           port (default {default_port})\n"
         f"  {prefix}_DATABASE_URL   sqlite:///path (default: a file under $SHOPMESH_DATA_DIR)\n"
         "                            or postgresql://user:password@host:port/database\n"
-        f"  {prefix}_WORKERS        RPC threads (default 16)\n"
+        f"  {prefix}_WORKERS        RPC threads (default {DEFAULT_WORKERS})\n"
         f"  {prefix}_DB_POOL_SIZE   PostgreSQL connections kept open (default: the workers; 4 more at peak)\n"
         f"  {prefix}_GRACE_SECONDS  drain time after SIGTERM (default 5)\n"
         f"  {prefix}_METRICS_PORT   Prometheus /metrics port (default {default_port + METRICS_PORT_OFFSET})\n"
