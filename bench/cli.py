@@ -8,8 +8,9 @@ import sys
 from pathlib import Path
 
 from bench import report
+from bench.options import RESULTS, Options
 from bench.report import GROWTH_ROWS, ROW_NAMES
-from bench.run import RESULTS, Options, Result, echo_stderr, run
+from bench.run import Result, echo_stderr, run
 from meshctl.cli import percent
 
 

@@ -11,8 +11,9 @@ import pytest
 
 from bench import report
 from bench.cli import render
+from bench.options import Options
 from bench.report import ROW_NAMES
-from bench.run import Options, run
+from bench.run import run
 from devkit.postgres import PostgresServer
 
 pytestmark = pytest.mark.e2e

@@ -20,8 +20,10 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from bench import cli, fixture, growth, loadgen, procs, report, seed
 from bench.loadgen import GhzCall, Sample, WrkCall
+from bench.machine import split_cpus
+from bench.plan import Plan, row_call
 from bench.report import ROW_NAMES, Row
-from bench.run import FIXTURE, UNLIMITED, Plan, bench_topology, row_call, split_cpus
+from bench.sut import FIXTURE, UNLIMITED, bench_topology
 from meshctl import envoy_config
 from meshctl.topology import DEFAULT_DESCRIPTOR
 from meshkit.db import Database
