@@ -78,20 +78,18 @@ class SystemUnderTest:
 
     def databases(self) -> dict[str, str]:
         """A database per service; their URLs (also kept in `urls`)."""
-        self.urls = self._databases()
-        return self.urls
-
-    def _databases(self) -> dict[str, str]:
         if self.options.db == "sqlite":
             data = self.run_dir / "data"
             data.mkdir(parents=True, exist_ok=True)
-            return {name: f"sqlite:///{data / f'{name}.sqlite3'}" for name in SERVICES}
+            self.urls = {name: f"sqlite:///{data / f'{name}.sqlite3'}" for name in SERVICES}
+            return self.urls
         if self._postgres is None:
             self.echo("bench: starting a throwaway PostgreSQL ...")
             self._own_postgres = PostgresServer()
             self._own_postgres.start()
             self._postgres = self._own_postgres
-        return {name: self._postgres.create_database(f"bench_{name}") for name in SERVICES}
+        self.urls = {name: self._postgres.create_database(f"bench_{name}") for name in SERVICES}
+        return self.urls
 
     def start_mesh(self, urls: dict[str, str]) -> Mesh:
         env = dict(os.environ)
