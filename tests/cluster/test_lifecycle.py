@@ -4,7 +4,6 @@ stays."""
 from __future__ import annotations
 
 import json
-
 from collections.abc import Iterator
 from typing import Any
 
