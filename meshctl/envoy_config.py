@@ -74,13 +74,11 @@ from meshctl import envoy_docs as docs
 from meshctl import envoy_observability as observability
 from meshctl import envoy_policies as policies
 from meshctl import envoy_security as security
-from meshctl.envoy_parts import address, discovery, sec
+from meshctl.envoy_parts import HEALTH_PREFIX, REFLECTION_PREFIXES, address, discovery, sec
 from meshctl.topology import Service, Topology
 
 Endpoints = Sequence[tuple[str, int]]
 
-REFLECTION_PREFIXES = ("/grpc.reflection.v1.ServerReflection/", "/grpc.reflection.v1alpha.ServerReflection/")
-HEALTH_PREFIX = "/grpc.health.v1.Health/"
 MiB = 1024 * 1024
 
 # betterproto2 0.9.1 mis-cases field names with a digit after an underscore (notes §7): `consecutive_5xx` becomes

@@ -23,6 +23,11 @@ from envoy_data_plane.envoy.extensions.clusters.dns.v3 import DnsCluster
 from envoy_data_plane.envoy.type.matcher.v3 import StringMatcher
 from envoy_data_plane.google.protobuf import Any as AnyProto
 
+# The gRPC infrastructure services every replica serves: routed to any service (grpcurl list/describe, probes) and
+# open without a token.
+REFLECTION_PREFIXES = ("/grpc.reflection.v1.ServerReflection/", "/grpc.reflection.v1alpha.ServerReflection/")
+HEALTH_PREFIX = "/grpc.health.v1.Health/"
+
 
 def sec(seconds: float) -> timedelta:
     """A protobuf Duration, as the typed Envoy objects take it."""

@@ -79,7 +79,7 @@ from envoy_data_plane.xds.type.matcher.v3 import (
 from envoy_data_plane.xds.type.matcher.v3 import StringMatcher as XdsStringMatcher
 
 from meshctl import envoy_policies as policies
-from meshctl.envoy_parts import sec, single_host_cluster
+from meshctl.envoy_parts import HEALTH_PREFIX, REFLECTION_PREFIXES, sec, single_host_cluster
 from meshctl.topology import Gateway
 from meshkit.identity import INTERNAL_HEADER, PAYLOAD_HEADER
 
@@ -88,7 +88,7 @@ PROVIDER = "shopmesh"
 JWKS_CLUSTER = "jwks"
 JWKS_PATH = "/.well-known/jwks.json"
 RATE_LIMIT_FILTER = "envoy.filters.http.local_ratelimit"
-OPEN_PREFIXES = ("/grpc.reflection.", "/grpc.health.v1.")
+OPEN_PREFIXES = (*REFLECTION_PREFIXES, HEALTH_PREFIX)
 
 
 @dataclass(frozen=True)
