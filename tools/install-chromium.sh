@@ -22,16 +22,7 @@ if ! command -v apt-get >/dev/null 2>&1; then
 fi
 
 export DEBIAN_FRONTEND=noninteractive
-log=$(mktemp)
-install=("${sudo[@]}" apt-get install -y --no-install-recommends chromium)
-if ! "${install[@]}" >"$log" 2>&1; then
-  # A fresh machine's package list may not know the package yet: refresh it once and retry.
-  "${sudo[@]}" apt-get update >>"$log" 2>&1 || true
-  if ! "${install[@]}" >>"$log" 2>&1; then
-    cat "$log" >&2
-    rm -f "$log"
-    exit 1
-  fi
-fi
-rm -f "$log"
+# shellcheck source=tools/apt-install.sh
+. "$(dirname "$0")/apt-install.sh"
+apt_install chromium
 [ -x "$chromium" ] || { echo "install-chromium: the package installed, but $chromium is missing" >&2; exit 1; }

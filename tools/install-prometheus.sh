@@ -34,19 +34,10 @@ fi
 cleanup() { if [ "$made_policy" -eq 1 ]; then "${sudo[@]}" rm -f "$policy"; fi; }
 trap cleanup EXIT
 
-log=$(mktemp)
 echo "install-prometheus: installing Debian's prometheus package (promtool) ..." >&2
-install=("${sudo[@]}" apt-get install -y --no-install-recommends -o Dpkg::Options::=--force-confdef prometheus)
-if ! "${install[@]}" >"$log" 2>&1; then
-  # A fresh machine's package list may not know the package yet: refresh it once and retry.
-  "${sudo[@]}" apt-get update >>"$log" 2>&1 || true
-  if ! "${install[@]}" >>"$log" 2>&1; then
-    cat "$log" >&2
-    rm -f "$log"
-    exit 1
-  fi
-fi
-rm -f "$log"
+# shellcheck source=tools/apt-install.sh
+. "$(dirname "$0")/apt-install.sh"
+apt_install -o Dpkg::Options::=--force-confdef prometheus
 # A unit the package enabled must not start the daemon at the next boot of a machine with systemd either.
 if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
   "${sudo[@]}" systemctl disable --now prometheus >/dev/null 2>&1 || true
