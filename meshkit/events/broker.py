@@ -97,9 +97,13 @@ class Broker:
         self._thread.join(timeout)
 
     async def _close(self) -> None:
-        for task in asyncio.all_tasks():
-            if task is not asyncio.current_task():
-                task.cancel()
+        tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            # Let them run their cancellation: a task still "cancelling" when the loop stops is destroyed pending,
+            # which asyncio logs as an ERROR at every shutdown (the consumers' fetch loops).
+            await asyncio.wait(tasks, timeout=1.0)
         if self.nc is not None and not self.nc.is_closed:
             await self.nc.close()
 

@@ -7,6 +7,9 @@ only delays them.
 
 from __future__ import annotations
 
+import asyncio
+import gc
+import logging
 import threading
 import time
 import uuid
@@ -248,3 +251,28 @@ def test_events_of_one_product_keep_their_order_in_the_outbox(db: Database) -> N
     for row in _outbox(db):
         by_resource[row.resource].append(events_pb2.ProductChanged.FromString(row.payload).product.stock)
     assert by_resource[f"products/{lamp.id}"] == [10, 9, 8, 7, 8]
+
+
+def test_stopping_the_broker_lets_its_tasks_finish_cancelling(
+    broker: Broker, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A task still "cancelling" when the loop stops is destroyed pending: asyncio logs an ERROR for each (the
+    notifications replicas wrote three at every shutdown, one per consumer loop)."""
+    cancelled = threading.Event()
+
+    async def consumer_loop() -> None:  # like ConsumerWorker._run: awaits the broker until cancelled
+        try:
+            while True:
+                await asyncio.sleep(0.05)
+        except asyncio.CancelledError:
+            await asyncio.sleep(0.05)  # cleanup that itself awaits
+            cancelled.set()
+            raise
+
+    broker.spawn(consumer_loop())
+    time.sleep(0.2)
+    with caplog.at_level(logging.ERROR, logger="asyncio"):
+        broker.stop()
+        gc.collect()
+    assert cancelled.is_set()
+    assert not [r for r in caplog.records if "destroyed but it is pending" in r.getMessage()]
