@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the code generators `make gen` runs besides buf and the Go plugins
 # of tools/go-tools.txt, pinned, and is quick when nothing changed:
-#   - from npm, `npm ci` of tools/node's package-lock.json into .tools/node:
+#   - from npm, `npm ci` of tools/node's package-lock.json into a cache outside
+#     the clone that .tools/node links to (install_node_tools, below):
 #     protoc-gen-es (TypeScript), swagger-ui-dist (the /docs page gen/docs
 #     vendors), and the linters the tests run on the API descriptions
 #     (@redocly/cli for OpenAPI, @asyncapi/cli for AsyncAPI);
@@ -52,18 +53,35 @@ have() {
 # npm_ci DIR: installs DIR's package-lock.json; npm's summary stays off the progress line.
 npm_ci() { (cd "$1" && npm ci --no-audit --no-fund --no-update-notifier --loglevel=error >/dev/null); }
 
+# complete DIR WANT: DIR holds the install of the lock whose hash is WANT, every tool the suite runs included.
+complete() {
+  [ "$(cat "$1/.lock.sha256" 2>/dev/null)" = "$2" ] && [ -x "$1/node_modules/.bin/protoc-gen-es" ] \
+    && [ -x "$1/node_modules/.bin/redocly" ] && [ -x "$1/node_modules/.bin/asyncapi" ]
+}
+
+# The install lives in a cache outside the clone, one directory per lock ($XDG_CACHE_HOME/shopmesh/node/<hash>,
+# ~/.cache/...), and .tools/node links to it: a fresh clone on a machine that installed this lock once only links
+# it (npm ci of these ~1,000 packages is 40-90 s even with npm's own cache warm). A changed lock is a new
+# directory, so a stale install is never reused.
 install_node_tools() {
   have npm "protoc-gen-es, swagger-ui-dist and the API linters (need Node.js 20+ with npm)" || return 0
-  local dir=$tools/node want
+  local dir=$tools/node want cache tmp
   want=$(cat "$root/tools/node/package.json" "$root/tools/node/package-lock.json" | sha256sum | cut -d' ' -f1)
-  if [ "$(cat "$dir/.lock.sha256" 2>/dev/null)" != "$want" ] || [ ! -x "$dir/node_modules/.bin/protoc-gen-es" ] \
-    || [ ! -x "$dir/node_modules/.bin/redocly" ] || [ ! -x "$dir/node_modules/.bin/asyncapi" ]; then
-    rm -rf "$dir"
-    mkdir -p "$dir"
-    cp "$root/tools/node/package.json" "$root/tools/node/package-lock.json" "$dir/"
-    step "npm ci tools/node (protoc-gen-es, swagger-ui-dist, redocly, asyncapi)" npm_ci "$dir"
-    echo "$want" >"$dir/.lock.sha256"
+  complete "$dir" "$want" && return 0
+  cache=${XDG_CACHE_HOME:-$HOME/.cache}/shopmesh/node/${want:0:16}
+  if ! complete "$cache" "$want"; then
+    mkdir -p "$(dirname "$cache")"
+    tmp=$(mktemp -d "$cache.tmp.XXXXXX")
+    cp "$root/tools/node/package.json" "$root/tools/node/package-lock.json" "$tmp/"
+    step "npm ci tools/node (protoc-gen-es, swagger-ui-dist, redocly, asyncapi)" npm_ci "$tmp"
+    echo "$want" >"$tmp/.lock.sha256"
+    rm -rf "$cache"  # an incomplete one
+    # Another clone may have finished the same install meanwhile: either copy is good, keep the first.
+    mv -T "$tmp" "$cache" 2>/dev/null || rm -rf "$tmp"
   fi
+  mkdir -p "$tools"
+  rm -rf "$dir"
+  ln -sfn "$cache" "$dir"
 }
 
 # Maven's classifier for this platform, as protoc and protoc-gen-grpc-java publish them.
