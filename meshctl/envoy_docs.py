@@ -60,6 +60,13 @@ def _header(key: str, value: str) -> HeaderValueOption:
     )
 
 
+def missing(gen_dir: Path | None = None) -> list[str]:
+    """The files below gen/ the routes serve that `gen_dir` (default: this checkout's gen/) lacks: Envoy refuses
+    to start on a configuration naming a file that is not there."""
+    base = GEN if gen_dir is None else gen_dir
+    return sorted({page.file for page in PAGES if not (base / page.file).is_file()})
+
+
 def routes(gen_dir: Path = GEN) -> list[Route]:
     """One exact-path route per file. `gen_dir`: where the gateway finds gen/ (the image's on Kubernetes)."""
     off = {TRANSCODER: AnyProto.pack(FilterConfig(disabled=True))}

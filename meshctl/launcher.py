@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from meshctl import envoy_process, mesh_processes, monitoring
+from meshctl import envoy_docs, envoy_process, mesh_processes, monitoring
 from meshctl import envoy_security as security
 from meshctl.endpoints import Endpoints
 from meshctl.envoy_process import ENVOY
@@ -151,6 +151,10 @@ class Mesh:
 
     def write_envoy_config(self) -> Path:
         """RUN_DIR/envoy/envoy.json, rendered unless the last run's inputs were the same."""
+        if absent := envoy_docs.missing():
+            raise MeshError(
+                f"gen/ lacks what Envoy serves at /docs ({', '.join(f'gen/{f}' for f in absent)}): run `make gen`"
+            )
         return envoy_process.write_config(
             self.run_dir, self.topology, self.descriptor, self.tracing.envoy_options(), self.tls
         )

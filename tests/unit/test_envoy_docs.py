@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from meshctl import envoy_config, envoy_docs, envoy_security, kubernetes
+from meshctl.launcher import Mesh
+from meshctl.probes import MeshError
 from meshctl.topology import DEFAULT_DESCRIPTOR, ROOT, load
 
 GEN = ROOT / "gen"
@@ -67,3 +72,16 @@ def test_the_chart_reads_the_docs_from_the_image() -> None:
     for directory in sorted({p.file.split("/")[0] for p in envoy_docs.PAGES}):
         assert f"COPY gen/{directory}/ gen/{directory}/" in dockerfile
         assert f"!gen/{directory}/" in ignored
+
+
+def test_make_up_names_missing_docs_files_instead_of_envoy_failing_on_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert envoy_docs.missing() == []  # the committed gen/ has them all
+    partial = tmp_path / "gen"
+    shutil.copytree(GEN / "openapi", partial / "openapi")
+    assert "docs/index.html" in envoy_docs.missing(partial)
+    assert "openapi/shopmesh.openapi.json" not in envoy_docs.missing(partial)
+    monkeypatch.setattr(envoy_docs, "GEN", partial)
+    with pytest.raises(MeshError, match=r"gen/docs/index.html.*run `make gen`"):
+        Mesh(load(), tmp_path / "run", env={}).write_envoy_config()
