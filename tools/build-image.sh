@@ -60,8 +60,10 @@ make_base() { # make_base DIR: the root filesystem of the base image in DIR
   fi
   "${sudo[@]}" chroot "$dir" update-ca-certificates >/dev/null
   printf '[global]\ncert = /etc/ssl/certs/ca-certificates.crt\n' | "${sudo[@]}" tee "$dir/etc/pip.conf" >/dev/null
-  # What debootstrap leaves behind that no image needs: downloaded packages and package lists.
-  "${sudo[@]}" sh -c "rm -rf '$dir'/var/cache/apt/archives/*.deb '$dir'/var/lib/apt/lists/* '$dir'/var/log/*.log"
+  # What debootstrap leaves behind that no image needs: downloaded packages, package lists, and this host's
+  # resolver and name (container runtimes mount their own over both).
+  "${sudo[@]}" sh -c "rm -rf '$dir'/var/cache/apt/archives/*.deb '$dir'/var/lib/apt/lists/* '$dir'/var/log/*.log
+    : >'$dir/etc/resolv.conf'; echo localhost >'$dir/etc/hostname'"
 }
 
 base_key=$( (printf '%s\n' "$suite" "$variant" "$include" "$mirror"; declare -f make_base
@@ -126,7 +128,7 @@ mv "$conf.tmp" "$conf"
 
 if ! has_image "$base_ref"; then
   if [ ! -s "$base_tar" ]; then
-    log "base $base_ref: debootstrap $suite ($include), ~3 min"
+    log "base $base_ref: debootstrap $suite ($include), a minute or two"
     rootfs=$(mktemp -d "$cache/rootfs.XXXXXX")
     trap '"${sudo[@]}" rm -rf "$rootfs" "$base_tar.tmp"' EXIT
     make_base "$rootfs"
