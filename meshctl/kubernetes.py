@@ -44,7 +44,7 @@ MESH_FILE = CHART_DIR / "files" / "mesh.json"
 RULES_DIR = ROOT / "monitoring" / "rules"
 """The Prometheus rules; the chart's PrometheusRule renders a copy of each (files/monitoring/)."""
 DASHBOARDS_DIR = ROOT / "monitoring" / "dashboards"
-"""The Grafana dashboards (meshctl/dashboard.py writes them); the chart ships a copy of each."""
+"""The Grafana dashboards (the meshctl.dashboard package writes them); the chart ships a copy of each."""
 TRANSCODER_TYPE = (
     "type.googleapis.com/envoy.extensions.filters.http.grpc_json_transcoder.v3.GrpcJsonTranscoder"
 )
