@@ -8,7 +8,7 @@ compare figures of the same run. Timings are reported, never asserted.
 
 This module orchestrates; the pieces live beside it: the options (bench/options.py), the machine and its CPUs
 (bench/machine.py), the system under test (bench/sut.py), what each row sends (bench/plan.py), timing `make up`
-(bench/make_up.py), the load generators (bench/loadgen.py) and the rows' figures (bench/report.py).
+(bench/make_up.py), the load generators (bench/loadgen.py) and the rows' figures (bench/report/).
 """
 
 from __future__ import annotations
