@@ -24,6 +24,7 @@
 #   shopmesh-<key>.tar  `podman save` (docker-archive) of localhost/shopmesh:<key>, for `ctr images import`;
 #                       <key> hashes the base key, the Dockerfile, .dockerignore and every file the build context
 #                       admits (.dockerignore is an allowlist). A second run with nothing changed builds nothing.
+#                       Older archives and tags are removed after a build (only this checkout's are kept).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -154,4 +155,17 @@ if [ ! -s "$app_tar" ]; then
   podman save --format docker-archive -o "$app_tar.tmp" "$app_ref"
   mv "$app_tar.tmp" "$app_tar"
 fi
+
+# Only this checkout's image is kept: every change to a file the context admits makes a new ~480 MB archive and
+# tag, which would pile up run after run. Untagged build-stage images stay (the layer cache that lets a code
+# change rebuild in seconds of COPY instead of a venv install).
+for old in "$cache"/shopmesh-*.tar "$cache"/base-*.tar; do
+  [ "$old" = "$app_tar" ] || [ "$old" = "$base_tar" ] || [ ! -e "$old" ] || rm -f "$old"
+done
+podman images --format '{{.Repository}}:{{.Tag}}' | while read -r ref; do
+  case "$ref" in
+    "$app_ref" | "$base_ref") ;;
+    localhost/shopmesh:* | localhost/shopmesh-base:*) podman rmi "$ref" >/dev/null 2>&1 || true ;;
+  esac
+done
 echo "$app_ref"
