@@ -12,7 +12,7 @@
 #   tools/install-node.sh           build what is missing (kubelet: < 1 min with a warm Go build cache), link it
 #   tools/install-node.sh --fresh   exit 0 when .tools holds this build and the Debian packages are installed
 #
-# The build is kept outside the clone, $XDG_CACHE_HOME/shopmesh/node/<version>-<key> (~/.cache/...), keyed by
+# The build is kept outside the clone, $XDG_CACHE_HOME/shopmesh/kube-node/<version>-<key> (~/.cache/...), keyed by
 # the Kubernetes version and a hash of the wrapper module (go.mod, go.sum, kubelet/, pause/) and this script, so
 # a fresh clone on a machine that built it once only links it. Nothing built is ever committed.
 set -euo pipefail
@@ -34,7 +34,7 @@ kube_version=$(awk '$1 == "k8s.io/kubernetes" && $2 ~ /^v/ { print $2; exit }' "
 [ -n "$kube_version" ] || { echo "install-node: no k8s.io/kubernetes version in $kube_mod/go.mod" >&2; exit 1; }
 key=$( (cd "$root" && sha256sum tools/kube/k8s/go.mod tools/kube/k8s/go.sum tools/kube/k8s/kubelet/*.go \
   tools/kube/k8s/pause/*.go tools/install-node.sh) | sha256sum | cut -c1-16)
-cache=${XDG_CACHE_HOME:-$HOME/.cache}/shopmesh/node/$kube_version-$key
+cache=${XDG_CACHE_HOME:-$HOME/.cache}/shopmesh/kube-node/$kube_version-$key
 stamp=$tools_bin/.node.key
 
 have_packages() {
