@@ -40,6 +40,8 @@ CI_VALUES = {p.name.removesuffix("-values.yaml"): p for p in sorted((CHART / "ci
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
 # Under a loaded machine the API server needs more than its usual ~4 s to be ready.
 START_DEADLINE = 120.0
+# Who the API server is when it calls a kubelet (logs, exec): RBAC gives it system:kubelet-api-admin (tests/cluster/node.py).
+KUBELET_CLIENT = "kube-apiserver-kubelet-client"
 
 
 def _write_pem(path: Path, data: bytes) -> Path:
@@ -54,8 +56,40 @@ def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
     )
 
 
+def issue(
+    ca: tuple[x509.Certificate, ec.EllipticCurvePrivateKey],
+    subject: x509.Name,
+    usage: x509.ObjectIdentifier,
+    sans: list[x509.GeneralName] | None = None,
+) -> tuple[bytes, bytes]:
+    """A certificate (PEM) for a fresh key (PEM), signed by the CA, valid for a day, for one extended key usage."""
+    now = datetime.datetime.now(datetime.UTC)
+    key = ec.generate_private_key(ec.SECP256R1())
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(ca[0].subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+    )
+    if sans:
+        builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+    return builder.sign(ca[1], hashes.SHA256()).public_bytes(serialization.Encoding.PEM), _key_pem(key)
+
+
+def load_ca(directory: Path) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    """The fixture's CA (certificate and key) as _pki wrote it, to sign more certificates with."""
+    key = serialization.load_pem_private_key((directory / "ca.key").read_bytes(), None)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    return x509.load_pem_x509_certificate((directory / "ca.crt").read_bytes()), key
+
+
 def _pki(directory: Path) -> dict[str, Path]:
-    """A CA, the API server's serving certificate for 127.0.0.1 signed by it, and the service-account signing key."""
+    """A CA, the API server's serving certificate for 127.0.0.1 and its client certificate for kubelets (CN
+    kube-apiserver-kubelet-client), both signed by it, and the service-account signing key."""
     now = datetime.datetime.now(datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "shopmesh-test-ca")])
@@ -73,30 +107,27 @@ def _pki(directory: Path) -> dict[str, Path]:
         )
         .sign(ca_key, hashes.SHA256())
     )
-    key = ec.generate_private_key(ec.SECP256R1())
     # The names in-cluster clients use too, so the controller-manager's root CA file is the real thing.
     sans: list[x509.GeneralName] = [
         x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
         x509.DNSName("localhost"),
         x509.DNSName("kubernetes.default.svc"),
     ]
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kube-apiserver")]))
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName(sans), critical=False)
-        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .sign(ca_key, hashes.SHA256())
+    server = x509.oid.ExtendedKeyUsageOID.SERVER_AUTH
+    client = x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH
+    cert, key = issue(
+        (ca, ca_key), x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kube-apiserver")]), server, sans
     )
+    kubelet_client = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, KUBELET_CLIENT)])
+    kc_cert, kc_key = issue((ca, ca_key), kubelet_client, client)
     sa_key = ec.generate_private_key(ec.SECP256R1())
     return {
         "ca": _write_pem(directory / "ca.crt", ca.public_bytes(serialization.Encoding.PEM)),
-        "cert": _write_pem(directory / "apiserver.crt", cert.public_bytes(serialization.Encoding.PEM)),
-        "key": _write_pem(directory / "apiserver.key", _key_pem(key)),
+        "ca_key": _write_pem(directory / "ca.key", _key_pem(ca_key)),
+        "cert": _write_pem(directory / "apiserver.crt", cert),
+        "key": _write_pem(directory / "apiserver.key", key),
+        "kubelet_client_cert": _write_pem(directory / "apiserver-kubelet-client.crt", kc_cert),
+        "kubelet_client_key": _write_pem(directory / "apiserver-kubelet-client.key", kc_key),
         "sa_key": _write_pem(directory / "sa.key", _key_pem(sa_key)),
         "sa_pub": _write_pem(
             directory / "sa.pub",
@@ -284,7 +315,15 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
                 f"--tls-cert-file={pki['cert']}",
                 f"--tls-private-key-file={pki['key']}",
                 f"--token-auth-file={directory / 'tokens.csv'}",
-                "--authorization-mode=RBAC",
+                # The node's kubelet (tests/cluster/node.py) authenticates with a certificate of this CA, as
+                # system:node:<name> in system:nodes, and may do only what the Node authorizer and the
+                # NodeRestriction admission plugin let a kubelet do.
+                f"--client-ca-file={pki['ca']}",
+                "--authorization-mode=Node,RBAC",
+                "--enable-admission-plugins=NodeRestriction",
+                f"--kubelet-client-certificate={pki['kubelet_client_cert']}",
+                f"--kubelet-client-key={pki['kubelet_client_key']}",
+                f"--kubelet-certificate-authority={pki['ca']}",
                 "--anonymous-auth=false",
                 "--service-cluster-ip-range=10.96.0.0/16",
                 "--service-account-issuer=https://kubernetes.default.svc",
