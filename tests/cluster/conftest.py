@@ -390,6 +390,15 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         _stop(cluster)
 
 
+@pytest.fixture(scope="session")
+def node(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One real node (containerd + kubelet, tests/cluster/node.py) on the control plane, for the tests that run pods."""
+    from tests.cluster.node import running_node  # it imports this module
+
+    with running_node(cluster, tmp_path_factory.mktemp("node")) as running:
+        yield running
+
+
 def manifest_objects(cluster: Cluster, release: str, namespace: str) -> list[tuple[str, str]]:
     """(kind, name) of every object of a release, from the manifest helm stored."""
     proc = cluster.helm("get", "manifest", release, "-n", namespace)
