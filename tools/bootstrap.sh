@@ -12,7 +12,8 @@
 #   tools/bootstrap.sh bench    run, plus ghz: `make bench`
 #   tools/bootstrap.sh chart    run, plus helm: `make chart`
 #   tools/bootstrap.sh kube     the Kubernetes control plane the cluster tests run (tools/install-kube.sh; built
-#                               once per machine into a cache outside the clone, ~16 min cold on 2 cores)
+#                               once per machine into a cache outside the clone, ~16 min cold on 2 cores), and
+#                               their node: kubelet, the pause image, containerd and runc (tools/install-node.sh)
 #   tools/bootstrap.sh all      everything above, and Debian's chromium (the /docs page test): `make install`,
 #                               `make test`
 #   tools/bootstrap.sh go [NAME...]   the Go tools of tools/go-tools.txt (all, or those named) into .tools/bin
@@ -157,6 +158,12 @@ install_kube() {
   step "build etcd and Kubernetes (tools/install-kube.sh)" "$root/tools/install-kube.sh"
 }
 
+# The node of tests/cluster/node.py: kubelet and the pause image (same cache scheme), containerd, runc from Debian.
+install_node() {
+  "$root/tools/install-node.sh" --fresh && return 0
+  step "build kubelet, install containerd (tools/install-node.sh)" "$root/tools/install-node.sh"
+}
+
 # The protoc plugins buf.gen.yaml runs that tools/go-tools.txt pins.
 gen_plugins=(protoc-gen-go protoc-gen-go-grpc protoc-gen-openapi)
 
@@ -169,9 +176,9 @@ case "$mode" in
   gen) install_python; install_grpcurl_stub; install_dev; install_go_tools "${gen_plugins[@]}"; install_codegen_tools ;;
   bench) install_python; install_grpcurl_stub; install_go_tools ghz ;;
   chart) install_python; install_grpcurl_stub; install_go_tools helm ;;
-  all) install_python; install_dev; install_go_tools; install_codegen_tools; install_chromium; install_kube ;;
+  all) install_python; install_dev; install_go_tools; install_codegen_tools; install_chromium; install_kube; install_node ;;
   go) install_go_tools "$@" ;;
   codegen) install_codegen_tools ;;
-  kube) install_kube ;;
+  kube) install_kube; install_node ;;
   *) echo "usage: $0 [python|run|dev|gen|bench|chart|kube|all|go [NAME...]|codegen]" >&2; exit 2 ;;
 esac
