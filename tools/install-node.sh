@@ -1,20 +1,21 @@
 #!/usr/bin/env bash
 # Builds and installs what one Kubernetes node on this machine needs, next to the control plane of
 # tools/install-kube.sh, for the cluster tier's real pods (tests/cluster):
-#   - kubelet, pinned by the wrapper module tools/kube/k8s (its go.mod and go.sum) like the control plane, from
-#     the Go module proxy, linked into .tools/bin/kubelet;
+#   - kubelet and kube-proxy, pinned by the wrapper module tools/kube/k8s (its go.mod and go.sum) like the control
+#     plane, from the Go module proxy, linked into .tools/bin/kubelet and .tools/bin/kube-proxy;
 #   - the pod sandbox image (localhost/shopmesh-pause:1, a docker-archive at .tools/images/pause.tar for
 #     `ctr images import`): tools/kube/k8s/pause, static, on an empty root. No registry serves
 #     registry.k8s.io/pause here, and the node must never pull;
 #   - containerd, runc and the CNI plugins (containernetworking-plugins, in /usr/lib/cni) and iptables from Debian,
 #     on first use (apt-get as root, tools/apt-install.sh).
 #
-#   tools/install-node.sh           build what is missing (kubelet: < 1 min with a warm Go build cache), link it
+#   tools/install-node.sh           build what is missing (kubelet, kube-proxy: < 1 min each with a warm Go build
+#                                   cache), link it
 #   tools/install-node.sh --fresh   exit 0 when .tools holds this build and the Debian packages are installed
 #
 # The build is kept outside the clone, $XDG_CACHE_HOME/shopmesh/kube-node/<version>-<key> (~/.cache/...), keyed by
-# the Kubernetes version and a hash of the wrapper module (go.mod, go.sum, kubelet/, pause/) and this script, so
-# a fresh clone on a machine that built it once only links it. Nothing built is ever committed.
+# the Kubernetes version and a hash of the wrapper module (go.mod, go.sum, kubelet/, kube-proxy/, pause/) and this
+# script, so a fresh clone on a machine that built it once only links it. Nothing built is ever committed.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -23,7 +24,8 @@ images=$root/.tools/images
 kube_mod=$root/tools/kube/k8s
 pause_ref=localhost/shopmesh-pause:1
 packages=(containerd runc containernetworking-plugins iptables)
-commands=(containerd ctr runc /usr/lib/cni/bridge /usr/lib/cni/loopback iptables)
+commands=(containerd ctr runc /usr/lib/cni/bridge /usr/lib/cni/host-local /usr/lib/cni/loopback iptables)
+binaries=(kubelet kube-proxy)
 
 sudo=()
 [ "$(id -u)" -eq 0 ] || sudo=(sudo -n)
@@ -33,7 +35,7 @@ sudo=()
 kube_version=$(awk '$1 == "k8s.io/kubernetes" && $2 ~ /^v/ { print $2; exit }' "$kube_mod/go.mod")
 [ -n "$kube_version" ] || { echo "install-node: no k8s.io/kubernetes version in $kube_mod/go.mod" >&2; exit 1; }
 key=$( (cd "$root" && sha256sum tools/kube/k8s/go.mod tools/kube/k8s/go.sum tools/kube/k8s/kubelet/*.go \
-  tools/kube/k8s/pause/*.go tools/install-node.sh) | sha256sum | cut -c1-16)
+  tools/kube/k8s/kube-proxy/*.go tools/kube/k8s/pause/*.go tools/install-node.sh) | sha256sum | cut -c1-16)
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/shopmesh/kube-node/$kube_version-$key
 stamp=$tools_bin/.node.key
 
@@ -43,8 +45,9 @@ have_packages() {
 }
 
 installed() {
-  [ "$(cat "$stamp" 2>/dev/null)" = "$key" ] && [ -x "$tools_bin/kubelet" ] && [ -s "$images/pause.tar" ] &&
-    have_packages
+  local b
+  for b in "${binaries[@]}"; do [ -x "$tools_bin/$b" ] || return 1; done
+  [ "$(cat "$stamp" 2>/dev/null)" = "$key" ] && [ -s "$images/pause.tar" ] && have_packages
 }
 
 if [ "${1:-}" = --fresh ]; then
@@ -87,16 +90,16 @@ build() {
     ldflags+=" -X $pkg.gitVersion=$kube_version -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor"
     ldflags+=" -X $pkg.gitTreeState=clean"
   done
-  (cd "$kube_mod" && CGO_ENABLED=0 go build -mod=readonly -ldflags "$ldflags" -o "$tmp/" ./kubelet ./pause)
+  (cd "$kube_mod" && CGO_ENABLED=0 go build -mod=readonly -ldflags "$ldflags" -o "$tmp/" ./kubelet ./kube-proxy ./pause)
   pause_image "$tmp"
   mv -T "$tmp" "$cache" 2>/dev/null || rm -rf "$tmp"
   trap - EXIT
 }
 
-[ -x "$cache/kubelet" ] && [ -s "$cache/pause.tar" ] || build
+[ -x "$cache/kubelet" ] && [ -x "$cache/kube-proxy" ] && [ -s "$cache/pause.tar" ] || build
 mkdir -p "$tools_bin" "$images"
-ln -sfn "$cache/kubelet" "$tools_bin/kubelet"
+for b in "${binaries[@]}"; do ln -sfn "$cache/$b" "$tools_bin/$b"; done
 ln -sfn "$cache/pause.tar" "$images/pause.tar"
 echo "$key" >"$stamp"
-echo "install-node: kubelet $kube_version in .tools/bin, $pause_ref in .tools/images/pause.tar (built in $cache);" \
+echo "install-node: kubelet, kube-proxy $kube_version in .tools/bin, $pause_ref in .tools/images/pause.tar (built in $cache);" \
   "containerd $(containerd --version | awk '{print $3}'), runc $(runc --version | awk 'NR == 1 {print $3}')"
