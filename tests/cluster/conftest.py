@@ -42,6 +42,8 @@ COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-schedul
 START_DEADLINE = 120.0
 # Who the API server is when it calls a kubelet (logs, exec): RBAC gives it system:kubelet-api-admin (tests/cluster/node.py).
 KUBELET_CLIENT = "kube-apiserver-kubelet-client"
+# ClusterIPs come from here (the API server's --service-cluster-ip-range); the node routes it to its pod bridge.
+SERVICE_CIDR = "10.96.0.0/16"
 
 
 def _write_pem(path: Path, data: bytes) -> Path:
@@ -325,7 +327,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
                 f"--kubelet-client-key={pki['kubelet_client_key']}",
                 f"--kubelet-certificate-authority={pki['ca']}",
                 "--anonymous-auth=false",
-                "--service-cluster-ip-range=10.96.0.0/16",
+                f"--service-cluster-ip-range={SERVICE_CIDR}",
                 "--service-account-issuer=https://kubernetes.default.svc",
                 f"--service-account-key-file={pki['sa_pub']}",
                 f"--service-account-signing-key-file={pki['sa_key']}",

@@ -11,12 +11,25 @@ control plane of conftest.py, everything under one temp directory, every endpoin
   of the fixture's CA (CN system:node:127.0.0.1, O system:nodes: the Node authorizer and NodeRestriction apply),
   serves on 127.0.0.1 with a certificate of the same CA, and authenticates and authorizes the API server's calls
   (logs, exec) by webhook. Its pod cgroups live under a cgroup root of its own, removed at the end.
-- There is no CNI config, so the node stays NotReady: only hostNetwork pods that tolerate its taints run.
+- A pod network of its own (_network): a Linux bridge made by the fixture, Debian's bridge + host-local CNI plugins
+  (containerd adds the loopback one) with their config and IPAM state in the directory, POD_CIDR as the node's
+  podCIDR, so the node is Ready and pods get a network namespace and an IP each.
+- kube-proxy in iptables mode (as system:kube-proxy, the bootstrap system:node-proxier role), its healthz and
+  metrics on 127.0.0.1, so ClusterIP Services of SERVICE_CIDR reach their pods from pods and from this host.
+
+Network rule: traffic goes only to loopback or into the namespaces this run made (the pods', via the bridge). The
+bridge plugin is no gateway (it would turn on ip_forward for the whole host) and masquerades nothing; the pods get
+no default route, only their subnet and SERVICE_CIDR via the bridge's address; the host forwards only what comes in
+on the bridge (that interface's `forwarding`, not ip_forward), a mangle FORWARD rule drops whatever would leave the
+bridge for another interface, and the host routes SERVICE_CIDR to the bridge too, so no ClusterIP packet ever takes
+the default route. kube-proxy's only NAT is its Service DNAT and the masquerade of hairpin and host traffic onto
+the bridge's own address; NodePorts stay off loopback (no route_localnet) and on the bridge's address.
 """
 
 from __future__ import annotations
 
 import contextlib
+import http.client
 import ipaddress
 import json
 import os
@@ -31,13 +44,22 @@ from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from devkit.ports import free_block
-from tests.cluster.conftest import BIN, KUBELET_CLIENT, ROOT, Cluster, issue, load_ca, wait_for
+from tests.cluster.conftest import BIN, KUBELET_CLIENT, ROOT, SERVICE_CIDR, Cluster, issue, load_ca, wait_for
 
 NAME = "127.0.0.1"
 PAUSE_IMAGE = "localhost/shopmesh-pause:1"
 PAUSE_TAR = ROOT / ".tools" / "images" / "pause.tar"
 IMAGES_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "shopmesh" / "images"
 CGROUPS = Path("/sys/fs/cgroup")
+NO_REGISTRY = {k: "http://127.0.0.1:9" for k in ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy")} | {
+    "NO_PROXY": "", "no_proxy": ""}  # fmt: skip
+# Only the pods that tolerate it run here (tests/cluster/test_*.py), not the chart's that the other tests install.
+TAINT = {"key": "shopmesh.test/node", "effect": "NoSchedule"}
+CNI_CACHE = Path("/var/lib/cni/results")
+POD_CIDR = "10.244.0.0/24"
+PROXY_LEFTOVERS = (("nat", "KUBE-MARK-MASQ"), ("nat", "KUBE-PROXY-CANARY"), ("filter", "KUBE-PROXY-CANARY"),
+                   ("mangle", "KUBE-PROXY-CANARY"))  # fmt: skip
+BRIDGE_IP = "10.244.0.1"  # the host's address on the pod bridge, the pods' only next hop
 
 
 @dataclass
@@ -48,12 +70,20 @@ class Node:
     directory: Path
     image: str
     cgroup_root: str
+    bridge: str
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     name: str = NAME
+    proxy_healthz: int = 0
 
     @property
     def socket(self) -> Path:
         return self.directory / "containerd.sock"
+
+    @property
+    def drop_rule(self) -> list[str]:
+        """The mangle FORWARD rule (iptables arguments after -A/-D) that keeps pod traffic on the bridge."""
+        return ["FORWARD", "-i", self.bridge, "!", "-o", self.bridge, "-m", "comment", "--comment",
+                f"shopmesh-test {self.bridge}: pods reach only the bridge", "-j", "DROP"]  # fmt: skip
 
     def ctr(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -91,6 +121,16 @@ def _image() -> tuple[str, Path]:
     return ref, archive
 
 
+def _http_ok(url: str) -> bool:
+    parts = url.split("/", 3)[2].rsplit(":", 1)
+    connection = http.client.HTTPConnection(parts[0], int(parts[1]), timeout=5)
+    try:
+        connection.request("GET", "/" + url.split("/", 3)[3])
+        return connection.getresponse().status == 200
+    finally:
+        connection.close()
+
+
 def _write(path: Path, data: bytes | str) -> Path:
     path.write_bytes(data.encode() if isinstance(data, str) else data)
     path.chmod(0o600)
@@ -125,6 +165,14 @@ def _credentials(cluster: Cluster, d: Path) -> dict[str, Path]:
         "current-context": "shopmesh-test",
     }  # fmt: skip
     paths["kubeconfig"] = _write(d / "kubelet.kubeconfig", json.dumps(kubeconfig))
+    # kube-proxy as kubeadm makes it: system:kube-proxy, bound by the bootstrap RBAC to system:node-proxier.
+    proxy = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "system:kube-proxy")])
+    proxy_cert, proxy_key = issue(ca, proxy, ExtendedKeyUsageOID.CLIENT_AUTH)
+    paths["proxy_cert"] = _write(d / "kube-proxy.crt", proxy_cert)
+    paths["proxy_key"] = _write(d / "kube-proxy.key", proxy_key)
+    kubeconfig["users"] = [{"name": "kube-proxy", "user": {"client-certificate": str(paths["proxy_cert"]), "client-key": str(paths["proxy_key"])}}]  # fmt: skip
+    kubeconfig["contexts"] = [{"name": "shopmesh-test", "context": {"cluster": "shopmesh-test", "user": "kube-proxy"}}]  # fmt: skip
+    paths["proxy_kubeconfig"] = _write(d / "kube-proxy.kubeconfig", json.dumps(kubeconfig))
     return paths
 
 
@@ -145,6 +193,7 @@ state = "{d}/containerd-state"
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "{PAUSE_IMAGE}"
   restrict_oom_score_adj = true
+  netns_mounts_under_state_dir = true
   stream_server_address = "127.0.0.1"
   stream_server_port = "0"
   enable_cdi = false
@@ -161,9 +210,77 @@ state = "{d}/containerd-state"
 """
 
 
-def _start(node: Node, name: str, command: list[str]) -> None:
+def _cni_config(node: Node) -> str:
+    # The bridge (made by _network) without gateway or masquerade; host-local hands out POD_CIDR from .10 up and
+    # keeps its leases in the directory; the only routes are SERVICE_CIDR via the bridge's address (and the
+    # subnet itself). containerd adds the loopback plugin for each pod's lo.
+    ipam = {
+        "type": "host-local",
+        "dataDir": str(node.directory / "cni-ipam"),
+        "ranges": [[{"subnet": POD_CIDR, "rangeStart": "10.244.0.10", "gateway": BRIDGE_IP}]],
+        "routes": [{"dst": SERVICE_CIDR, "gw": BRIDGE_IP}],
+    }
+    bridge = {
+        "type": "bridge",
+        "bridge": node.bridge,
+        "isGateway": False,
+        "isDefaultGateway": False,
+        "ipMasq": False,
+        "hairpinMode": True,
+        "ipam": ipam,
+    }
+    return json.dumps({"cniVersion": "1.0.0", "name": "shopmesh-test", "plugins": [bridge]})
+
+
+def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(["ip", *args], capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 0 or not check, f"ip {' '.join(args)}: {proc.stderr}"
+    return proc
+
+
+def _network(node: Node) -> None:
+    """The pod bridge with the host's address on it, SERVICE_CIDR routed to it, forwarding only from it."""
+    _ip("link", "add", node.bridge, "type", "bridge")
+    _ip("addr", "add", f"{BRIDGE_IP}/{POD_CIDR.split('/')[1]}", "dev", node.bridge)
+    _ip("link", "set", node.bridge, "up")
+    _ip("route", "add", SERVICE_CIDR, "dev", node.bridge, "src", BRIDGE_IP)
+    Path(f"/proc/sys/net/ipv4/conf/{node.bridge}/forwarding").write_text("1")
+    proc = subprocess.run(["iptables", "-t", "mangle", "-A", *node.drop_rule], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    (node.directory / "cni" / "10-shopmesh.conflist").write_text(_cni_config(node))
+
+
+def _kube_proxy(node: Node, creds: dict[str, Path]) -> list[str]:
+    healthz = free_block(2)
+    metrics = healthz + 1
+    config = {
+        "apiVersion": "kubeproxy.config.k8s.io/v1alpha1",
+        "kind": "KubeProxyConfiguration",
+        "clientConnection": {"kubeconfig": str(creds["proxy_kubeconfig"])},
+        "mode": "iptables",
+        "hostnameOverride": NAME,
+        "bindAddress": NAME,
+        "healthzBindAddress": f"{NAME}:{healthz}",
+        "metricsBindAddress": f"{NAME}:{metrics}",
+        "clusterCIDR": POD_CIDR,
+        "detectLocalMode": "ClusterCIDR",
+        # No route_localnet (NodePorts on 127.0.0.1), NodePorts only on the bridge's address.
+        "iptables": {"localhostNodePorts": False, "masqueradeAll": False, "minSyncPeriod": "0s"},
+        "nodePortAddresses": [f"{BRIDGE_IP}/32"],
+        # Leave the host's conntrack sysctls and its refused negative oom_score_adj alone.
+        "conntrack": {"maxPerCore": 0, "min": 0, "tcpEstablishedTimeout": "0s", "tcpCloseWaitTimeout": "0s"},
+        "oomScoreAdj": 0,
+    }
+    _write(node.directory / "kube-proxy.yaml", json.dumps(config))
+    node.proxy_healthz = healthz
+    return [str(BIN / "kube-proxy"), f"--config={node.directory / 'kube-proxy.yaml'}", "--v=2"]
+
+
+def _start(node: Node, name: str, command: list[str], env: dict[str, str] | None = None) -> None:
     with (node.directory / f"{name}.log").open("wb") as log:
-        node.processes[name] = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        node.processes[name] = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+        )
 
 
 def _stop(proc: subprocess.Popen[bytes], timeout: float = 20) -> None:
@@ -201,8 +318,9 @@ def _teardown(node: Node) -> None:
         "delete", "pod", "--all-namespaces", f"--field-selector=spec.nodeName={NAME}", "--grace-period=1",
         "--wait=true", "--timeout=60s",
     )  # fmt: skip
-    if "kubelet" in node.processes:
-        _stop(node.processes["kubelet"])
+    for name in ("kube-proxy", "kubelet"):
+        if name in node.processes:
+            _stop(node.processes[name])
     if "containerd" in node.processes and node.processes["containerd"].poll() is None:
         # Whatever kubelet left running: kill its tasks so the shims exit.
         tasks = node.ctr("tasks", "ls", "-q").stdout.split()
@@ -227,19 +345,44 @@ def _teardown(node: Node) -> None:
                     sub.rmdir()
             with contextlib.suppress(OSError):
                 top.rmdir()
+    # kube-proxy's chains (both families), then what _network made; the bridge takes its route with it.
+    if "kube-proxy" in node.processes:
+        subprocess.run([str(BIN / "kube-proxy"), "--cleanup", f"--config={d / 'kube-proxy.yaml'}"],
+                       capture_output=True, timeout=60, check=False)  # fmt: skip
+    # What --cleanup leaves (it keeps the chains it shares with older kubelets): kube-proxy's own canaries and
+    # KUBE-MARK-MASQ (kubelet ≥ 1.28 makes neither), both families.
+    for tool in ("iptables", "ip6tables"):
+        for table, chain in PROXY_LEFTOVERS:
+            if (
+                subprocess.run([tool, "-t", table, "-F", chain], capture_output=True, check=False).returncode
+                == 0
+            ):
+                subprocess.run([tool, "-t", table, "-X", chain], capture_output=True, check=False)
+    subprocess.run(["iptables", "-t", "mangle", "-D", *node.drop_rule], capture_output=True, check=False)
+    _ip("link", "del", node.bridge, check=False)
+    # libcni caches each pod's results outside containerd's config (/var/lib/cni/results); a pod torn down the
+    # hard way leaves its loopback entry there. Only those naming this node's directory.
+    for cached in CNI_CACHE.glob("*"):
+        with contextlib.suppress(OSError):
+            if f"{d}/".encode() in cached.read_bytes():
+                cached.unlink()
 
 
 @contextlib.contextmanager
 def running_node(cluster: Cluster, d: Path) -> Iterator[Node]:
     """Starts the node, waits until it is registered, and on exit leaves no process, mount or cgroup of it."""
-    missing = [str(p) for p in (BIN / "kubelet", PAUSE_TAR) if not p.exists()]
+    missing = [str(p) for p in (BIN / "kubelet", BIN / "kube-proxy", PAUSE_TAR) if not p.exists()]
     assert not missing, f"{', '.join(missing)} missing: `make install` builds them (tools/install-node.sh)"
     image, archive = _image()
-    node = Node(cluster, d, image, cgroup_root=f"/shopmesh-node-{secrets.token_hex(4)}")
+    tag = secrets.token_hex(4)
+    node = Node(cluster, d, image, cgroup_root=f"/shopmesh-node-{tag}", bridge=f"smnet{tag}")
     try:
         (d / "cni").mkdir()
+        _network(node)
         (d / "containerd.toml").write_text(_containerd_config(d))
-        _start(node, "containerd", ["containerd", "--config", str(d / "containerd.toml")])
+        # The node must never pull: every registry request goes to a closed loopback port as its proxy, so not
+        # even the registry's name is looked up (a pod of an image it lacks fails ErrImagePull, on this machine).
+        _start(node, "containerd", ["containerd", "--config", str(d / "containerd.toml")], NO_REGISTRY)
         wait_for("containerd", lambda: node.alive() or node.ctr("version").returncode == 0, 60)
         for tar in (PAUSE_TAR, archive):
             proc = node.ctr("images", "import", str(tar))
@@ -283,6 +426,9 @@ def running_node(cluster: Cluster, d: Path) -> Iterator[Node]:
             "rotateCertificates": False,
             "serverTLSBootstrap": False,
             "resolvConf": "/etc/resolv.conf",
+            "registerWithTaints": [TAINT],
+            # Not the machine's /var/log/pods, where another kubelet's garbage collection removes what it did not make.
+            "podLogsDir": str(d / "pod-logs"),
             # The suite's temp disk fills up with image layers: no eviction may hit the test's pods.
             "evictionHard": {"memory.available": "1Mi", "nodefs.available": "1%", "imagefs.available": "1%"},
             "imageGCHighThresholdPercent": 100,
@@ -305,6 +451,23 @@ def running_node(cluster: Cluster, d: Path) -> Iterator[Node]:
             "the node to register",
             lambda: node.alive() or cluster.kubectl("get", "node", NAME).returncode == 0,
             120,
+        )
+        # What --allocate-node-cidrs would do: the node's podCIDR (the CNI config above hands it out).
+        spec = {"spec": {"podCIDR": POD_CIDR, "podCIDRs": [POD_CIDR]}}
+        proc = cluster.kubectl("patch", "node", NAME, "-p", json.dumps(spec))
+        assert proc.returncode == 0, proc.stderr
+        _start(node, "kube-proxy", _kube_proxy(node, creds))
+
+        def ready() -> bool:
+            node.alive()
+            conditions = cluster.get("node", NAME).get("status", {}).get("conditions", [])
+            return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+
+        wait_for("the node to be Ready (its CNI config loaded)", ready, 120)
+        wait_for(
+            "kube-proxy /healthz",
+            lambda: node.alive() or _http_ok(f"http://{NAME}:{node.proxy_healthz}/healthz"),
+            60,
         )
         yield node
     finally:

@@ -2,8 +2,8 @@
 image run as the chart's pods run it: uid/gid 10001, read-only root with an emptyDir on /tmp, every capability
 dropped, no privilege escalation, seccomp RuntimeDefault.
 
-The node has no pod network (no CNI config, so it stays NotReady): the pods run on hostNetwork, bound to
-127.0.0.1 only, tolerate the node's taints, and name the node.
+These pods run on hostNetwork, bound to 127.0.0.1 only, tolerate the node's taints, and name the node, as
+they did before the node had a pod network; test_network.py runs pods on that network.
 """
 
 from __future__ import annotations

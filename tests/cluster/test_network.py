@@ -1,0 +1,172 @@
+"""The node's pod network (tests/cluster/node.py): pods of their own network namespace get an IP of the node's
+podCIDR from the bridge CNI plugin, reach each other, and reach a ClusterIP Service through kube-proxy's iptables
+rules, as does this host. Nothing leaves the machine: the pods have no default route and the host forwards nothing
+off the bridge (node.py's network rule).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.cluster.conftest import SERVICE_CIDR, wait_for
+from tests.cluster.node import POD_CIDR, TAINT, Node
+
+pytestmark = [pytest.mark.cluster, pytest.mark.timeout(1800)]
+
+NAMESPACE = "pod-network"
+PORT = 8080
+# Answers every GET with the pod's name, so a caller sees which pod a Service sent it to.
+SERVE = (
+    "import http.server, os\n"
+    "class H(http.server.BaseHTTPRequestHandler):\n"
+    "    def do_GET(self):\n"
+    "        body = os.environ['POD_NAME'].encode()\n"
+    "        self.send_response(200); self.send_header('Content-Length', str(len(body))); self.end_headers()\n"
+    "        self.wfile.write(body)\n"
+    "    def log_message(self, *args): pass\n"
+    f"http.server.ThreadingHTTPServer(('0.0.0.0', {PORT}), H).serve_forever()\n"
+)
+# GETs each URL given, prints one JSON list of the answers (or the errors).
+FETCH = (
+    "import json, sys, urllib.request\n"
+    "out = []\n"
+    "for url in sys.argv[1:]:\n"
+    "    try: out.append(urllib.request.urlopen(url, timeout=5).read().decode())\n"
+    "    except Exception as e: out.append(repr(e))\n"
+    "print(json.dumps(out))\n"
+)
+SERVERS = ("web-0", "web-1")
+
+
+def _server(node: Node, name: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": NAMESPACE, "labels": {"app": "web"}},
+        "spec": {
+            "tolerations": [TAINT],
+            "automountServiceAccountToken": False,
+            "enableServiceLinks": False,
+            "terminationGracePeriodSeconds": 1,
+            "securityContext": {
+                "runAsUser": 10001,
+                "runAsGroup": 10001,
+                "runAsNonRoot": True,
+                "seccompProfile": {"type": "RuntimeDefault"},
+            },
+            "containers": [
+                {
+                    "name": "main",
+                    "image": node.image,
+                    "imagePullPolicy": "Never",
+                    "command": ["python", "-c", SERVE],
+                    "env": [{"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}],
+                    "ports": [{"containerPort": PORT}],
+                    "readinessProbe": {"httpGet": {"port": PORT, "path": "/"}, "periodSeconds": 1},
+                    "securityContext": {
+                        "readOnlyRootFilesystem": True,
+                        "allowPrivilegeEscalation": False,
+                        "capabilities": {"drop": ["ALL"]},
+                    },
+                }
+            ],
+        },
+    }
+
+
+def _service(name: str, headless: bool = False) -> dict[str, Any]:
+    spec: dict[str, Any] = {"selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": PORT}]}
+    if headless:
+        spec["clusterIP"] = "None"
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name, "namespace": NAMESPACE},
+        "spec": spec,
+    }
+
+
+def _apply(node: Node, manifest: dict[str, Any]) -> None:
+    proc = node.cluster.kubectl("apply", "-f", "-", input=json.dumps(manifest))
+    assert proc.returncode == 0, proc.stderr
+
+
+@pytest.fixture(scope="module")
+def web(node: Node) -> dict[str, str]:
+    """Two serving pods behind a ClusterIP Service `web`, both Ready: their names → their IPs."""
+    proc = node.cluster.kubectl("create", "namespace", NAMESPACE)
+    assert proc.returncode == 0, proc.stderr
+    for name in SERVERS:
+        _apply(node, _server(node, name))
+    _apply(node, _service("web"))
+
+    def ready() -> dict[str, str]:
+        node.alive()
+        ips = {}
+        for pod in node.cluster.items("pod", "-n", NAMESPACE, "-l", "app=web"):
+            conditions = pod["status"].get("conditions", [])
+            if any(c["type"] == "Ready" and c["status"] == "True" for c in conditions):
+                ips[pod["metadata"]["name"]] = pod["status"]["podIP"]
+        return ips if len(ips) == len(SERVERS) else {}
+
+    ips: dict[str, str] = wait_for("both web pods to be Ready", ready, 120)
+    return ips
+
+
+def _cluster_ip(node: Node, name: str) -> str:
+    ip: str = node.cluster.get("service", name, "-n", NAMESPACE)["spec"]["clusterIP"]
+    return ip
+
+
+def _fetch_from(node: Node, pod: str, *urls: str) -> list[str]:
+    proc = node.cluster.kubectl("exec", pod, "-n", NAMESPACE, "--", "python", "-c", FETCH, *urls)
+    assert proc.returncode == 0, proc.stderr
+    answers: list[str] = json.loads(proc.stdout)
+    return answers
+
+
+def test_each_pod_gets_its_own_ip_in_the_pod_cidr_and_no_default_route(
+    node: Node, web: dict[str, str]
+) -> None:
+    addresses = [ipaddress.ip_address(ip) for ip in web.values()]
+    assert len(set(addresses)) == len(SERVERS), web
+    assert all(a in ipaddress.ip_network(POD_CIDR) for a in addresses), web
+    # Its own network namespace: an eth0 besides lo, and routes only to the pod subnet and the Service range.
+    proc = node.cluster.kubectl("exec", "web-0", "-n", NAMESPACE, "--", "cat", "/proc/net/route")
+    assert proc.returncode == 0, proc.stderr
+    rows = [line.split() for line in proc.stdout.splitlines()[1:]]
+    destinations = set()
+    for iface, dest, _gw, _flags, _ref, _use, _metric, mask, *_ in rows:
+        assert iface == "eth0", rows
+        d, m = (ipaddress.ip_address(bytes.fromhex(x)[::-1]) for x in (dest, mask))
+        destinations.add(ipaddress.ip_network(f"{d}/{m}"))
+    assert destinations == {ipaddress.ip_network(POD_CIDR), ipaddress.ip_network(SERVICE_CIDR)}, rows
+    assert "0.0.0.0/0" not in {str(d) for d in destinations}
+    assert node.cluster.get("node", node.name)["spec"]["podCIDR"] == POD_CIDR
+    # The host forwards only what comes in on the bridge, not in general.
+    assert Path("/proc/sys/net/ipv4/ip_forward").read_text().strip() == "0"
+
+
+def test_a_pod_reaches_another_pod_and_a_cluster_ip_service(node: Node, web: dict[str, str]) -> None:
+    cluster_ip = _cluster_ip(node, "web")
+    assert ipaddress.ip_address(cluster_ip) in ipaddress.ip_network(SERVICE_CIDR)
+    urls = [f"http://{web['web-1']}:{PORT}/"] + [f"http://{cluster_ip}/"] * 8
+    answers = _fetch_from(node, "web-0", *urls)
+    assert answers[0] == "web-1", answers
+    # kube-proxy's rules pick an endpoint at random per connection: both pods answer, web-0 by hairpin to itself.
+    assert set(answers[1:]) <= set(SERVERS), answers
+
+
+def test_this_host_reaches_a_cluster_ip_service(node: Node, web: dict[str, str]) -> None:
+    cluster_ip = _cluster_ip(node, "web")
+    seen = set()
+    for _ in range(8):
+        with urllib.request.urlopen(f"http://{cluster_ip}/", timeout=5) as response:
+            seen.add(response.read().decode())
+    assert seen <= set(SERVERS) and seen, seen
