@@ -13,7 +13,8 @@
 #   tools/bootstrap.sh chart    run, plus helm: `make chart`
 #   tools/bootstrap.sh kube     the Kubernetes control plane the cluster tests run (tools/install-kube.sh; built
 #                               once per machine into a cache outside the clone, ~16 min cold on 2 cores), and
-#                               their node: kubelet, the pause image, containerd and runc (tools/install-node.sh)
+#                               their node: kubelet, kube-proxy, CoreDNS, the pause image, containerd, runc and the
+#                               CNI plugins (tools/install-node.sh)
 #   tools/bootstrap.sh all      everything above, and Debian's chromium (the /docs page test): `make install`,
 #                               `make test`
 #   tools/bootstrap.sh go [NAME...]   the Go tools of tools/go-tools.txt (all, or those named) into .tools/bin
@@ -161,7 +162,7 @@ install_kube() {
 # The node of tests/cluster/node.py: kubelet and the pause image (same cache scheme), containerd, runc from Debian.
 install_node() {
   "$root/tools/install-node.sh" --fresh && return 0
-  step "build kubelet, install containerd (tools/install-node.sh)" "$root/tools/install-node.sh"
+  step "build kubelet, kube-proxy, CoreDNS, install containerd (tools/install-node.sh)" "$root/tools/install-node.sh"
 }
 
 # The protoc plugins buf.gen.yaml runs that tools/go-tools.txt pins.

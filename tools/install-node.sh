@@ -3,6 +3,7 @@
 # tools/install-kube.sh, for the cluster tier's real pods (tests/cluster):
 #   - kubelet and kube-proxy, pinned by the wrapper module tools/kube/k8s (its go.mod and go.sum) like the control
 #     plane, from the Go module proxy, linked into .tools/bin/kubelet and .tools/bin/kube-proxy;
+#   - CoreDNS (the node's cluster DNS), pinned by the wrapper module tools/kube/coredns, into .tools/bin/coredns;
 #   - the pod sandbox image (localhost/shopmesh-pause:1, a docker-archive at .tools/images/pause.tar for
 #     `ctr images import`): tools/kube/k8s/pause, static, on an empty root. No registry serves
 #     registry.k8s.io/pause here, and the node must never pull;
@@ -22,10 +23,11 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 tools_bin=$root/.tools/bin
 images=$root/.tools/images
 kube_mod=$root/tools/kube/k8s
+coredns_mod=$root/tools/kube/coredns
 pause_ref=localhost/shopmesh-pause:1
 packages=(containerd runc containernetworking-plugins iptables)
 commands=(containerd ctr runc /usr/lib/cni/bridge /usr/lib/cni/host-local /usr/lib/cni/loopback iptables)
-binaries=(kubelet kube-proxy)
+binaries=(kubelet kube-proxy coredns)
 
 sudo=()
 [ "$(id -u)" -eq 0 ] || sudo=(sudo -n)
@@ -35,7 +37,8 @@ sudo=()
 kube_version=$(awk '$1 == "k8s.io/kubernetes" && $2 ~ /^v/ { print $2; exit }' "$kube_mod/go.mod")
 [ -n "$kube_version" ] || { echo "install-node: no k8s.io/kubernetes version in $kube_mod/go.mod" >&2; exit 1; }
 key=$( (cd "$root" && sha256sum tools/kube/k8s/go.mod tools/kube/k8s/go.sum tools/kube/k8s/kubelet/*.go \
-  tools/kube/k8s/kube-proxy/*.go tools/kube/k8s/pause/*.go tools/install-node.sh) | sha256sum | cut -c1-16)
+  tools/kube/k8s/kube-proxy/*.go tools/kube/k8s/pause/*.go tools/kube/coredns/go.mod tools/kube/coredns/go.sum \
+  tools/kube/coredns/*.go tools/install-node.sh) | sha256sum | cut -c1-16)
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/shopmesh/kube-node/$kube_version-$key
 stamp=$tools_bin/.node.key
 
@@ -91,15 +94,16 @@ build() {
     ldflags+=" -X $pkg.gitTreeState=clean"
   done
   (cd "$kube_mod" && CGO_ENABLED=0 go build -mod=readonly -ldflags "$ldflags" -o "$tmp/" ./kubelet ./kube-proxy ./pause)
+  (cd "$coredns_mod" && CGO_ENABLED=0 go build -mod=readonly -ldflags "-s -w" -o "$tmp/coredns" .)
   pause_image "$tmp"
   mv -T "$tmp" "$cache" 2>/dev/null || rm -rf "$tmp"
   trap - EXIT
 }
 
-[ -x "$cache/kubelet" ] && [ -x "$cache/kube-proxy" ] && [ -s "$cache/pause.tar" ] || build
+[ -x "$cache/kubelet" ] && [ -x "$cache/kube-proxy" ] && [ -x "$cache/coredns" ] && [ -s "$cache/pause.tar" ] || build
 mkdir -p "$tools_bin" "$images"
 for b in "${binaries[@]}"; do ln -sfn "$cache/$b" "$tools_bin/$b"; done
 ln -sfn "$cache/pause.tar" "$images/pause.tar"
 echo "$key" >"$stamp"
-echo "install-node: kubelet, kube-proxy $kube_version in .tools/bin, $pause_ref in .tools/images/pause.tar (built in $cache);" \
+echo "install-node: kubelet, kube-proxy $kube_version, coredns $(awk '$1 == "require" && $2 == "github.com/coredns/coredns" { print $3 }' "$coredns_mod/go.mod") in .tools/bin, $pause_ref in .tools/images/pause.tar (built in $cache);" \
   "containerd $(containerd --version | awk '{print $3}'), runc $(runc --version | awk 'NR == 1 {print $3}')"
