@@ -16,6 +16,9 @@ control plane of conftest.py, everything under one temp directory, every endpoin
   podCIDR, so the node is Ready and pods get a network namespace and an IP each.
 - kube-proxy in iptables mode (as system:kube-proxy, the bootstrap system:node-proxier role), its healthz and
   metrics on 127.0.0.1, so ClusterIP Services of SERVICE_CIDR reach their pods from pods and from this host.
+- CoreDNS (tools/install-node.sh) as a host process on the bridge's address, port 53, serving only cluster.local
+  from the API server (its kubernetes plugin, as a user whose ClusterRole may only list and watch Services,
+  EndpointSlices and Namespaces), no forwarding; kubelet's clusterDNS, so pods resolve `<svc>.<ns>.svc.cluster.local`.
 
 Network rule: traffic goes only to loopback or into the namespaces this run made (the pods', via the bridge). The
 bridge plugin is no gateway (it would turn on ip_forward for the whole host) and masquerades nothing; the pods get
@@ -57,6 +60,8 @@ NO_REGISTRY = {k: "http://127.0.0.1:9" for k in ("HTTPS_PROXY", "HTTP_PROXY", "h
 TAINT = {"key": "shopmesh.test/node", "effect": "NoSchedule"}
 CNI_CACHE = Path("/var/lib/cni/results")
 POD_CIDR = "10.244.0.0/24"
+CLUSTER_DOMAIN = "cluster.local"
+DNS_USER = "shopmesh-test:coredns"
 PROXY_LEFTOVERS = (("nat", "KUBE-MARK-MASQ"), ("nat", "KUBE-PROXY-CANARY"), ("filter", "KUBE-PROXY-CANARY"),
                    ("mangle", "KUBE-PROXY-CANARY"))  # fmt: skip
 BRIDGE_IP = "10.244.0.1"  # the host's address on the pod bridge, the pods' only next hop
@@ -74,6 +79,7 @@ class Node:
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     name: str = NAME
     proxy_healthz: int = 0
+    dns_ready: int = 0
 
     @property
     def socket(self) -> Path:
@@ -173,7 +179,50 @@ def _credentials(cluster: Cluster, d: Path) -> dict[str, Path]:
     kubeconfig["users"] = [{"name": "kube-proxy", "user": {"client-certificate": str(paths["proxy_cert"]), "client-key": str(paths["proxy_key"])}}]  # fmt: skip
     kubeconfig["contexts"] = [{"name": "shopmesh-test", "context": {"cluster": "shopmesh-test", "user": "kube-proxy"}}]  # fmt: skip
     paths["proxy_kubeconfig"] = _write(d / "kube-proxy.kubeconfig", json.dumps(kubeconfig))
+    dns = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, DNS_USER)])
+    dns_cert, dns_key = issue(ca, dns, ExtendedKeyUsageOID.CLIENT_AUTH)
+    paths["dns_cert"] = _write(d / "coredns.crt", dns_cert)
+    paths["dns_key"] = _write(d / "coredns.key", dns_key)
+    kubeconfig["users"] = [{"name": "coredns", "user": {"client-certificate": str(paths["dns_cert"]), "client-key": str(paths["dns_key"])}}]  # fmt: skip
+    kubeconfig["contexts"] = [{"name": "shopmesh-test", "context": {"cluster": "shopmesh-test", "user": "coredns"}}]  # fmt: skip
+    paths["dns_kubeconfig"] = _write(d / "coredns.kubeconfig", json.dumps(kubeconfig))
     return paths
+
+
+def _dns_rbac() -> list[dict[str, object]]:
+    """What CoreDNS's kubernetes plugin reads, and no more: list and watch Services, EndpointSlices, Namespaces."""
+    name = "shopmesh-test:coredns"
+    role = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": {"name": name},
+        "rules": [
+            {"apiGroups": [""], "resources": ["services", "namespaces"], "verbs": ["list", "watch"]},
+            {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": ["list", "watch"]},
+        ],
+    }
+    binding = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRoleBinding",
+        "metadata": {"name": name},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": DNS_USER}],
+    }
+    return [role, binding]
+
+
+def _corefile(node: Node, creds: dict[str, Path]) -> Path:
+    # cluster.local only (any other name is refused, never forwarded), on the bridge's address; `ready` on loopback.
+    text = f"""{CLUSTER_DOMAIN}:53 {{
+    bind {BRIDGE_IP}
+    errors
+    ready {NAME}:{node.dns_ready}
+    kubernetes {CLUSTER_DOMAIN} {{
+        kubeconfig {creds["dns_kubeconfig"]} shopmesh-test
+    }}
+}}
+"""
+    return _write(node.directory / "Corefile", text)
 
 
 def _containerd_config(d: Path) -> str:
@@ -318,7 +367,7 @@ def _teardown(node: Node) -> None:
         "delete", "pod", "--all-namespaces", f"--field-selector=spec.nodeName={NAME}", "--grace-period=1",
         "--wait=true", "--timeout=60s",
     )  # fmt: skip
-    for name in ("kube-proxy", "kubelet"):
+    for name in ("coredns", "kube-proxy", "kubelet"):
         if name in node.processes:
             _stop(node.processes[name])
     if "containerd" in node.processes and node.processes["containerd"].poll() is None:
@@ -371,7 +420,9 @@ def _teardown(node: Node) -> None:
 @contextlib.contextmanager
 def running_node(cluster: Cluster, d: Path) -> Iterator[Node]:
     """Starts the node, waits until it is registered, and on exit leaves no process, mount or cgroup of it."""
-    missing = [str(p) for p in (BIN / "kubelet", BIN / "kube-proxy", PAUSE_TAR) if not p.exists()]
+    missing = [
+        str(p) for p in (BIN / "kubelet", BIN / "kube-proxy", BIN / "coredns", PAUSE_TAR) if not p.exists()
+    ]
     assert not missing, f"{', '.join(missing)} missing: `make install` builds them (tools/install-node.sh)"
     image, archive = _image()
     tag = secrets.token_hex(4)
@@ -396,7 +447,8 @@ def running_node(cluster: Cluster, d: Path) -> Iterator[Node]:
             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "system:kubelet-api-admin"},
             "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": KUBELET_CLIENT}],
         }  # fmt: skip
-        proc = cluster.kubectl("apply", "-f", "-", input=json.dumps(binding))
+        rbac = {"apiVersion": "v1", "kind": "List", "items": [binding, *_dns_rbac()]}
+        proc = cluster.kubectl("apply", "-f", "-", input=json.dumps(rbac))
         assert proc.returncode == 0, proc.stderr
         for top in node.cgroup_dirs():  # kubelet refuses a --cgroup-root that does not exist
             top.mkdir()
@@ -427,6 +479,8 @@ def running_node(cluster: Cluster, d: Path) -> Iterator[Node]:
             "serverTLSBootstrap": False,
             "resolvConf": "/etc/resolv.conf",
             "registerWithTaints": [TAINT],
+            "clusterDNS": [BRIDGE_IP],
+            "clusterDomain": CLUSTER_DOMAIN,
             # Not the machine's /var/log/pods, where another kubelet's garbage collection removes what it did not make.
             "podLogsDir": str(d / "pod-logs"),
             # The suite's temp disk fills up with image layers: no eviction may hit the test's pods.
@@ -457,6 +511,8 @@ def running_node(cluster: Cluster, d: Path) -> Iterator[Node]:
         proc = cluster.kubectl("patch", "node", NAME, "-p", json.dumps(spec))
         assert proc.returncode == 0, proc.stderr
         _start(node, "kube-proxy", _kube_proxy(node, creds))
+        node.dns_ready = free_block(1)
+        _start(node, "coredns", [str(BIN / "coredns"), "-conf", str(_corefile(node, creds))])
 
         def ready() -> bool:
             node.alive()
@@ -467,6 +523,11 @@ def running_node(cluster: Cluster, d: Path) -> Iterator[Node]:
         wait_for(
             "kube-proxy /healthz",
             lambda: node.alive() or _http_ok(f"http://{NAME}:{node.proxy_healthz}/healthz"),
+            60,
+        )
+        wait_for(
+            "CoreDNS /ready (its kubernetes plugin synced)",
+            lambda: node.alive() or _http_ok(f"http://{NAME}:{node.dns_ready}/ready"),
             60,
         )
         yield node

@@ -1,6 +1,7 @@
 """The node's pod network (tests/cluster/node.py): pods of their own network namespace get an IP of the node's
 podCIDR from the bridge CNI plugin, reach each other, and reach a ClusterIP Service through kube-proxy's iptables
-rules, as does this host. Nothing leaves the machine: the pods have no default route and the host forwards nothing
+rules, as does this host; CoreDNS resolves a Service's name in a pod, and a headless Service's name to every ready
+pod (what the chart's Envoy DNS clusters resolve). Nothing leaves the machine: the pods have no default route and the host forwards nothing
 off the bridge (node.py's network rule).
 """
 
@@ -105,6 +106,7 @@ def web(node: Node) -> dict[str, str]:
     for name in SERVERS:
         _apply(node, _server(node, name))
     _apply(node, _service("web"))
+    _apply(node, _service("web-headless", headless=True))
 
     def ready() -> dict[str, str]:
         node.alive()
@@ -170,3 +172,35 @@ def test_this_host_reaches_a_cluster_ip_service(node: Node, web: dict[str, str])
         with urllib.request.urlopen(f"http://{cluster_ip}/", timeout=5) as response:
             seen.add(response.read().decode())
     assert seen <= set(SERVERS) and seen, seen
+
+
+# Resolves each name given with the pod's resolver (its resolv.conf: kubelet's clusterDNS and search path), prints
+# one JSON list of the sorted addresses of each (or the error).
+RESOLVE = (
+    "import json, socket, sys\n"
+    "out = []\n"
+    "for name in sys.argv[1:]:\n"
+    "    try: out.append(sorted({a[4][0] for a in socket.getaddrinfo(name, 80, socket.AF_INET, socket.SOCK_STREAM)}))\n"
+    "    except Exception as e: out.append(repr(e))\n"
+    "print(json.dumps(out))\n"
+)
+
+
+def test_a_service_name_resolves_in_a_pod_and_a_headless_one_to_every_ready_pod(
+    node: Node, web: dict[str, str]
+) -> None:
+    cluster_ip = _cluster_ip(node, "web")
+    names = [f"web.{NAMESPACE}.svc.cluster.local", "web", f"web-headless.{NAMESPACE}.svc.cluster.local"]
+
+    def resolved() -> list[object]:
+        proc = node.cluster.kubectl("exec", "web-0", "-n", NAMESPACE, "--", "python", "-c", RESOLVE, *names)
+        assert proc.returncode == 0, proc.stderr
+        out: list[object] = json.loads(proc.stdout)
+        # The headless name lists the pods once their EndpointSlice says they are ready.
+        return out if out[2] == sorted(web.values()) else []
+
+    full, short, headless = wait_for("the headless Service to list both pods", resolved, 30)
+    assert full == [cluster_ip] and short == [cluster_ip], (full, short)
+    assert headless == sorted(web.values())
+    # And the name works as a URL from the pod.
+    assert _fetch_from(node, "web-0", f"http://web.{NAMESPACE}.svc.cluster.local/")[0] in SERVERS
