@@ -42,6 +42,7 @@ import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -103,6 +104,10 @@ class Node:
         text = (self.directory / f"{component}.log").read_text(errors="replace").splitlines()
         return "\n".join(text[-lines:])
 
+    def apply(self, manifest: dict[str, Any]) -> None:
+        proc = self.cluster.kubectl("apply", "-f", "-", input=json.dumps(manifest))
+        assert proc.returncode == 0, proc.stderr
+
     def alive(self) -> None:
         self.cluster.alive()
         for name, proc in self.processes.items():
@@ -113,6 +118,47 @@ class Node:
         return sorted(
             {h / self.cgroup_root.strip("/") for h in CGROUPS.iterdir() if (h / "cgroup.procs").exists()}
         )
+
+
+def chart_pod(
+    node: Node, namespace: str, name: str, container: dict[str, Any], **spec: Any
+) -> dict[str, Any]:
+    """A pod of the shopmesh image, run as the chart runs its services (helm/shopmesh/templates/services.yaml):
+    uid/gid 10001, read-only root with an emptyDir on /tmp, every capability dropped, no privilege escalation,
+    seccomp RuntimeDefault, no service-account token. `container` adds to its one container (command, probes,
+    env, ports), `spec` to the pod's spec (tolerations, nodeName, hostNetwork, restartPolicy, ...)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": namespace, **spec.pop("metadata", {})},
+        "spec": {
+            "automountServiceAccountToken": False,
+            "enableServiceLinks": False,
+            "terminationGracePeriodSeconds": 1,
+            "securityContext": {
+                "runAsUser": 10001,
+                "runAsGroup": 10001,
+                "runAsNonRoot": True,
+                "seccompProfile": {"type": "RuntimeDefault"},
+            },
+            "containers": [
+                {
+                    "name": "main",
+                    "image": node.image,
+                    "imagePullPolicy": "Never",
+                    "securityContext": {
+                        "readOnlyRootFilesystem": True,
+                        "allowPrivilegeEscalation": False,
+                        "capabilities": {"drop": ["ALL"]},
+                    },
+                    "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+                    **container,
+                }
+            ],
+            "volumes": [{"name": "tmp", "emptyDir": {}}],
+            **spec,
+        },
+    }
 
 
 def _image() -> tuple[str, Path]:

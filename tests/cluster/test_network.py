@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.cluster.conftest import SERVICE_CIDR, wait_for
-from tests.cluster.node import POD_CIDR, TAINT, Node
+from tests.cluster.node import POD_CIDR, TAINT, Node, chart_pod
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(1800)]
 
@@ -46,39 +46,15 @@ SERVERS = ("web-0", "web-1")
 
 
 def _server(node: Node, name: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": name, "namespace": NAMESPACE, "labels": {"app": "web"}},
-        "spec": {
-            "tolerations": [TAINT],
-            "automountServiceAccountToken": False,
-            "enableServiceLinks": False,
-            "terminationGracePeriodSeconds": 1,
-            "securityContext": {
-                "runAsUser": 10001,
-                "runAsGroup": 10001,
-                "runAsNonRoot": True,
-                "seccompProfile": {"type": "RuntimeDefault"},
-            },
-            "containers": [
-                {
-                    "name": "main",
-                    "image": node.image,
-                    "imagePullPolicy": "Never",
-                    "command": ["python", "-c", SERVE],
-                    "env": [{"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}],
-                    "ports": [{"containerPort": PORT}],
-                    "readinessProbe": {"httpGet": {"port": PORT, "path": "/"}, "periodSeconds": 1},
-                    "securityContext": {
-                        "readOnlyRootFilesystem": True,
-                        "allowPrivilegeEscalation": False,
-                        "capabilities": {"drop": ["ALL"]},
-                    },
-                }
-            ],
-        },
+    container = {
+        "command": ["python", "-c", SERVE],
+        "env": [{"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}],
+        "ports": [{"containerPort": PORT}],
+        "readinessProbe": {"httpGet": {"port": PORT, "path": "/"}, "periodSeconds": 1},
     }
+    return chart_pod(
+        node, NAMESPACE, name, container, metadata={"labels": {"app": "web"}}, tolerations=[TAINT]
+    )
 
 
 def _service(name: str, headless: bool = False) -> dict[str, Any]:
@@ -93,20 +69,15 @@ def _service(name: str, headless: bool = False) -> dict[str, Any]:
     }
 
 
-def _apply(node: Node, manifest: dict[str, Any]) -> None:
-    proc = node.cluster.kubectl("apply", "-f", "-", input=json.dumps(manifest))
-    assert proc.returncode == 0, proc.stderr
-
-
 @pytest.fixture(scope="module")
 def web(node: Node) -> dict[str, str]:
     """Two serving pods behind a ClusterIP Service `web`, both Ready: their names → their IPs."""
     proc = node.cluster.kubectl("create", "namespace", NAMESPACE)
     assert proc.returncode == 0, proc.stderr
     for name in SERVERS:
-        _apply(node, _server(node, name))
-    _apply(node, _service("web"))
-    _apply(node, _service("web-headless", headless=True))
+        node.apply(_server(node, name))
+    node.apply(_service("web"))
+    node.apply(_service("web-headless", headless=True))
 
     def ready() -> dict[str, str]:
         node.alive()

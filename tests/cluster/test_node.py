@@ -8,7 +8,6 @@ they did before the node had a pod network; test_network.py runs pods on that ne
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ import pytest
 
 from devkit.ports import free_block
 from tests.cluster.conftest import wait_for
-from tests.cluster.node import Node, mounts_under
+from tests.cluster.node import Node, chart_pod, mounts_under
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(1800)]
 
@@ -24,42 +23,13 @@ NAMESPACE = "node-pods"
 
 
 def pod(node: Node, name: str, command: list[str], **container: Any) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": name, "namespace": NAMESPACE},
-        "spec": {
-            "nodeName": node.name,
-            "hostNetwork": True,
-            "tolerations": [{"operator": "Exists"}],
-            "automountServiceAccountToken": False,
-            "enableServiceLinks": False,
-            "terminationGracePeriodSeconds": 2,
-            "securityContext": {
-                "runAsUser": 10001,
-                "runAsGroup": 10001,
-                "runAsNonRoot": True,
-                "seccompProfile": {"type": "RuntimeDefault"},
-            },
-            "containers": [
-                {
-                    "name": "main",
-                    "image": node.image,
-                    "imagePullPolicy": "Never",
-                    "command": command,
-                    "securityContext": {
-                        "readOnlyRootFilesystem": True,
-                        "allowPrivilegeEscalation": False,
-                        "capabilities": {"drop": ["ALL"]},
-                    },
-                    "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
-                    **container,
-                }
-            ],
-            "volumes": [{"name": "tmp", "emptyDir": {}}],
-            **({"restartPolicy": "Never"} if "readinessProbe" not in container else {}),
-        },
-    }
+    """On hostNetwork, naming the node and tolerating every taint (see the module docstring)."""
+    once = {} if "readinessProbe" in container else {"restartPolicy": "Never"}
+    return chart_pod(
+        node, NAMESPACE, name, {"command": command, **container},
+        nodeName=node.name, hostNetwork=True, tolerations=[{"operator": "Exists"}],
+        terminationGracePeriodSeconds=2, **once,
+    )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -69,18 +39,13 @@ def namespace(node: Node) -> str:
     return NAMESPACE
 
 
-def apply(node: Node, manifest: dict[str, Any]) -> None:
-    proc = node.cluster.kubectl("apply", "-f", "-", input=json.dumps(manifest))
-    assert proc.returncode == 0, proc.stderr
-
-
 def status(node: Node, name: str) -> dict[str, Any]:
     result: dict[str, Any] = node.cluster.get("pod", name, "-n", NAMESPACE).get("status", {})
     return result
 
 
 def test_a_command_of_the_image_runs_to_succeeded(node: Node, namespace: str) -> None:
-    apply(node, pod(node, "help", ["python", "-m", "svc_user", "--help"]))
+    node.apply(pod(node, "help", ["python", "-m", "svc_user", "--help"]))
 
     def finished() -> str:
         node.alive()
@@ -114,7 +79,7 @@ def test_a_serving_pod_becomes_ready_answers_logs_and_exec_and_goes_without_a_tr
     port = free_block(1)
     probe = {"httpGet": {"host": "127.0.0.1", "port": port, "path": "/index.html"}, "periodSeconds": 1}
     serve = ["python", "-m", "http.server", "--bind", "127.0.0.1", "--directory", "/app/gen/docs", str(port)]
-    apply(node, pod(node, "serve", serve, readinessProbe=probe))
+    node.apply(pod(node, "serve", serve, readinessProbe=probe))
 
     def ready() -> bool:
         node.alive()
