@@ -13,6 +13,8 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=tools/kube/version-ldflags.sh
+. "$root/tools/kube/version-ldflags.sh"
 tools_bin=$root/.tools/bin
 kube_mod=$root/tools/kube/k8s
 etcd_mod=$root/tools/kube/etcd
@@ -24,8 +26,9 @@ kube_version=$(mod_version "$kube_mod" k8s.io/kubernetes)
 etcd_version=$(sed -n 's|^require go.etcd.io/etcd/server/v3 \(v[^ ]*\)$|\1|p' "$etcd_mod/go.mod")
 [ -n "$kube_version" ] && [ -n "$etcd_version" ] || { echo "install-kube: no version in tools/kube/*/go.mod" >&2; exit 1; }
 
-# Everything that decides what is built: the wrapper modules (sources, go.mod, go.sum) and this script (flags).
-key=$( (cd "$root" && find tools/kube -type f \( -name '*.go' -o -name go.mod -o -name go.sum \) -print0 |
+# Everything that decides what is built: the wrapper modules (sources, go.mod, go.sum), the version flags
+# (tools/kube/version-ldflags.sh) and this script.
+key=$( (cd "$root" && find tools/kube -type f \( -name '*.go' -o -name go.mod -o -name go.sum -o -name '*.sh' \) -print0 |
   sort -z | xargs -0 sha256sum; sha256sum tools/install-kube.sh) | sha256sum | cut -c1-16)
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/shopmesh/kube/$kube_version-$etcd_version-$key
 stamp=$tools_bin/.kube.key
@@ -44,19 +47,11 @@ fi
 
 build() {
   command -v go >/dev/null || { echo "install-kube: go is not on PATH; it builds the Kubernetes binaries" >&2; exit 1; }
-  local tmp major minor ldflags pkg
+  local tmp ldflags
   mkdir -p "$(dirname "$cache")"
   tmp=$(mktemp -d "$cache.tmp.XXXXXX")
   trap 'rm -rf "$tmp"' EXIT
-  # Without these the components report v0.0.0-master: `helm install` then fails the chart's kubeVersion check.
-  major=${kube_version#v}
-  major=${major%%.*}
-  minor=$(cut -d. -f2 <<<"$kube_version")
-  ldflags="-s -w"
-  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-    ldflags+=" -X $pkg.gitVersion=$kube_version -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor"
-    ldflags+=" -X $pkg.gitTreeState=clean"
-  done
+  ldflags=$(version_ldflags "$kube_version")
   # Static binaries (no cgo): no C toolchain needed, the same binary on any Linux of this architecture.
   (cd "$etcd_mod" && CGO_ENABLED=0 go build -mod=readonly -ldflags "-s -w" -o "$tmp/etcd" .)
   (cd "$kube_mod" && CGO_ENABLED=0 go build -mod=readonly -ldflags "$ldflags" -o "$tmp/" \

@@ -20,6 +20,8 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=tools/kube/version-ldflags.sh
+. "$root/tools/kube/version-ldflags.sh"
 tools_bin=$root/.tools/bin
 images=$root/.tools/images
 kube_mod=$root/tools/kube/k8s
@@ -38,7 +40,7 @@ kube_version=$(awk '$1 == "k8s.io/kubernetes" && $2 ~ /^v/ { print $2; exit }' "
 [ -n "$kube_version" ] || { echo "install-node: no k8s.io/kubernetes version in $kube_mod/go.mod" >&2; exit 1; }
 key=$( (cd "$root" && sha256sum tools/kube/k8s/go.mod tools/kube/k8s/go.sum tools/kube/k8s/kubelet/*.go \
   tools/kube/k8s/kube-proxy/*.go tools/kube/k8s/pause/*.go tools/kube/coredns/go.mod tools/kube/coredns/go.sum \
-  tools/kube/coredns/*.go tools/install-node.sh) | sha256sum | cut -c1-16)
+  tools/kube/coredns/*.go tools/kube/version-ldflags.sh tools/install-node.sh) | sha256sum | cut -c1-16)
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/shopmesh/kube-node/$kube_version-$key
 stamp=$tools_bin/.node.key
 
@@ -80,19 +82,11 @@ pause_image() {
 
 build() {
   command -v go >/dev/null || { echo "install-node: go is not on PATH; it builds the kubelet" >&2; exit 1; }
-  local tmp major minor ldflags pkg
+  local tmp ldflags
   mkdir -p "$(dirname "$cache")"
   tmp=$(mktemp -d "$cache.tmp.XXXXXX")
   trap 'rm -rf "$tmp"' EXIT
-  # The version at link time, as tools/install-kube.sh does: the node then reports v1.33.x, not v0.0.0-master.
-  major=${kube_version#v}
-  major=${major%%.*}
-  minor=$(cut -d. -f2 <<<"$kube_version")
-  ldflags="-s -w"
-  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-    ldflags+=" -X $pkg.gitVersion=$kube_version -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor"
-    ldflags+=" -X $pkg.gitTreeState=clean"
-  done
+  ldflags=$(version_ldflags "$kube_version")
   (cd "$kube_mod" && CGO_ENABLED=0 go build -mod=readonly -ldflags "$ldflags" -o "$tmp/" ./kubelet ./kube-proxy ./pause)
   (cd "$coredns_mod" && CGO_ENABLED=0 go build -mod=readonly -ldflags "-s -w" -o "$tmp/coredns" .)
   pause_image "$tmp"
