@@ -65,17 +65,23 @@ def walkthrough(endpoints: Endpoints, run_dir: Path) -> str:
         grpc_gw = endpoints.gateway
     else:
         gw, curl, plaintext, grpc_gw = endpoints.gateway, "curl", "-plaintext", endpoints.gateway
-    year = dt.date.today().year + 3
-    field = "python3 -c 'import json,sys; print(json.load(sys.stdin)[\"{}\"])'"
-    name, token = field.format("name"), field.format("access_token")
-    card = f'"card_number":"4242424242424242","exp_month":12,"exp_year":{year},"cvc":"123"'
     python = _shown(sys.executable)
     admin = f"SHOPMESH_DATA_DIR={run_dir}/data {python} -m svc_user grant-admin $EMAIL"
     return f"""
 shopmesh is up. Gateway (gRPC and REST): {gw}{" (TLS, self-signed)" if endpoints.certificate else ""}   Envoy admin: http://{endpoints.admin}
 Logs: {run_dir}/logs/   Data: {run_dir}/data/   Processes: make status   Stop: Ctrl-C
 {events(endpoints, os.environ)}
+{purchase(gw, curl, plaintext, grpc_gw, admin)}{observability(endpoints)}"""
 
+
+def purchase(gw: str, curl: str, plaintext: str, grpc_gw: str, admin: str) -> str:
+    """A full purchase to copy and paste: over REST with `curl` against the base URL `gw`, then over gRPC with
+    grpcurl (`plaintext`: its -plaintext or -cacert flag) against `grpc_gw`; `admin` grants $EMAIL the admin role."""
+    year = dt.date.today().year + 3
+    field = "python3 -c 'import json,sys; print(json.load(sys.stdin)[\"{}\"])'"
+    name, token = field.format("name"), field.format("access_token")
+    card = f'"card_number":"4242424242424242","exp_month":12,"exp_year":{year},"cvc":"123"'
+    return f"""
 A purchase over REST (curl). Product writes need the admin role, which an operator grants:
   EMAIL=ada$RANDOM@example.com
   {curl} -s -X POST {gw}/v1/users -d '{{"user":{{"email":"'$EMAIL'","display_name":"Ada"}},"password":"correct horse battery"}}'
@@ -92,7 +98,7 @@ The same over gRPC (grpcurl):
   {GRPCURL} {plaintext} -d '{{"page_size":5}}' {grpc_gw} shopmesh.product.v1.ProductService/ListProducts
   {GRPCURL} {plaintext} -H "$AUTH" -d '{{"order":{{"items":[{{"product":"'$PRODUCT'","quantity":1}}]}},"payment":{{{card}}}}}' {grpc_gw} shopmesh.order.v1.OrderService/CreateOrder
   {GRPCURL} {plaintext} -H "$AUTH" -d '{{"name":"'$ORDER'"}}' {grpc_gw} shopmesh.order.v1.OrderService/GetOrder
-{observability(endpoints)}"""
+"""
 
 
 def events(endpoints: Endpoints, env: Mapping[str, str]) -> str:

@@ -159,7 +159,7 @@ install_kube() {
   step "build etcd and Kubernetes (tools/install-kube.sh)" "$root/tools/install-kube.sh"
 }
 
-# The node of tests/cluster/node.py: kubelet and the pause image (same cache scheme), containerd, runc from Debian.
+# The node of devkit/kube/node.py: kubelet and the pause image (same cache scheme), containerd, runc from Debian.
 install_node() {
   "$root/tools/install-node.sh" --fresh && return 0
   step "build kubelet, kube-proxy, CoreDNS, install containerd (tools/install-node.sh)" "$root/tools/install-node.sh"

@@ -1,8 +1,8 @@
-"""The node's pod network (tests/cluster/node.py): pods of their own network namespace get an IP of the node's
+"""The node's pod network (devkit/kube/node.py): pods of their own network namespace get an IP of the node's
 podCIDR from the bridge CNI plugin, reach each other, and reach a ClusterIP Service through kube-proxy's iptables
 rules, as does this host; CoreDNS resolves a Service's name in a pod, and a headless Service's name to every ready
 pod (what the chart's Envoy DNS clusters resolve). Nothing leaves the machine: the pods have no default route and the host forwards nothing
-off the bridge (node.py's network rule).
+off the bridge (devkit/kube/node.py's network rule).
 """
 
 from __future__ import annotations
@@ -15,8 +15,10 @@ from typing import Any
 
 import pytest
 
-from tests.cluster.conftest import SERVICE_CIDR, wait_for
-from tests.cluster.node import POD_CIDR, TAINT, Node, chart_pod
+from devkit.kube.controlplane import SERVICE_CIDR
+from devkit.kube.node import POD_CIDR
+from tests.cluster.conftest import TAINT, Node, wait_for
+from tests.cluster.pods import chart_pod
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(1800)]
 

@@ -1,4 +1,4 @@
-"""Real pods on the one node of tests/cluster/node.py (containerd + runc + kubelet on this machine), the shopmesh
+"""Real pods on the one node of devkit/kube/node.py (containerd + runc + kubelet on this machine), the shopmesh
 image run as the chart's pods run it: uid/gid 10001, read-only root with an emptyDir on /tmp, every capability
 dropped, no privilege escalation, seccomp RuntimeDefault.
 
@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 
+from devkit.kube.node import mounts_under
 from devkit.ports import free_block
-from tests.cluster.conftest import wait_for
-from tests.cluster.node import Node, chart_pod, mounts_under
+from tests.cluster.conftest import Node, wait_for
+from tests.cluster.pods import chart_pod
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(1800)]
 

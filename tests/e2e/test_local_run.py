@@ -5,7 +5,6 @@ behind when stopped."""
 from __future__ import annotations
 
 import os
-import re
 import signal
 import socket
 import ssl
@@ -22,6 +21,7 @@ import pytest
 from devkit.ports import free_offset, nobody_listens
 from meshctl import topology
 from tests.support.rest import Rest
+from tests.support.walkthrough import run_walkthrough
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -85,24 +85,6 @@ def _stop(process: subprocess.Popen[str], signum: int) -> str:
     return rest
 
 
-def _run_walkthrough(output: str) -> str:
-    """Both printed walkthroughs, run as printed in one shell: a confirmed order read back and cancelled over
-    REST, then a second order placed and read over gRPC with the same token. Returns their output."""
-    rest_block = output.split("A purchase over REST (curl)")[1].split("The same over gRPC")[0]
-    grpc_block = output.split("The same over gRPC (grpcurl):")[1].split("Traces:")[0]
-    lines = [line.strip() for line in (rest_block.splitlines()[1:] + grpc_block.splitlines()) if line.strip()]
-    script = "set -e\n" + "\n".join(lines[:7]) + '\necho "ORDER=$ORDER"\n' + "\n".join(lines[7:]) + "\n"
-    walk = subprocess.run(["bash", "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=180)
-    assert walk.returncode == 0, walk.stderr
-    assert re.search(r"ORDER=orders/[0-9a-f]{32}", walk.stdout), walk.stdout
-    assert '"status":"CONFIRMED"' in walk.stdout and '"status":"CANCELLED"' in walk.stdout
-    assert "now has the roles: admin" in walk.stdout
-    assert "shopmesh.order.v1.OrderService" in walk.stdout  # grpcurl list
-    # grpcurl's CreateOrder confirms a second order; its GetOrder reads the first, cancelled over REST.
-    assert '"status": "CONFIRMED"' in walk.stdout and '"status": "CANCELLED"' in walk.stdout, walk.stdout
-    return walk.stdout
-
-
 def _emails(mail_dir: Path, timeout: float = 30.0) -> list[Path]:
     """The .eml files the notifications service wrote, once there is one (it works from events, later)."""
     deadline = time.monotonic() + timeout
@@ -120,7 +102,7 @@ def test_up_serves_prints_working_commands_keeps_data_and_stops_clean(tmp_path: 
         assert f"Gateway (gRPC and REST): {gateway}" in output
         assert f"Events: nats://127.0.0.1:{broker[0]} (NATS JetStream; " in output
         assert f"E-mails: .eml files in {tmp_path / 'mail'}/ (set SVC_NOTIFICATION_SMTP_URL" in output
-        _run_walkthrough(output)
+        run_walkthrough(output)
         assert _emails(tmp_path / "mail"), "the purchase caused no e-mail in RUN_DIR/mail"
         product = Rest(f"http://{gateway}").get("/v1/products?page_size=1").json["products"][0]
         assert _processes_using(tmp_path / "data")
@@ -138,7 +120,7 @@ def test_up_serves_prints_working_commands_keeps_data_and_stops_clean(tmp_path: 
         pinned = ssl.create_default_context(cafile=str(certificate))
         again = Rest(f"https://{gateway}", context=pinned).get(f"/v1/{product['name']}")
         assert again.status == 200 and again.json["sku"] == product["sku"]
-        _run_walkthrough(output)
+        run_walkthrough(output)
         with pytest.raises(urllib.error.URLError) as untrusted:  # an unpinned client does not trust it
             Rest(f"https://{gateway}", context=ssl.create_default_context()).get("/v1/products")
         assert isinstance(untrusted.value.reason, ssl.SSLCertVerificationError)

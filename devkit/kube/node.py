@@ -1,5 +1,5 @@
-"""One real Kubernetes node on this machine for the cluster tier: containerd (runc) and kubelet against the tier-1
-control plane of conftest.py, everything under one temp directory, every endpoint a unix socket or 127.0.0.1.
+"""One real Kubernetes node on this machine: containerd (runc) and kubelet against the control plane of
+devkit.kube.controlplane, everything under one temp directory, every endpoint a unix socket or 127.0.0.1.
 
 - containerd runs as a plain process (no systemd) with its root, state, sockets and config in the directory;
   `restrict_oom_score_adj = true` because this sandbox refuses a negative oom_score_adj (else runc fails with
@@ -47,8 +47,19 @@ from typing import Any
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from devkit.kube.controlplane import (
+    BIN,
+    KUBELET_CLIENT,
+    ROOT,
+    SERVICE_CIDR,
+    Cluster,
+    ProcessDied,
+    issue,
+    load_ca,
+    require,
+    wait_for,
+)
 from devkit.ports import free_block
-from tests.cluster.conftest import BIN, KUBELET_CLIENT, ROOT, SERVICE_CIDR, Cluster, issue, load_ca, wait_for
 
 NAME = "127.0.0.1"
 PAUSE_IMAGE = "localhost/shopmesh-pause:1"
@@ -57,8 +68,8 @@ IMAGES_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") 
 CGROUPS = Path("/sys/fs/cgroup")
 NO_REGISTRY = {k: "http://127.0.0.1:9" for k in ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy")} | {
     "NO_PROXY": "", "no_proxy": ""}  # fmt: skip
-# Only the pods that tolerate it run here (tests/cluster/test_*.py), not the chart's that the other tests install.
-TAINT = {"key": "shopmesh.test/node", "effect": "NoSchedule"}
+# What the node runs: the app, and the chart's bundled database and broker (tools/build-image.sh builds each).
+IMAGES = ("shopmesh", "postgresql", "nats")
 CNI_CACHE = Path("/var/lib/cni/results")
 POD_CIDR = "10.244.0.0/24"
 CLUSTER_DOMAIN = "cluster.local"
@@ -74,13 +85,19 @@ class Node:
 
     cluster: Cluster
     directory: Path
-    image: str
+    images: dict[str, str]
     cgroup_root: str
     bridge: str
+    taints: list[dict[str, str]]
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     name: str = NAME
     proxy_healthz: int = 0
     dns_ready: int = 0
+
+    @property
+    def image(self) -> str:
+        """The shopmesh image (the Dockerfile's)."""
+        return self.images["shopmesh"]
 
     @property
     def socket(self) -> Path:
@@ -106,12 +123,13 @@ class Node:
 
     def apply(self, manifest: dict[str, Any]) -> None:
         proc = self.cluster.kubectl("apply", "-f", "-", input=json.dumps(manifest))
-        assert proc.returncode == 0, proc.stderr
+        require(proc.returncode == 0, f"kubectl apply: {proc.stderr}")
 
     def alive(self) -> None:
         self.cluster.alive()
         for name, proc in self.processes.items():
-            assert proc.poll() is None, f"{name} exited with {proc.returncode}:\n{self.logs(name)}"
+            if proc.poll() is not None:
+                raise ProcessDied(f"{name} exited with {proc.returncode}:\n{self.logs(name)}")
 
     def cgroup_dirs(self) -> list[Path]:
         """Every hierarchy's directory of the node's cgroup root (hybrid layout: one per v1 controller)."""
@@ -120,56 +138,16 @@ class Node:
         )
 
 
-def chart_pod(
-    node: Node, namespace: str, name: str, container: dict[str, Any], **spec: Any
-) -> dict[str, Any]:
-    """A pod of the shopmesh image, run as the chart runs its services (helm/shopmesh/templates/services.yaml):
-    uid/gid 10001, read-only root with an emptyDir on /tmp, every capability dropped, no privilege escalation,
-    seccomp RuntimeDefault, no service-account token. `container` adds to its one container (command, probes,
-    env, ports), `spec` to the pod's spec (tolerations, nodeName, hostNetwork, restartPolicy, ...)."""
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": name, "namespace": namespace, **spec.pop("metadata", {})},
-        "spec": {
-            "automountServiceAccountToken": False,
-            "enableServiceLinks": False,
-            "terminationGracePeriodSeconds": 1,
-            "securityContext": {
-                "runAsUser": 10001,
-                "runAsGroup": 10001,
-                "runAsNonRoot": True,
-                "seccompProfile": {"type": "RuntimeDefault"},
-            },
-            "containers": [
-                {
-                    "name": "main",
-                    "image": node.image,
-                    "imagePullPolicy": "Never",
-                    "securityContext": {
-                        "readOnlyRootFilesystem": True,
-                        "allowPrivilegeEscalation": False,
-                        "capabilities": {"drop": ["ALL"]},
-                    },
-                    "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
-                    **container,
-                }
-            ],
-            "volumes": [{"name": "tmp", "emptyDir": {}}],
-            **spec,
-        },
-    }
-
-
-def _image() -> tuple[str, Path]:
-    """tools/build-image.sh's reference (a warm run builds nothing) and its `podman save` archive."""
+def build_image(name: str = "shopmesh") -> tuple[str, Path]:
+    """tools/build-image.sh's reference of one of IMAGES (a warm run builds nothing) and its `podman save` archive."""
+    args = [] if name == "shopmesh" else [name]
     proc = subprocess.run(
-        [str(ROOT / "tools/build-image.sh")], capture_output=True, text=True, cwd=ROOT, timeout=1700
+        [str(ROOT / "tools/build-image.sh"), *args], capture_output=True, text=True, cwd=ROOT, timeout=1700
     )
-    assert proc.returncode == 0, f"tools/build-image.sh failed:\n{proc.stderr[-4000:]}"
+    require(proc.returncode == 0, f"tools/build-image.sh {name} failed:\n{proc.stderr[-4000:]}")
     ref = proc.stdout.strip().splitlines()[-1]
-    archive = IMAGES_CACHE / f"shopmesh-{ref.rsplit(':', 1)[1]}.tar"
-    assert archive.is_file(), f"tools/build-image.sh printed {ref} but saved no {archive}"
+    archive = IMAGES_CACHE / f"{name}-{ref.rsplit(':', 1)[1]}.tar"
+    require(archive.is_file(), f"tools/build-image.sh printed {ref} but saved no {archive}")
     return ref, archive
 
 
@@ -235,10 +213,10 @@ def _credentials(cluster: Cluster, d: Path) -> dict[str, Path]:
     return paths
 
 
-def _dns_rbac() -> list[dict[str, object]]:
+def _dns_rbac() -> list[dict[str, Any]]:
     """What CoreDNS's kubernetes plugin reads, and no more: list and watch Services, EndpointSlices, Namespaces."""
     name = "shopmesh-test:coredns"
-    role = {
+    role: dict[str, Any] = {
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "ClusterRole",
         "metadata": {"name": name},
@@ -247,7 +225,7 @@ def _dns_rbac() -> list[dict[str, object]]:
             {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": ["list", "watch"]},
         ],
     }
-    binding = {
+    binding: dict[str, Any] = {
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "ClusterRoleBinding",
         "metadata": {"name": name},
@@ -329,7 +307,7 @@ def _cni_config(node: Node) -> str:
 
 def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     proc = subprocess.run(["ip", *args], capture_output=True, text=True, timeout=30)
-    assert proc.returncode == 0 or not check, f"ip {' '.join(args)}: {proc.stderr}"
+    require(proc.returncode == 0 or not check, f"ip {' '.join(args)}: {proc.stderr}")
     return proc
 
 
@@ -341,7 +319,7 @@ def _network(node: Node) -> None:
     _ip("route", "add", SERVICE_CIDR, "dev", node.bridge, "src", BRIDGE_IP)
     Path(f"/proc/sys/net/ipv4/conf/{node.bridge}/forwarding").write_text("1")
     proc = subprocess.run(["iptables", "-t", "mangle", "-A", *node.drop_rule], capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
+    require(proc.returncode == 0, f"iptables: {proc.stderr}")
     (node.directory / "cni" / "10-shopmesh.conflist").write_text(_cni_config(node))
 
 
@@ -464,15 +442,25 @@ def _teardown(node: Node) -> None:
 
 
 @contextlib.contextmanager
-def running_node(cluster: Cluster, d: Path) -> Iterator[Node]:
-    """Starts the node, waits until it is registered, and on exit leaves no process, mount or cgroup of it."""
+def running_node(
+    cluster: Cluster, d: Path, taints: list[dict[str, str]] | None = None, images: tuple[str, ...] = IMAGES
+) -> Iterator[Node]:
+    """Starts the node (registered with `taints`, holding `images`), waits until it is Ready with its pod network,
+    kube-proxy and cluster DNS, and on exit leaves no process, mount, cgroup or network device of it."""
     missing = [
         str(p) for p in (BIN / "kubelet", BIN / "kube-proxy", BIN / "coredns", PAUSE_TAR) if not p.exists()
     ]
-    assert not missing, f"{', '.join(missing)} missing: `make install` builds them (tools/install-node.sh)"
-    image, archive = _image()
+    require(not missing, f"{', '.join(missing)} missing: `make install` builds them (tools/install-node.sh)")
+    built = {name: build_image(name) for name in images}
     tag = secrets.token_hex(4)
-    node = Node(cluster, d, image, cgroup_root=f"/shopmesh-node-{tag}", bridge=f"smnet{tag}")
+    node = Node(
+        cluster,
+        d,
+        {name: ref for name, (ref, _) in built.items()},
+        cgroup_root=f"/shopmesh-node-{tag}",
+        bridge=f"smnet{tag}",
+        taints=taints or [],
+    )
     try:
         (d / "cni").mkdir()
         _network(node)
@@ -480,10 +468,10 @@ def running_node(cluster: Cluster, d: Path) -> Iterator[Node]:
         # The node must never pull: every registry request goes to a closed loopback port as its proxy, so not
         # even the registry's name is looked up (a pod of an image it lacks fails ErrImagePull, on this machine).
         _start(node, "containerd", ["containerd", "--config", str(d / "containerd.toml")], NO_REGISTRY)
-        wait_for("containerd", lambda: node.alive() or node.ctr("version").returncode == 0, 60)
-        for tar in (PAUSE_TAR, archive):
+        wait_for("containerd", lambda: node.ctr("version").returncode == 0, 60, node)
+        for tar in (PAUSE_TAR, *(archive for _, archive in built.values())):
             proc = node.ctr("images", "import", str(tar))
-            assert proc.returncode == 0, f"ctr images import {tar}: {proc.stderr}"
+            require(proc.returncode == 0, f"ctr images import {tar}: {proc.stderr}")
         creds = _credentials(cluster, d)
         # The API server's kubelet client may use the kubelet API (logs, exec) once RBAC says so, as on kubeadm.
         binding = {
@@ -495,7 +483,7 @@ def running_node(cluster: Cluster, d: Path) -> Iterator[Node]:
         }  # fmt: skip
         rbac = {"apiVersion": "v1", "kind": "List", "items": [binding, *_dns_rbac()]}
         proc = cluster.kubectl("apply", "-f", "-", input=json.dumps(rbac))
-        assert proc.returncode == 0, proc.stderr
+        require(proc.returncode == 0, f"kubectl apply (RBAC): {proc.stderr}")
         for top in node.cgroup_dirs():  # kubelet refuses a --cgroup-root that does not exist
             top.mkdir()
         port = free_block(2)
@@ -524,7 +512,7 @@ def running_node(cluster: Cluster, d: Path) -> Iterator[Node]:
             "rotateCertificates": False,
             "serverTLSBootstrap": False,
             "resolvConf": "/etc/resolv.conf",
-            "registerWithTaints": [TAINT],
+            "registerWithTaints": node.taints,
             "clusterDNS": [BRIDGE_IP],
             "clusterDomain": CLUSTER_DOMAIN,
             # Not the machine's /var/log/pods, where another kubelet's garbage collection removes what it did not make.
@@ -549,13 +537,14 @@ def running_node(cluster: Cluster, d: Path) -> Iterator[Node]:
         )
         wait_for(
             "the node to register",
-            lambda: node.alive() or cluster.kubectl("get", "node", NAME).returncode == 0,
+            lambda: cluster.kubectl("get", "node", NAME).returncode == 0,
             120,
+            node,
         )
         # What --allocate-node-cidrs would do: the node's podCIDR (the CNI config above hands it out).
         spec = {"spec": {"podCIDR": POD_CIDR, "podCIDRs": [POD_CIDR]}}
         proc = cluster.kubectl("patch", "node", NAME, "-p", json.dumps(spec))
-        assert proc.returncode == 0, proc.stderr
+        require(proc.returncode == 0, f"kubectl patch node: {proc.stderr}")
         _start(node, "kube-proxy", _kube_proxy(node, creds))
         node.dns_ready = free_block(1)
         _start(node, "coredns", [str(BIN / "coredns"), "-conf", str(_corefile(node, creds))])
@@ -565,16 +554,18 @@ def running_node(cluster: Cluster, d: Path) -> Iterator[Node]:
             conditions = cluster.get("node", NAME).get("status", {}).get("conditions", [])
             return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
 
-        wait_for("the node to be Ready (its CNI config loaded)", ready, 120)
+        wait_for("the node to be Ready (its CNI config loaded)", ready, 120, node)
         wait_for(
             "kube-proxy /healthz",
-            lambda: node.alive() or _http_ok(f"http://{NAME}:{node.proxy_healthz}/healthz"),
+            lambda: _http_ok(f"http://{NAME}:{node.proxy_healthz}/healthz"),
             60,
+            node,
         )
         wait_for(
             "CoreDNS /ready (its kubernetes plugin synced)",
-            lambda: node.alive() or _http_ok(f"http://{NAME}:{node.dns_ready}/ready"),
+            lambda: _http_ok(f"http://{NAME}:{node.dns_ready}/ready"),
             60,
+            node,
         )
         yield node
     finally:

@@ -1,0 +1,3 @@
+from devkit.kube.cli import main
+
+raise SystemExit(main())
