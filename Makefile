@@ -62,6 +62,14 @@ BENCH_ARGS ?=
 bench: install-bench gen/descriptor.binpb ## measure each path against the limit in one run (~2.5 min; BENCH_DB=sqlite, BENCH_ARGS="--help")
 	$(PY) -m bench --db $(BENCH_DB) $(BENCH_ARGS)
 
+.PHONY: cluster cluster-down
+cluster: install-chart ## the chart on a real one-node Kubernetes here (as root; first run builds it, ~25 min cold); prints the gateway
+	@tools/bootstrap.sh kube
+	$(PY) -m devkit.kube up
+
+cluster-down: ## stop `make cluster`: uninstall the chart, stop the node and the control plane
+	$(PY) -m devkit.kube down
+
 .PHONY: chart
 chart: install-chart ## re-render the Grafana dashboard, the Helm chart's Envoy config and topology (helm/shopmesh/files), then helm lint
 	$(PY) -m meshctl.dashboard

@@ -29,9 +29,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 
 @pytest.fixture(scope="session")
 def node(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
-    with running_node(
-        cluster, tmp_path_factory.mktemp("node"), taints=[TAINT], images=("shopmesh",)
-    ) as running:
+    with running_node(cluster, tmp_path_factory.mktemp("node"), taints=[TAINT]) as running:
         yield running
 
 
