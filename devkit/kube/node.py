@@ -74,6 +74,10 @@ CNI_CACHE = Path("/var/lib/cni/results")
 POD_CIDR = "10.244.0.0/24"
 CLUSTER_DOMAIN = "cluster.local"
 DNS_USER = "shopmesh-test:coredns"
+# What kubelet itself writes and never removes (both families): its firewall against outside packets to
+# 127.0.0.0/8 (hooked into INPUT and OUTPUT) and its canaries. Removed once no kubelet runs on the host.
+KUBELET_LEFTOVERS = (("filter", "KUBE-FIREWALL"), ("filter", "KUBE-KUBELET-CANARY"), ("nat", "KUBE-KUBELET-CANARY"),
+                     ("mangle", "KUBE-KUBELET-CANARY"), ("mangle", "KUBE-IPTABLES-HINT"))  # fmt: skip
 PROXY_LEFTOVERS = (("nat", "KUBE-MARK-MASQ"), ("nat", "KUBE-PROXY-CANARY"), ("filter", "KUBE-PROXY-CANARY"),
                    ("mangle", "KUBE-PROXY-CANARY"))  # fmt: skip
 BRIDGE_IP = "10.244.0.1"  # the host's address on the pod bridge, the pods' only next hop
@@ -378,6 +382,16 @@ def _pids_mentioning(text: str) -> list[int]:
     return pids
 
 
+def _kubelet_runs() -> bool:
+    """Whether any kubelet runs on this host (another node's, or the machine's own)."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if os.readlink(entry / "exe").rsplit("/", 1)[-1] == "kubelet":
+                    return True
+    return False
+
+
 def mounts_under(path: str) -> list[str]:
     return [
         line.split()[1] for line in Path("/proc/mounts").read_text().splitlines() if path in line.split()[1]
@@ -431,6 +445,18 @@ def _teardown(node: Node) -> None:
                 == 0
             ):
                 subprocess.run([tool, "-t", table, "-X", chain], capture_output=True, check=False)
+    if not _kubelet_runs():
+        for tool in ("iptables", "ip6tables"):
+            for hook in ("INPUT", "OUTPUT"):
+                subprocess.run([tool, "-D", hook, "-j", "KUBE-FIREWALL"], capture_output=True, check=False)
+            for table, chain in KUBELET_LEFTOVERS:
+                if (
+                    subprocess.run(
+                        [tool, "-t", table, "-F", chain], capture_output=True, check=False
+                    ).returncode
+                    == 0
+                ):
+                    subprocess.run([tool, "-t", table, "-X", chain], capture_output=True, check=False)
     subprocess.run(["iptables", "-t", "mangle", "-D", *node.drop_rule], capture_output=True, check=False)
     _ip("link", "del", node.bridge, check=False)
     # libcni caches each pod's results outside containerd's config (/var/lib/cni/results); a pod torn down the
