@@ -47,7 +47,9 @@ _SET_ITEM = sa.update(order_items).where(
     order_items.c.order_id == sa.bindparam("b_order_id"),
     order_items.c.product_id == sa.bindparam("b_product_id"),
 )
-_TRANSITION = _SET_ORDER.where(orders.c.status == sa.bindparam("b_from"))
+# RETURNING the moved row: the saga's last step needs the order as it now is, which a re-read after the UPDATE
+# (the order, then its lines) cost two more statements inside the transaction.
+_TRANSITION = _SET_ORDER.where(orders.c.status == sa.bindparam("b_from")).returning(*orders.c)
 
 
 class OrderRepository:
@@ -127,24 +129,7 @@ class OrderRepository:
                         title=item.title,
                     )
                 )
-        return [
-            domain.Order(
-                id=r.id,
-                request_id=r.request_id,
-                fingerprint=r.fingerprint,
-                user_id=r.user_id,
-                status=r.status,
-                lines=lines[r.id],
-                total=_money(r.total_currency, r.total_units, r.total_nanos),
-                payment_id=r.payment_id,
-                failure_reason=r.failure_reason,
-                create_time=r.create_time,
-                update_time=r.update_time,
-                lease_until=r.lease_until,
-                cancel_requested=bool(r.cancel_requested),
-            )
-            for r in rows
-        ]
+        return [_order(r, lines[r.id]) for r in rows]
 
     def save_prices(self, order: domain.Order, now: dt.datetime) -> None:
         self.conn.execute(
@@ -167,22 +152,29 @@ class OrderRepository:
 
     def transition(
         self,
-        order_id: str,
+        order: domain.Order,
         from_status: str,
         to_status: str,
         now: dt.datetime,
         *,
         payment_id: str | None = None,
         failure_reason: str | None = None,
-    ) -> bool:
-        """Moves the order from one status to another; False when it was not in `from_status`."""
+    ) -> domain.Order | None:
+        """Moves the order from one status to another and returns it as it now is; None when it was not in
+        `from_status`. A priced `order`'s lines are the stored ones (prices are saved with the total, from a
+        reservation that always answers the same), so only an unpriced one has its lines read again."""
         values: dict[str, Any] = {"status": to_status, "update_time": now}
         if payment_id is not None:
             values["payment_id"] = payment_id
         if failure_reason is not None:
             values["failure_reason"] = failure_reason
-        result = self.conn.execute(_TRANSITION, {"b_id": order_id, "b_from": from_status, **values})
-        return bool(result.rowcount == 1)
+        row = self.conn.execute(_TRANSITION, {"b_id": order.id, "b_from": from_status, **values}).first()
+        if row is None:
+            return None
+        if order.total is None:
+            return self._load([row])[0]
+        # In the order _ITEMS_OF reads them, so the answer is the same as a read of the order.
+        return _order(row, sorted(order.lines, key=lambda line: line.product_id))
 
     def lease(self, order_id: str, until: dt.datetime, *, only_if_expired: dt.datetime | None = None) -> bool:
         """Takes the order's lease; with `only_if_expired`, only when it ran out before that moment."""
@@ -226,3 +218,21 @@ class OrderRepository:
         """Forgets a PENDING order whose request was rejected, so it leaves no trace."""
         self.conn.execute(sa.delete(order_items).where(order_items.c.order_id == order_id))
         self.conn.execute(sa.delete(orders).where(orders.c.id == order_id, orders.c.status == domain.PENDING))
+
+
+def _order(r: Any, lines: list[domain.OrderLine]) -> domain.Order:
+    return domain.Order(
+        id=r.id,
+        request_id=r.request_id,
+        fingerprint=r.fingerprint,
+        user_id=r.user_id,
+        status=r.status,
+        lines=lines,
+        total=_money(r.total_currency, r.total_units, r.total_nanos),
+        payment_id=r.payment_id,
+        failure_reason=r.failure_reason,
+        create_time=r.create_time,
+        update_time=r.update_time,
+        lease_until=r.lease_until,
+        cancel_requested=bool(r.cancel_requested),
+    )

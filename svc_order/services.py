@@ -235,11 +235,16 @@ class Checkout:
     def _finish(self, order: domain.Order, status: str, **changes: str) -> domain.Order:
         with self._db.transaction() as conn:
             repo = OrderRepository(conn)
-            moved = repo.transition(order.id, domain.PENDING, status, self._clock(), **changes)
-            finished = repo.get(order.id)
-            assert finished is not None
-            if moved:  # announced by the driver that finished it, never by a concurrent one that came second
-                self._events.finished(conn, finished)
+            moved = repo.transition(order, domain.PENDING, status, self._clock(), **changes)
+            if (
+                moved is not None
+            ):  # announced by the driver that finished it, never by a concurrent one that came second
+                self._events.finished(conn, moved)
+                finished = moved
+            else:
+                found = repo.get(order.id)
+                assert found is not None
+                finished = found
         log.info("orders/%s %s %s", order.id, finished.status, finished.failure_reason)
         return finished
 
@@ -271,11 +276,14 @@ class Checkout:
         self._catalog.release(order.reservation_id)
         with self._db.transaction() as conn:
             repo = OrderRepository(conn)
-            moved = repo.transition(order.id, domain.CONFIRMED, domain.CANCELLED, self._clock())
-            cancelled = repo.get(order.id)
-            assert cancelled is not None
-            if moved:
-                self._events.cancelled(conn, cancelled)
+            moved = repo.transition(order, domain.CONFIRMED, domain.CANCELLED, self._clock())
+            if moved is not None:
+                self._events.cancelled(conn, moved)
+                cancelled = moved
+            else:
+                found = repo.get(order.id)
+                assert found is not None
+                cancelled = found
         log.info("orders/%s CANCELLED", order.id)
         return cancelled
 
