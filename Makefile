@@ -63,7 +63,7 @@ bench: install-bench gen/descriptor.binpb ## measure each path against the limit
 	$(PY) -m bench --db $(BENCH_DB) $(BENCH_ARGS)
 
 .PHONY: cluster cluster-down
-cluster: install-chart ## the chart on a real one-node Kubernetes here (as root; first run builds it, ~25 min cold); prints the gateway
+cluster: install-chart ## the chart on a real one-node Kubernetes here (as root; first run builds it, ~12 min cold); prints the gateway
 	@tools/bootstrap.sh kube
 	$(PY) -m devkit.kube up
 

@@ -12,7 +12,7 @@
 #   tools/bootstrap.sh bench    run, plus ghz: `make bench`
 #   tools/bootstrap.sh chart    run, plus helm: `make chart`
 #   tools/bootstrap.sh kube     the Kubernetes control plane the cluster tests run (tools/install-kube.sh; built
-#                               once per machine into a cache outside the clone, ~16 min cold on 2 cores), and
+#                               once per machine into a cache outside the clone, 5–11 min cold on 2 cores), and
 #                               their node: kubelet, kube-proxy, CoreDNS, the pause image, containerd, runc and the
 #                               CNI plugins (tools/install-node.sh)
 #   tools/bootstrap.sh all      everything above, and Debian's chromium (the /docs page test): `make install`,

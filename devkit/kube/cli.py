@@ -35,6 +35,9 @@ from meshctl.cli import purchase
 STATE = "state.json"
 LOG = "cluster.log"
 UP_DEADLINE = 900.0  # a first run builds three images
+DOWN_DEADLINE = 600.0  # a stop while starting waits for the step under way (an image build, a kubectl call)
+SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+RELEASE = NAMESPACE = "shopmesh"
 
 
 def _shown(path: Path) -> str:
@@ -58,14 +61,30 @@ Stop: make cluster-down
 {purchase(f"http://{gateway}", "curl", "-plaintext", gateway, admin)}"""
 
 
+class _Stopped(Exception):
+    """SIGTERM, SIGINT or SIGHUP before the cluster was up: unwind, which tears down what started."""
+
+
 def _running(directory: Path) -> int | None:
-    """The pid of the `serve` process holding `directory`, if it runs."""
+    """The pid of the `serve` process holding `directory`, if it runs (a pid the state file names that now
+    belongs to another process is none)."""
     try:
         pid = int(json.loads((directory / STATE).read_text())["pid"])
-        os.kill(pid, 0)
-    except (OSError, ValueError, KeyError):
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except (OSError, ValueError, KeyError, TypeError):
         return None
-    return pid
+    return pid if b"devkit.kube" in command and b"serve" in command else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with contextlib.suppress(ChildProcessError):
+        # Our own child: reap it once it exits, or kill(0) would keep finding its zombie.
+        return os.waitpid(pid, os.WNOHANG) == (0, 0)
+    return True
 
 
 def _fresh(directory: Path) -> None:
@@ -73,34 +92,54 @@ def _fresh(directory: Path) -> None:
     for mount in reversed(mounts_under(str(directory.resolve()) + "/")):
         subprocess.run(["umount", "-l", mount], check=False, capture_output=True)
     shutil.rmtree(directory, ignore_errors=True)
-    (directory / "controlplane").mkdir(parents=True)
-    (directory / "node").mkdir()
+    # 0700: it holds the cluster's keys and the admin's token.
+    directory.mkdir(mode=0o700, parents=True)
+    (directory / "controlplane").mkdir(mode=0o700)
+    (directory / "node").mkdir(mode=0o700)
 
 
-def serve(directory: Path, replicas: int, out: list[str] | None = None) -> int:
+def serve(directory: Path, replicas: int) -> int:
+    if (pid := _running(directory)) is not None and pid != os.getpid():
+        print(f"make cluster: pid {pid} already runs a cluster in {_shown(directory)}", file=sys.stderr)
+        return 1
     stop = threading.Event()
 
     def _on_signal(_signum: int, _frame: FrameType | None) -> None:
-        stop.set()
+        # While starting or serving, unwind at once: the context managers tear down what started. Only once: a
+        # second signal must not interrupt that teardown.
+        if not stop.is_set():
+            stop.set()
+            raise _Stopped
 
-    signal.signal(signal.SIGTERM, _on_signal)
-    signal.signal(signal.SIGINT, _on_signal)
+    for signum in SIGNALS:
+        signal.signal(signum, _on_signal)
     _fresh(directory)
     state = directory / STATE
     state.write_text(json.dumps({"pid": os.getpid(), "ready": False}))
     try:
         with running_control_plane(directory / "controlplane") as cluster:
             with running_node(cluster, directory / "node") as node:
-                release = chart.install(node, "shopmesh", "shopmesh", replicas=replicas)
-                text = walkthrough(release)
-                state.write_text(json.dumps({"pid": os.getpid(), "ready": True, "walkthrough": text}))
-                print(text, flush=True)
-                while not stop.wait(1):
-                    node.alive()
+                try:
+                    release = chart.install(node, RELEASE, NAMESPACE, replicas=replicas)
+                    text = walkthrough(release)
+                    state.write_text(json.dumps({"pid": os.getpid(), "ready": True, "walkthrough": text}))
+                    print(text, flush=True)
+                    while True:
+                        time.sleep(1)
+                        node.alive()
+                except _Stopped:
+                    pass
+                finally:
+                    # The teardown must finish: no signal interrupts it.
+                    for signum in SIGNALS:
+                        signal.signal(signum, signal.SIG_IGN)
                 print(
                     "make cluster: stopping (helm uninstall, then the node and the control plane)", flush=True
                 )
-                chart.uninstall(release)
+                if cluster.helm("status", RELEASE, "-n", NAMESPACE).returncode == 0:
+                    chart.uninstall(chart.Release(node, RELEASE, NAMESPACE, chart.fullname(RELEASE)))
+    except _Stopped:  # before the node was up
+        print("make cluster: stopped while starting", flush=True)
     except ClusterError as exc:
         print(f"make cluster: {exc}", file=sys.stderr, flush=True)
         return 1
@@ -111,33 +150,36 @@ def serve(directory: Path, replicas: int, out: list[str] | None = None) -> int:
 
 
 def up(directory: Path, replicas: int) -> int:
-    if (pid := _running(directory)) is not None:
-        print(json.loads((directory / STATE).read_text()).get("walkthrough") or f"starting (pid {pid})")
-        return 0
-    directory.mkdir(parents=True, exist_ok=True)
     log_path = directory.parent / f"{directory.name}.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "devkit.kube", "serve", "--dir", str(directory), "--replicas", str(replicas)],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=ROOT, start_new_session=True,
-        )  # fmt: skip
-    print(
-        f"make cluster: starting (pid {proc.pid}, log {_shown(log_path)}); a first run builds images",
-        flush=True,
-    )
+    pid = _running(directory)
+    if pid is None:
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        with log_path.open("wb") as log:
+            pid = subprocess.Popen(
+                [sys.executable, "-m", "devkit.kube", "serve", "--dir", str(directory), "--replicas", str(replicas)],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=ROOT, start_new_session=True,
+            ).pid  # fmt: skip
+        print(
+            f"make cluster: starting (pid {pid}, log {_shown(log_path)}); a first run builds images",
+            flush=True,
+        )
     end = time.monotonic() + UP_DEADLINE
     while time.monotonic() < end:
-        if proc.poll() is not None:
-            print(log_path.read_text(errors="replace")[-6000:], file=sys.stderr)
-            print(f"make cluster: failed (exit {proc.returncode})", file=sys.stderr)
-            return 1
         with contextlib.suppress(OSError, ValueError):
             current = json.loads((directory / STATE).read_text())
-            if current.get("ready"):
+            if current.get("ready") and current.get("pid") == pid:
                 print(current["walkthrough"])
                 return 0
+        if not _alive(pid):
+            print(log_path.read_text(errors="replace")[-6000:], file=sys.stderr)
+            print(f"make cluster: failed; the whole log is {_shown(log_path)}", file=sys.stderr)
+            return 1
         time.sleep(1)
-    print(f"make cluster: not ready after {UP_DEADLINE:.0f} s; see {_shown(log_path)}", file=sys.stderr)
+    print(
+        f"make cluster: not ready after {UP_DEADLINE:.0f} s, stopping it; see {_shown(log_path)}",
+        file=sys.stderr,
+    )
+    down(directory)
     return 1
 
 
@@ -147,15 +189,13 @@ def down(directory: Path) -> int:
         print("make cluster-down: no cluster runs")
         return 0
     os.kill(pid, signal.SIGTERM)
-    end = time.monotonic() + 240
+    end = time.monotonic() + DOWN_DEADLINE
     while time.monotonic() < end:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        if not _alive(pid):
             print("make cluster-down: stopped")
             return 0
         time.sleep(0.5)
-    print(f"make cluster-down: pid {pid} still runs after 240 s", file=sys.stderr)
+    print(f"make cluster-down: pid {pid} still runs after {DOWN_DEADLINE:.0f} s", file=sys.stderr)
     return 1
 
 
@@ -171,15 +211,16 @@ def main(argv: list[str] | None = None) -> int:
                         help="where the cluster keeps everything (default: var/cluster)")  # fmt: skip
     parser.add_argument("--replicas", type=int, default=1, help="pods per service (default: 1)")
     args = parser.parse_args(argv)
-    if args.command != "down" and os.geteuid() != 0:
-        parser.error("the node runs containerd and kubelet and writes iptables rules: run it as root")
     if args.replicas < 1:
         parser.error("--replicas must be at least 1")
+    if os.geteuid() != 0:
+        parser.error("the node runs containerd and kubelet and writes iptables rules: run it as root")
+    directory = args.dir.resolve()
     if args.command == "up":
-        return up(args.dir, args.replicas)
+        return up(directory, args.replicas)
     if args.command == "serve":
-        return serve(args.dir, args.replicas)
-    return down(args.dir)
+        return serve(directory, args.replicas)
+    return down(directory)
 
 
 __all__ = ["main", "walkthrough"]

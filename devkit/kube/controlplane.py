@@ -43,6 +43,8 @@ START_DEADLINE = 120.0
 KUBELET_CLIENT = "kube-apiserver-kubelet-client"
 # ClusterIPs come from here (the API server's --service-cluster-ip-range); the node routes it to its pod bridge.
 SERVICE_CIDR = "10.96.0.0/16"
+# Of the CAs and every certificate: a test session needs minutes, a `make cluster` left running days.
+VALIDITY = datetime.timedelta(days=30)
 
 
 class ClusterError(RuntimeError):
@@ -73,10 +75,11 @@ def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
 def issue(
     ca: tuple[x509.Certificate, ec.EllipticCurvePrivateKey],
     subject: x509.Name,
-    usage: x509.ObjectIdentifier,
+    usage: x509.ObjectIdentifier | list[x509.ObjectIdentifier],
     sans: list[x509.GeneralName] | None = None,
 ) -> tuple[bytes, bytes]:
-    """A certificate (PEM) for a fresh key (PEM), signed by the CA, valid for a day, for one extended key usage."""
+    """A certificate (PEM) for a fresh key (PEM), signed by the CA, valid for VALIDITY, for its extended key
+    usage(s)."""
     now = datetime.datetime.now(datetime.UTC)
     key = ec.generate_private_key(ec.SECP256R1())
     builder = (
@@ -86,8 +89,8 @@ def issue(
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+        .not_valid_after(now + VALIDITY)
+        .add_extension(x509.ExtendedKeyUsage(usage if isinstance(usage, list) else [usage]), critical=False)
     )
     if sans:
         builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
@@ -102,12 +105,10 @@ def load_ca(directory: Path) -> tuple[x509.Certificate, ec.EllipticCurvePrivateK
     return x509.load_pem_x509_certificate((directory / "ca.crt").read_bytes()), key
 
 
-def _pki(directory: Path) -> dict[str, Path]:
-    """A CA, the API server's serving certificate for 127.0.0.1 and its client certificate for kubelets (CN
-    kube-apiserver-kubelet-client), both signed by it, and the service-account signing key."""
+def _new_ca(common_name: str) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
     now = datetime.datetime.now(datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "shopmesh-test-ca")])
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     ca = (
         x509.CertificateBuilder()
         .subject_name(ca_name)
@@ -115,13 +116,22 @@ def _pki(directory: Path) -> dict[str, Path]:
         .public_key(ca_key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
+        .not_valid_after(now + VALIDITY)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
         )
         .sign(ca_key, hashes.SHA256())
     )
+    return ca, ca_key
+
+
+def _pki(directory: Path) -> dict[str, Path]:
+    """A CA, the API server's serving certificate for 127.0.0.1 and its client certificate for kubelets (CN
+    kube-apiserver-kubelet-client), both signed by it, and the service-account signing key. etcd has a CA of
+    its own (as kubeadm does), so that no certificate of the cluster's CA (a kubelet's) can reach it: its
+    serving and peer certificate and the API server's client certificate for it."""
+    ca, ca_key = _new_ca("shopmesh-test-ca")
     # The names in-cluster clients use too, so the controller-manager's root CA file is the real thing.
     sans: list[x509.GeneralName] = [
         x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
@@ -136,7 +146,20 @@ def _pki(directory: Path) -> dict[str, Path]:
     kubelet_client = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, KUBELET_CLIENT)])
     kc_cert, kc_key = issue((ca, ca_key), kubelet_client, client)
     sa_key = ec.generate_private_key(ec.SECP256R1())
+    etcd_ca = _new_ca("shopmesh-test-etcd-ca")
+    loopback: list[x509.GeneralName] = [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+    etcd_cert, etcd_key = issue(
+        etcd_ca, x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "etcd")]), [server, client], loopback
+    )
+    etcd_client_cert, etcd_client_key = issue(
+        etcd_ca, x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kube-apiserver-etcd-client")]), client
+    )
     return {
+        "etcd_ca": _write_pem(directory / "etcd-ca.crt", etcd_ca[0].public_bytes(serialization.Encoding.PEM)),
+        "etcd_cert": _write_pem(directory / "etcd.crt", etcd_cert),
+        "etcd_key": _write_pem(directory / "etcd.key", etcd_key),
+        "etcd_client_cert": _write_pem(directory / "apiserver-etcd-client.crt", etcd_client_cert),
+        "etcd_client_key": _write_pem(directory / "apiserver-etcd-client.key", etcd_client_key),
         "ca": _write_pem(directory / "ca.crt", ca.public_bytes(serialization.Encoding.PEM)),
         "ca_key": _write_pem(directory / "ca.key", _key_pem(ca_key)),
         "cert": _write_pem(directory / "apiserver.crt", cert),
@@ -269,7 +292,11 @@ def _https_ok(url: str, context: ssl.SSLContext, token: str | None = None) -> bo
 
 def _start(cluster: Cluster, name: str, args: list[str]) -> None:
     log = (cluster.directory / f"{name}.log").open("wb")
-    cluster.processes[name] = subprocess.Popen([str(BIN / name), *args], stdout=log, stderr=subprocess.STDOUT)
+    # Their own session: a Ctrl-C meant for whoever started them (make cluster's serve) must not reach them, or
+    # they would die before the teardown that needs them.
+    cluster.processes[name] = subprocess.Popen(
+        [str(BIN / name), *args], stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
     log.close()
 
 
@@ -300,11 +327,12 @@ def running_control_plane(directory: Path) -> Iterator[Cluster]:
     tokens = {user: secrets.token_hex(16) for user in ("admin", "controller-manager", "scheduler")}
     # token,user,uid,"groups": the admin (the tests, `make cluster`'s user) is a cluster admin; the controllers
     # are who kubeadm makes them, so they run with the bootstrap RBAC roles a real cluster gives them.
-    (directory / "tokens.csv").write_text(
+    tokens_csv = (
         f'{tokens["admin"]},admin,admin,"system:masters"\n'
         f"{tokens['controller-manager']},system:kube-controller-manager,kube-controller-manager\n"
         f"{tokens['scheduler']},system:kube-scheduler,kube-scheduler\n"
     )
+    _write_pem(directory / "tokens.csv", tokens_csv.encode())  # 0600: the admin token is cluster-admin
     server = f"https://127.0.0.1:{api_port}"
     kubeconfigs = {
         user: _kubeconfig(directory / f"{user}.kubeconfig", server, pki["ca"], user, token)
@@ -318,11 +346,21 @@ def running_control_plane(directory: Path) -> Iterator[Cluster]:
             [
                 "--name=default",
                 f"--data-dir={directory / 'etcd'}",
-                f"--listen-client-urls=http://127.0.0.1:{etcd_client}",
-                f"--advertise-client-urls=http://127.0.0.1:{etcd_client}",
-                f"--listen-peer-urls=http://127.0.0.1:{etcd_peer}",
-                f"--initial-advertise-peer-urls=http://127.0.0.1:{etcd_peer}",
-                f"--initial-cluster=default=http://127.0.0.1:{etcd_peer}",
+                # TLS with client certificates of its own CA, clients and peers alike: loopback is shared
+                # with every user of the machine, and etcd's data is the cluster.
+                f"--listen-client-urls=https://127.0.0.1:{etcd_client}",
+                f"--advertise-client-urls=https://127.0.0.1:{etcd_client}",
+                f"--listen-peer-urls=https://127.0.0.1:{etcd_peer}",
+                f"--initial-advertise-peer-urls=https://127.0.0.1:{etcd_peer}",
+                f"--initial-cluster=default=https://127.0.0.1:{etcd_peer}",
+                f"--cert-file={pki['etcd_cert']}",
+                f"--key-file={pki['etcd_key']}",
+                f"--trusted-ca-file={pki['etcd_ca']}",
+                "--client-cert-auth",
+                f"--peer-cert-file={pki['etcd_cert']}",
+                f"--peer-key-file={pki['etcd_key']}",
+                f"--peer-trusted-ca-file={pki['etcd_ca']}",
+                "--peer-client-cert-auth",
                 # Throwaway data: an fsync per write would only slow it down on a shared disk.
                 "--unsafe-no-fsync",
                 "--log-level=warn",
@@ -332,7 +370,10 @@ def running_control_plane(directory: Path) -> Iterator[Cluster]:
             cluster,
             "kube-apiserver",
             [
-                f"--etcd-servers=http://127.0.0.1:{etcd_client}",
+                f"--etcd-servers=https://127.0.0.1:{etcd_client}",
+                f"--etcd-cafile={pki['etcd_ca']}",
+                f"--etcd-certfile={pki['etcd_client_cert']}",
+                f"--etcd-keyfile={pki['etcd_client_key']}",
                 "--bind-address=127.0.0.1",
                 "--advertise-address=127.0.0.1",
                 f"--secure-port={api_port}",

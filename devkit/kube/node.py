@@ -53,6 +53,7 @@ from devkit.kube.controlplane import (
     ROOT,
     SERVICE_CIDR,
     Cluster,
+    ClusterError,
     ProcessDied,
     issue,
     load_ca,
@@ -356,7 +357,11 @@ def _kube_proxy(node: Node, creds: dict[str, Path]) -> list[str]:
 def _start(node: Node, name: str, command: list[str], env: dict[str, str] | None = None) -> None:
     with (node.directory / f"{name}.log").open("wb") as log:
         node.processes[name] = subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+            start_new_session=True,  # as the control plane's (devkit.kube.controlplane._start)
         )
 
 
@@ -398,13 +403,15 @@ def mounts_under(path: str) -> list[str]:
     ]
 
 
-def _teardown(node: Node) -> None:
-    d = node.directory
+def _stop_pods(node: Node) -> None:
     # The pods first, while kubelet still runs: it stops their containers and unmounts their volumes.
     node.cluster.kubectl(
         "delete", "pod", "--all-namespaces", f"--field-selector=spec.nodeName={NAME}", "--grace-period=1",
         "--wait=true", "--timeout=60s",
     )  # fmt: skip
+
+
+def _stop_processes(node: Node) -> None:
     for name in ("coredns", "kube-proxy", "kubelet"):
         if name in node.processes:
             _stop(node.processes[name])
@@ -419,52 +426,76 @@ def _teardown(node: Node) -> None:
     for pid in _pids_mentioning(str(node.socket)):  # shims that outlived containerd
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
+
+
+def _unmount(node: Node) -> None:
     # kubelet bind-mounts its root dir onto itself, containerd mounts rootfs and shm under its state: innermost first.
-    for mount in reversed(mounts_under(str(d))):
-        subprocess.run(["umount", mount], check=False, capture_output=True)
-    for mount in reversed(mounts_under(str(d))):
-        subprocess.run(["umount", "-l", mount], check=False, capture_output=True)
-    # The cgroup root kubelet ran the pods in (kubepods, its QoS classes, the pods), leaf first.
+    for mount in reversed(mounts_under(str(node.directory))):
+        subprocess.run(["umount", mount], check=False, capture_output=True, timeout=60)
+    for mount in reversed(mounts_under(str(node.directory))):
+        subprocess.run(["umount", "-l", mount], check=False, capture_output=True, timeout=60)
+
+
+def _remove_cgroups(node: Node) -> None:
+    # The cgroup root kubelet ran the pods in (kubepods, its QoS classes, the pods), leaf first; a container
+    # that outlived everything above (its shim killed first) is killed here, or its cgroup could not go.
     for top in node.cgroup_dirs():
-        if top.exists():
-            for sub in sorted((p for p in top.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
-                with contextlib.suppress(OSError):
-                    sub.rmdir()
+        if not top.exists():
+            continue
+        for procs in top.rglob("cgroup.procs"):
+            with contextlib.suppress(OSError, ValueError):
+                for pid in procs.read_text().split():
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(int(pid), signal.SIGKILL)
+        for sub in sorted((p for p in top.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
             with contextlib.suppress(OSError):
-                top.rmdir()
+                sub.rmdir()
+        with contextlib.suppress(OSError):
+            top.rmdir()
+
+
+def _remove_rules(node: Node) -> None:
     # kube-proxy's chains (both families), then what _network made; the bridge takes its route with it.
     if "kube-proxy" in node.processes:
-        subprocess.run([str(BIN / "kube-proxy"), "--cleanup", f"--config={d / 'kube-proxy.yaml'}"],
+        subprocess.run([str(BIN / "kube-proxy"), "--cleanup", f"--config={node.directory / 'kube-proxy.yaml'}"],
                        capture_output=True, timeout=60, check=False)  # fmt: skip
     # What --cleanup leaves (it keeps the chains it shares with older kubelets): kube-proxy's own canaries and
-    # KUBE-MARK-MASQ (kubelet ≥ 1.28 makes neither), both families.
+    # KUBE-MARK-MASQ (kubelet ≥ 1.28 makes neither); and, once no kubelet runs here, what kubelet made.
+    leftovers = PROXY_LEFTOVERS if _kubelet_runs() else PROXY_LEFTOVERS + KUBELET_LEFTOVERS
     for tool in ("iptables", "ip6tables"):
-        for table, chain in PROXY_LEFTOVERS:
+        if not _kubelet_runs():
+            for hook in ("INPUT", "OUTPUT"):
+                subprocess.run([tool, "-D", hook, "-j", "KUBE-FIREWALL"], capture_output=True, check=False)
+        for table, chain in leftovers:
             if (
                 subprocess.run([tool, "-t", table, "-F", chain], capture_output=True, check=False).returncode
                 == 0
             ):
                 subprocess.run([tool, "-t", table, "-X", chain], capture_output=True, check=False)
-    if not _kubelet_runs():
-        for tool in ("iptables", "ip6tables"):
-            for hook in ("INPUT", "OUTPUT"):
-                subprocess.run([tool, "-D", hook, "-j", "KUBE-FIREWALL"], capture_output=True, check=False)
-            for table, chain in KUBELET_LEFTOVERS:
-                if (
-                    subprocess.run(
-                        [tool, "-t", table, "-F", chain], capture_output=True, check=False
-                    ).returncode
-                    == 0
-                ):
-                    subprocess.run([tool, "-t", table, "-X", chain], capture_output=True, check=False)
     subprocess.run(["iptables", "-t", "mangle", "-D", *node.drop_rule], capture_output=True, check=False)
     _ip("link", "del", node.bridge, check=False)
+
+
+def _remove_cni_cache(node: Node) -> None:
     # libcni caches each pod's results outside containerd's config (/var/lib/cni/results); a pod torn down the
     # hard way leaves its loopback entry there. Only those naming this node's directory.
     for cached in CNI_CACHE.glob("*"):
         with contextlib.suppress(OSError):
-            if f"{d}/".encode() in cached.read_bytes():
+            if f"{node.directory}/".encode() in cached.read_bytes():
                 cached.unlink()
+
+
+def _teardown(node: Node) -> None:
+    """Every step, each whatever the one before did (a timeout of one must not leave the mounts, cgroups or
+    rules of the next behind); a ClusterError at the end names those that failed."""
+    failed = []
+    for step in (_stop_pods, _stop_processes, _unmount, _remove_cgroups, _remove_rules, _remove_cni_cache):
+        try:
+            step(node)
+        except Exception as exc:
+            failed.append(f"{step.__name__}: {exc!r}")
+    if failed:
+        raise ClusterError(f"the node's teardown left work undone: {'; '.join(failed)}")
 
 
 @contextlib.contextmanager

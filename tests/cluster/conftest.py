@@ -1,5 +1,6 @@
-"""The cluster tier's fixtures: a real Kubernetes control plane (devkit.kube.controlplane), started once per
-session on 127.0.0.1 and stopped after it, and one real node on it (devkit.kube.node) for the tests that run pods.
+"""The cluster tier's fixtures: a real Kubernetes control plane (devkit.kube.controlplane), started once for
+tests/cluster on 127.0.0.1 and stopped when its last test is done (package scope: the rest of the suite does not
+run beside it), and one real node on it (devkit.kube.node) for the tests that run pods.
 Every test installs into a namespace of its own.
 """
 
@@ -21,13 +22,13 @@ CI_VALUES = {p.name.removesuffix("-values.yaml"): p for p in sorted((CHART / "ci
 TAINT = {"key": "shopmesh.test/node", "effect": "NoSchedule"}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     with running_control_plane(tmp_path_factory.mktemp("cluster")) as running:
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def node(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
     with running_node(cluster, tmp_path_factory.mktemp("node"), taints=[TAINT]) as running:
         yield running
