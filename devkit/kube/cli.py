@@ -29,7 +29,7 @@ from types import FrameType
 
 from devkit.kube import chart
 from devkit.kube.controlplane import BIN, ROOT, ClusterError, running_control_plane
-from devkit.kube.node import mounts_under, running_node
+from devkit.kube.node import clean_leftovers, mounts_under, pids_mentioning, running_node
 from meshctl.cli import purchase
 
 STATE = "state.json"
@@ -88,7 +88,12 @@ def _alive(pid: int) -> bool:
 
 
 def _fresh(directory: Path) -> None:
-    """An empty directory for a new cluster; what a killed run left mounted there is unmounted first."""
+    """An empty directory for a new cluster. What a run killed outright (SIGKILL, no teardown) left behind goes
+    first: its node's processes, mounts, cgroups, rules and bridge, then the control plane's processes."""
+    clean_leftovers(directory / "node")
+    for pid in pids_mentioning(f"{directory}/"):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
     for mount in reversed(mounts_under(str(directory.resolve()) + "/")):
         subprocess.run(["umount", "-l", mount], check=False, capture_output=True)
     shutil.rmtree(directory, ignore_errors=True)

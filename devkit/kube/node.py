@@ -42,7 +42,7 @@ import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -69,6 +69,7 @@ IMAGES_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") 
 CGROUPS = Path("/sys/fs/cgroup")
 NO_REGISTRY = {k: "http://127.0.0.1:9" for k in ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy")} | {
     "NO_PROXY": "", "no_proxy": ""}  # fmt: skip
+NODE_RECORD = "node.json"
 # What the node runs: the app, and the chart's bundled database and broker (tools/build-image.sh builds each).
 IMAGES = ("shopmesh", "postgresql", "nats")
 CNI_CACHE = Path("/var/lib/cni/results")
@@ -375,7 +376,7 @@ def _stop(proc: subprocess.Popen[bytes], timeout: float = 20) -> None:
         proc.wait()
 
 
-def _pids_mentioning(text: str) -> list[int]:
+def pids_mentioning(text: str) -> list[int]:
     """Processes whose command line contains `text` (the shims name the containerd socket they serve)."""
     pids = []
     for entry in Path("/proc").iterdir():
@@ -423,7 +424,7 @@ def _stop_processes(node: Node) -> None:
         for task in tasks:
             node.ctr("tasks", "delete", "-f", task)
         _stop(node.processes["containerd"])
-    for pid in _pids_mentioning(str(node.socket)):  # shims that outlived containerd
+    for pid in pids_mentioning(str(node.socket)):  # shims that outlived containerd
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
 
@@ -456,7 +457,7 @@ def _remove_cgroups(node: Node) -> None:
 
 def _remove_rules(node: Node) -> None:
     # kube-proxy's chains (both families), then what _network made; the bridge takes its route with it.
-    if "kube-proxy" in node.processes:
+    if (node.directory / "kube-proxy.yaml").exists():
         subprocess.run([str(BIN / "kube-proxy"), "--cleanup", f"--config={node.directory / 'kube-proxy.yaml'}"],
                        capture_output=True, timeout=60, check=False)  # fmt: skip
     # What --cleanup leaves (it keeps the chains it shares with older kubelets): kube-proxy's own canaries and
@@ -483,6 +484,24 @@ def _remove_cni_cache(node: Node) -> None:
         with contextlib.suppress(OSError):
             if f"{node.directory}/".encode() in cached.read_bytes():
                 cached.unlink()
+
+
+def clean_leftovers(d: Path) -> None:
+    """What a node in `d` left behind when its process was killed outright (no teardown ran): its processes
+    (named by their paths under `d`), mounts, cgroups, rules, bridge and CNI cache. `make cluster` runs this
+    before it reuses the directory."""
+    try:
+        recorded = json.loads((d / NODE_RECORD).read_text())
+    except (OSError, ValueError):
+        return
+    for pid in pids_mentioning(f"{d}/"):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    # A Node without its cluster (gone too): only the steps that need none.
+    node = Node(cast(Cluster, None), d, {}, recorded["cgroup_root"], recorded["bridge"], [])
+    for step in (_unmount, _remove_cgroups, _remove_rules, _remove_cni_cache):
+        with contextlib.suppress(Exception):
+            step(node)
 
 
 def _teardown(node: Node) -> None:
@@ -518,6 +537,8 @@ def running_node(
         bridge=f"smnet{tag}",
         taints=taints or [],
     )
+    # What clean_leftovers needs should this process be killed before its teardown.
+    _write(d / NODE_RECORD, json.dumps({"bridge": node.bridge, "cgroup_root": node.cgroup_root}))
     try:
         (d / "cni").mkdir()
         _network(node)
