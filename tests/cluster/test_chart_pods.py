@@ -6,7 +6,8 @@ Service's ClusterIP, the first admin by `kubectl exec … grant-admin`). Then Ku
 release under steady reads through the gateway: a deleted pod is replaced, a rolling update of the image, and a
 drain of the node against the PodDisruptionBudgets; not one read may fail in the first two.
 
-The tests run in file order on one release (module fixture): each leaves it Available for the next.
+The tests run in file order on one release (module fixture): each leaves it Available for the next, but the
+last, the drain.
 """
 
 from __future__ import annotations
@@ -244,6 +245,36 @@ def test_a_rolling_update_of_the_image_loses_no_request(
     assert not before & {p["metadata"]["name"] for p in rolled}
 
 
+def test_the_events_are_on_the_brokers_volume_and_survive_its_restart(release: chart.Release) -> None:
+    """The purchases' events are in the bundled NATS' JetStream, on the hostPath volume the chart's claim is
+    bound to, and still there after its pod was deleted and replaced (read from /jsz on the pod's own IP)."""
+    claim = f"data-{release.fullname}-nats-0"
+    pv = release.node.cluster.get("pv", f"{release.namespace}-{claim}")
+    assert pv["status"]["phase"] == "Bound"
+    assert (release.node.directory / "volumes" / release.namespace / claim / "jetstream").is_dir()
+
+    def messages() -> dict[str, int]:
+        (pod,) = pods(release, "nats")
+        assert is_ready(pod)
+        url = f"http://{pod['status']['podIP']}:{load().broker.monitor_port}/jsz?streams=true"
+        with urllib.request.urlopen(url, timeout=5) as reply:
+            jsz = json.load(reply)
+        return {
+            stream["name"]: stream["state"]["messages"]
+            for account in jsz.get("account_details", [])
+            for stream in account.get("stream_detail", [])
+        }
+
+    before = wait_for("the broker's streams", messages, 30, release.node)
+    orders = {name: n for name, n in before.items() if "ORDER" in name.upper()}
+    assert orders and all(n > 0 for n in orders.values()), before
+    proc = release.kubectl("delete", "pod", f"{release.fullname}-nats-0", "--wait=true", "--timeout=90s")
+    assert proc.returncode == 0, proc.stderr
+    release.wait_available(120)
+    after = wait_for("the broker's streams after its restart", messages, 60, release.node)
+    assert {name: after.get(name, 0) for name in orders} == orders
+
+
 def test_a_drain_of_the_one_node_stops_at_the_disruption_budgets(release: chart.Release) -> None:
     """On one node an evicted pod has nowhere to go: its replacement stays Pending, so the budget of a
     Deployment with two pods refuses the second eviction and the drain cannot finish. It shows the budgets hold;
@@ -286,36 +317,7 @@ def test_a_drain_of_the_one_node_stops_at_the_disruption_budgets(release: chart.
         for component in ("postgresql", "nats"):
             assert all(is_ready(p) for p in pods(release, component)), component
     finally:
+        # Last in the file: the release is left as the drain left it (the evicted pods Pending until the
+        # uncordoned node takes them); the module's teardown deletes the workloads.
         proc = cluster.kubectl("uncordon", release.node.name)
         assert proc.returncode == 0, proc.stderr
-    release.wait_available(300)
-
-
-def test_the_events_are_on_the_brokers_volume_and_survive_its_restart(release: chart.Release) -> None:
-    """The purchases' events are in the bundled NATS' JetStream, on the hostPath volume the chart's claim is
-    bound to, and still there after its pod was deleted and replaced (read from /jsz on the pod's own IP)."""
-    claim = f"data-{release.fullname}-nats-0"
-    pv = release.node.cluster.get("pv", f"{release.namespace}-{claim}")
-    assert pv["status"]["phase"] == "Bound"
-    assert (release.node.directory / "volumes" / release.namespace / claim / "jetstream").is_dir()
-
-    def messages() -> dict[str, int]:
-        (pod,) = pods(release, "nats")
-        assert is_ready(pod)
-        url = f"http://{pod['status']['podIP']}:{load().broker.monitor_port}/jsz?streams=true"
-        with urllib.request.urlopen(url, timeout=5) as reply:
-            jsz = json.load(reply)
-        return {
-            stream["name"]: stream["state"]["messages"]
-            for account in jsz.get("account_details", [])
-            for stream in account.get("stream_detail", [])
-        }
-
-    before = wait_for("the broker's streams", messages, 30, release.node)
-    orders = {name: n for name, n in before.items() if "ORDER" in name.upper()}
-    assert orders and all(n > 0 for n in orders.values()), before
-    proc = release.kubectl("delete", "pod", f"{release.fullname}-nats-0", "--wait=true", "--timeout=90s")
-    assert proc.returncode == 0, proc.stderr
-    release.wait_available(120)
-    after = wait_for("the broker's streams after its restart", messages, 60, release.node)
-    assert {name: after.get(name, 0) for name in orders} == orders
