@@ -236,15 +236,12 @@ class Checkout:
         with self._db.transaction() as conn:
             repo = OrderRepository(conn)
             moved = repo.transition(order, domain.PENDING, status, self._clock(), **changes)
-            if (
-                moved is not None
-            ):  # announced by the driver that finished it, never by a concurrent one that came second
+            # Announced by the driver that finished it, never by a concurrent one that came second (which reads
+            # what the first left).
+            if moved is not None:
                 self._events.finished(conn, moved)
-                finished = moved
-            else:
-                found = repo.get(order.id)
-                assert found is not None
-                finished = found
+            finished = moved or repo.get(order.id)
+            assert finished is not None
         log.info("orders/%s %s %s", order.id, finished.status, finished.failure_reason)
         return finished
 
@@ -279,11 +276,8 @@ class Checkout:
             moved = repo.transition(order, domain.CONFIRMED, domain.CANCELLED, self._clock())
             if moved is not None:
                 self._events.cancelled(conn, moved)
-                cancelled = moved
-            else:
-                found = repo.get(order.id)
-                assert found is not None
-                cancelled = found
+            cancelled = moved or repo.get(order.id)
+            assert cancelled is not None
         log.info("orders/%s CANCELLED", order.id)
         return cancelled
 
